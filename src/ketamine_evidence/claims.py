@@ -1,0 +1,366 @@
+"""Test popular claims against pooled estimates (pure: no IO).
+
+A claim names the scale it is stated on (its *metric*) and a *claimed range* on that scale. The
+pooled estimate of the analysis the claim refers to is transformed to the claim's metric and its
+confidence interval (CI) is compared with the claimed range:
+
+``supported``
+    the whole CI lies inside the claimed range;
+``contradicted``
+    the whole CI lies outside the claimed range (the two do not overlap);
+``inconclusive``
+    the CI straddles a boundary of the claimed range;
+``no_evidence``
+    no trial gave a poolable estimate (``k == 0``); trials that reported only narrative results
+    are listed beside the verdict.
+
+The prediction interval (PI) is reported beside the verdict as ``pi_status`` (``inside``,
+``straddles``, ``outside`` or ``not_estimable``): it says whether the effect expected in a new
+setting would also fall in the claimed range, i.e. how consistent the evidence is across trials.
+
+Metrics
+-------
+``smd``
+    Hedges' g as computed by :func:`ketamine_evidence.effects.escalc` (arm 1 = ketamine minus
+    arm 2 = control, so negative values favour ketamine on symptom scales).
+``md``
+    raw mean difference on the instrument's own points.
+``percent_reduction``
+    ``100 * (1 - exp(yi))`` where ``yi`` is the log ratio of means (metafor ``ROM``): the percent
+    by which the mean symptom score in the ketamine arm is lower than in the control arm. The
+    transformation is decreasing, so the CI bounds swap.
+``rr``, ``or``
+    ``exp(yi)`` for log risk or odds ratios.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+VERDICTS = ("supported", "contradicted", "inconclusive", "no_evidence")
+PI_STATUSES = ("inside", "straddles", "outside", "not_estimable")
+
+
+def _identity(x: float) -> float:
+    return x
+
+
+def _percent_reduction(x: float) -> float:
+    return 100.0 * (1.0 - math.exp(x))
+
+
+# metric -> (transform from the analysis scale, is the transform increasing?)
+METRIC_TRANSFORMS: dict[str, tuple[Callable[[float], float], bool]] = {
+    "smd": (_identity, True),
+    "md": (_identity, True),
+    "percent_reduction": (_percent_reduction, False),
+    "rr": (math.exp, True),
+    "or": (math.exp, True),
+}
+
+
+def to_metric(metric: str, value: float) -> float:
+    """Transform ``value`` from the analysis scale (e.g. log ratio of means) to ``metric``."""
+    try:
+        transform, _ = METRIC_TRANSFORMS[metric]
+    except KeyError:
+        raise ValueError(
+            f"unknown claim metric {metric!r}; expected one of {sorted(METRIC_TRANSFORMS)}"
+        ) from None
+    if value is None or not np.isfinite(value):
+        return math.nan
+    return transform(float(value))
+
+
+def interval_to_metric(metric: str, low: float, high: float) -> tuple[float, float]:
+    """Transform an interval to ``metric``, keeping ``low <= high`` (decreasing maps swap)."""
+    a, b = to_metric(metric, low), to_metric(metric, high)
+    _, increasing = METRIC_TRANSFORMS[metric]
+    return (a, b) if increasing else (b, a)
+
+
+def _bounds(claimed_range: Sequence[float | None]) -> tuple[float, float]:
+    if len(claimed_range) != 2:
+        raise ValueError(f"a claimed range needs two bounds, got {claimed_range!r}")
+    lo = -math.inf if claimed_range[0] is None else float(claimed_range[0])
+    hi = math.inf if claimed_range[1] is None else float(claimed_range[1])
+    if lo > hi:
+        raise ValueError(f"claimed range {claimed_range!r} has its lower bound above its upper")
+    return lo, hi
+
+
+def _position(low: float, high: float, range_low: float, range_high: float) -> str:
+    """Where the interval [low, high] lies relative to [range_low, range_high]."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "not_estimable"
+    if low >= range_low and high <= range_high:
+        return "inside"
+    if high < range_low or low > range_high:
+        return "outside"
+    return "straddles"
+
+
+def format_range(claimed_range: Sequence[float | None]) -> str:
+    """Human-readable claimed range, e.g. ``'60 to 100'``, ``'below 0'``."""
+    lo, hi = claimed_range
+    if lo is None and hi is None:
+        return "any value"
+    if lo is None:
+        return f"below {hi:g}"
+    if hi is None:
+        return f"above {lo:g}"
+    return f"{lo:g} to {hi:g}"
+
+
+@dataclass(frozen=True)
+class ClaimVerdict:
+    """The verdict on one claim, with the numbers behind it (on the claim's metric scale)."""
+
+    claim_id: str
+    metric: str
+    claimed_low: float
+    claimed_high: float
+    k: int
+    estimate: float
+    ci_low: float
+    ci_high: float
+    pi_low: float
+    pi_high: float
+    verdict: str
+    verdict_reason: str
+    pi_status: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def judge(
+    claim_id: str,
+    metric: str,
+    claimed_range: Sequence[float | None],
+    *,
+    k: int,
+    estimate: float = math.nan,
+    ci_low: float = math.nan,
+    ci_high: float = math.nan,
+    pi_low: float = math.nan,
+    pi_high: float = math.nan,
+    narrative_studies: Sequence[str] = (),
+) -> ClaimVerdict:
+    """Judge one claim from a pooled estimate given on the *analysis* scale.
+
+    Parameters
+    ----------
+    claim_id, metric, claimed_range
+        The claim; ``claimed_range`` is ``[low, high]`` on the metric scale, ``None`` = open.
+    k
+        Number of studies pooled; 0 gives ``no_evidence``.
+    estimate, ci_low, ci_high, pi_low, pi_high
+        Pooled estimate, confidence and prediction interval on the analysis scale (e.g. log
+        ratio of means for ``percent_reduction``).
+    narrative_studies
+        Labels of trials that reported this outcome only in words, named in the reason.
+
+    Returns
+    -------
+    ClaimVerdict
+    """
+    range_low, range_high = _bounds(claimed_range)
+    rng = format_range(claimed_range)
+    est = to_metric(metric, estimate)
+    lo, hi = interval_to_metric(metric, ci_low, ci_high)
+    plo, phi = interval_to_metric(metric, pi_low, pi_high)
+    narrative = "; ".join(narrative_studies)
+    if k == 0 or not np.isfinite(est):
+        verdict = "no_evidence"
+        reason = "No trial reported this outcome in a form that can be pooled."
+        if narrative:
+            reason += f" Narrative results only: {narrative}."
+        return ClaimVerdict(claim_id, metric, range_low, range_high, int(k), math.nan,
+                            math.nan, math.nan, math.nan, math.nan, verdict, reason,
+                            "not_estimable")
+    position = _position(lo, hi, range_low, range_high)
+    ci_text = f"{est:.3g} (95% CI {lo:.3g} to {hi:.3g})"
+    if position == "inside":
+        verdict = "supported"
+        reason = f"The whole CI of {ci_text} lies within the claimed range ({rng})."
+    elif position == "outside":
+        verdict = "contradicted"
+        reason = f"The whole CI of {ci_text} lies outside the claimed range ({rng})."
+    else:
+        verdict = "inconclusive"
+        reason = f"The CI of {ci_text} straddles a bound of the claimed range ({rng})."
+    if k == 1:
+        reason += " Based on a single trial."
+    if narrative:
+        reason += f" Not poolable (narrative only): {narrative}."
+    pi_status = _position(plo, phi, range_low, range_high)
+    return ClaimVerdict(claim_id, metric, range_low, range_high, int(k), est, lo, hi, plo, phi,
+                        verdict, reason, pi_status)
+
+
+def evaluate_claims(
+    claims: Sequence[Mapping],
+    pooled: pd.DataFrame,
+    *,
+    study_effects: pd.DataFrame | None = None,
+    risk_of_bias: pd.DataFrame | None = None,
+    not_poolable: pd.DataFrame | None = None,
+    within_arm: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Judge every claim in ``claims`` (the config's ``claims`` list) against ``pooled``.
+
+    Parameters
+    ----------
+    claims
+        Claim specifications from ``config.yaml`` (``id``, ``text``, ``analysis``, ``metric``,
+        ``claimed_range``, optional ``comparator_analysis``, ``narrative_outcomes``,
+        ``within_arm_instrument_outcome``).
+    pooled
+        One row per analysis (``analysis_id``, ``k``, ``estimate``, ``ci_low`` ...).
+    study_effects
+        Rows pooled per analysis (``analysis_id``, ``study_id``, ``label``); used to count
+        studies by risk of bias.
+    risk_of_bias
+        RoB 2 table (``study_id``, ``domain``, ``judgement``); the ``overall`` rows are used.
+    not_poolable
+        Rows that could not be pooled (``study_id``, ``outcome``, ``label`` optional): trials
+        reporting the claim's outcome only in words are named in the verdict.
+    within_arm
+        Within-arm reductions from baseline (``study_id``, ``outcome``, ``percent_reduction``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per claim with the verdict and the numbers behind it.
+    """
+    by_id = pooled.set_index("analysis_id") if len(pooled) else pd.DataFrame()
+    overall = _overall_rob(risk_of_bias)
+    rows = []
+    for claim in claims:
+        analysis_id = claim["analysis"]
+        metric = claim["metric"]
+        if analysis_id in by_id.index:
+            stats = by_id.loc[analysis_id]
+        else:
+            stats = pd.Series(dtype=object)
+        k = int(stats.get("k", 0) or 0) if not pd.isna(stats.get("k", 0)) else 0
+        outcome = _analysis_outcome(claim, stats)
+        narrative_outcomes = list(claim.get("narrative_outcomes", [])) or [outcome]
+        narrative = _narrative_studies(not_poolable, narrative_outcomes)
+        verdict = judge(
+            claim["id"], metric, claim["claimed_range"], k=k,
+            estimate=_num(stats.get("estimate")), ci_low=_num(stats.get("ci_low")),
+            ci_high=_num(stats.get("ci_high")), pi_low=_num(stats.get("pi_low")),
+            pi_high=_num(stats.get("pi_high")), narrative_studies=narrative,
+        )
+        row = {
+            "claim_id": claim["id"],
+            "text": claim.get("text", ""),
+            "quote": claim.get("quote", ""),
+            "population": claim.get("population", ""),
+            "outcome": claim.get("outcome", ""),
+            "timepoint": claim.get("timepoint", ""),
+            "analysis_id": analysis_id,
+            **{key: value for key, value in verdict.to_dict().items() if key != "claim_id"},
+            "claimed_range_text": format_range(claim["claimed_range"]),
+            "n_participants": _num(stats.get("n_participants")),
+            "tau2": _num(stats.get("tau2")),
+            "i2": _num(stats.get("i2")),
+            "q_pvalue": _num(stats.get("q_pvalue")),
+            "narrative_studies": "; ".join(narrative),
+        }
+        row.update(_rob_counts(study_effects, overall, analysis_id))
+        row.update(_comparator(claim, by_id, metric))
+        row["within_arm_reduction"] = _within_arm_text(
+            within_arm, claim.get("within_arm_instrument_outcome"))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _num(value) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return out
+
+
+def _analysis_outcome(claim: Mapping, stats: pd.Series) -> str:
+    outcome = stats.get("outcome")
+    if isinstance(outcome, str) and outcome:
+        return outcome
+    return str(claim.get("analysis_outcome", ""))
+
+
+def _overall_rob(risk_of_bias: pd.DataFrame | None) -> dict[str, str]:
+    if risk_of_bias is None or risk_of_bias.empty:
+        return {}
+    overall = risk_of_bias[risk_of_bias["domain"].astype(str).str.lower() == "overall"]
+    # One primary outcome per study is assessed; if several, the worst judgement counts.
+    order = {"low": 0, "some_concerns": 1, "high": 2}
+    worst: dict[str, str] = {}
+    for study_id, judgement in zip(overall["study_id"], overall["judgement"], strict=True):
+        if order.get(judgement, -1) > order.get(worst.get(study_id, ""), -1):
+            worst[study_id] = judgement
+    return worst
+
+
+def _rob_counts(study_effects, overall, analysis_id) -> dict[str, float]:
+    out = {"high_rob_k": math.nan, "some_concerns_rob_k": math.nan, "low_rob_k": math.nan,
+           "unassessed_rob_k": math.nan}
+    if study_effects is None or study_effects.empty:
+        return out
+    studies = study_effects.loc[study_effects["analysis_id"] == analysis_id, "study_id"].unique()
+    if len(studies) == 0:
+        return out
+    judgements = [overall.get(s) for s in studies]
+    out["high_rob_k"] = sum(j == "high" for j in judgements)
+    out["some_concerns_rob_k"] = sum(j == "some_concerns" for j in judgements)
+    out["low_rob_k"] = sum(j == "low" for j in judgements)
+    out["unassessed_rob_k"] = sum(j is None for j in judgements)
+    return out
+
+
+def _comparator(claim: Mapping, by_id: pd.DataFrame, metric: str) -> dict[str, float]:
+    out = {"comparator_analysis_id": claim.get("comparator_analysis", ""),
+           "comparator_k": math.nan, "comparator_estimate": math.nan,
+           "comparator_ci_low": math.nan, "comparator_ci_high": math.nan}
+    comparator = claim.get("comparator_analysis")
+    if not comparator or comparator not in by_id.index:
+        return out
+    stats = by_id.loc[comparator]
+    out["comparator_k"] = _num(stats.get("k"))
+    out["comparator_estimate"] = to_metric(metric, _num(stats.get("estimate")))
+    lo, hi = interval_to_metric(metric, _num(stats.get("ci_low")), _num(stats.get("ci_high")))
+    out["comparator_ci_low"], out["comparator_ci_high"] = lo, hi
+    return out
+
+
+def _narrative_studies(not_poolable: pd.DataFrame | None, outcomes: Sequence[str]) -> list[str]:
+    if not_poolable is None or not_poolable.empty or "outcome" not in not_poolable:
+        return []
+    rows = not_poolable[not_poolable["outcome"].isin(list(outcomes))]
+    column = "label" if "label" in rows and rows["label"].notna().any() else "study_id"
+    return sorted({str(v) for v in rows[column].dropna()})
+
+
+def _within_arm_text(within_arm: pd.DataFrame | None, outcome: str | None) -> str:
+    """Summarise within-arm (pre-post) reductions in ketamine arms for one outcome."""
+    if not outcome or within_arm is None or within_arm.empty:
+        return ""
+    rows = within_arm[within_arm["outcome"] == outcome] if "outcome" in within_arm else within_arm
+    rows = rows.dropna(subset=["percent_reduction"])
+    if rows.empty:
+        return ""
+    values = rows["percent_reduction"].astype(float)
+    label = "label" if "label" in rows else "study_id"
+    parts = [f"{lab}: {val:.0f}%" for lab, val in zip(rows[label], values, strict=True)]
+    return (f"Within ketamine arms, symptoms fell {values.min():.0f}% to {values.max():.0f}% "
+            f"from baseline ({'; '.join(parts)}); this pre-post change includes placebo "
+            "response and regression to the mean and is not a controlled effect.")

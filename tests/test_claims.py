@@ -1,0 +1,98 @@
+"""Claim verdicts: the rule (CI against the claimed range) on every branch, and metrics."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ketamine_evidence import claims
+
+
+@pytest.mark.parametrize(
+    ("ci", "expected"),
+    [((-0.9, -0.3), "supported"),      # whole CI below 0
+     ((-0.4, 0.2), "inconclusive"),    # straddles 0
+     ((0.1, 0.5), "contradicted")],    # whole CI above 0
+)
+def test_verdict_for_open_range(ci, expected):
+    v = claims.judge("C", "smd", [None, 0], k=3, estimate=sum(ci) / 2, ci_low=ci[0],
+                     ci_high=ci[1], pi_low=ci[0] - 1, pi_high=ci[1] + 1)
+    assert v.verdict == expected
+    assert v.claimed_low == -math.inf and v.claimed_high == 0
+
+
+def test_percent_reduction_swaps_bounds_and_transforms():
+    # ROM CI log(0.5)..log(0.9) is a 10% to 50% reduction: below a claimed 60-100%.
+    v = claims.judge("C1", "percent_reduction", [60, 100], k=4, estimate=math.log(0.7),
+                     ci_low=math.log(0.5), ci_high=math.log(0.9), pi_low=math.log(0.3),
+                     pi_high=math.log(1.2))
+    assert v.estimate == pytest.approx(30.0)
+    assert (v.ci_low, v.ci_high) == (pytest.approx(10.0), pytest.approx(50.0))
+    assert (v.pi_low, v.pi_high) == (pytest.approx(-20.0), pytest.approx(70.0))
+    assert v.verdict == "contradicted"
+    assert v.pi_status == "straddles"
+
+
+def test_percent_reduction_supported_when_ci_inside():
+    v = claims.judge("C1", "percent_reduction", [60, 100], k=2, estimate=math.log(0.2),
+                     ci_low=math.log(0.1), ci_high=math.log(0.35))
+    assert v.verdict == "supported"
+    assert v.pi_status == "not_estimable"
+
+
+def test_no_evidence_lists_narrative_trials():
+    v = claims.judge("C4", "smd", [None, 0], k=0, narrative_studies=["Feder 2021"])
+    assert v.verdict == "no_evidence"
+    assert "Feder 2021" in v.verdict_reason
+    assert math.isnan(v.estimate)
+
+
+def test_single_trial_is_flagged():
+    v = claims.judge("C5", "smd", [None, 0], k=1, estimate=-0.5, ci_low=-0.9, ci_high=-0.1)
+    assert v.verdict == "supported"
+    assert "single trial" in v.verdict_reason
+
+
+def test_bad_range_and_metric_raise():
+    with pytest.raises(ValueError, match="lower bound above"):
+        claims.judge("C", "smd", [1, 0], k=1, estimate=0, ci_low=-1, ci_high=1)
+    with pytest.raises(ValueError, match="unknown claim metric"):
+        claims.to_metric("bogus", 0.1)
+
+
+def test_evaluate_claims_table():
+    pooled = pd.DataFrame([
+        {"analysis_id": "a1", "outcome": "ptsd_severity", "k": 3, "estimate": -0.6,
+         "ci_low": -1.0, "ci_high": -0.2, "pi_low": -1.5, "pi_high": 0.3, "tau2": 0.05,
+         "i2": 30.0, "q_pvalue": 0.2, "n_participants": 120},
+        {"analysis_id": "a2", "outcome": "ptsd_severity", "k": 0, "estimate": np.nan,
+         "ci_low": np.nan, "ci_high": np.nan, "pi_low": np.nan, "pi_high": np.nan},
+    ])
+    spec = [
+        {"id": "C6", "text": "miraculous", "analysis": "a1", "metric": "smd",
+         "claimed_range": [None, -0.8], "comparator_analysis": "a1"},
+        {"id": "C4", "text": "durable", "analysis": "a2", "metric": "smd",
+         "claimed_range": [None, 0], "narrative_outcomes": ["relapse"]},
+    ]
+    study_effects = pd.DataFrame({"analysis_id": ["a1"] * 3, "study_id": ["s1", "s2", "s3"]})
+    rob = pd.DataFrame({"study_id": ["s1", "s2", "s2"], "domain": ["overall", "overall", "D1"],
+                        "judgement": ["high", "some_concerns", "low"]})
+    not_poolable = pd.DataFrame({"study_id": ["s9"], "label": ["Smith 2020"],
+                                 "outcome": ["relapse"]})
+    table = claims.evaluate_claims(spec, pooled, study_effects=study_effects,
+                                   risk_of_bias=rob, not_poolable=not_poolable)
+    c6, c4 = table.iloc[0], table.iloc[1]
+    assert c6["verdict"] == "inconclusive"
+    assert (c6["high_rob_k"], c6["some_concerns_rob_k"], c6["unassessed_rob_k"]) == (1, 1, 1)
+    assert c6["comparator_estimate"] == pytest.approx(-0.6)
+    assert c4["verdict"] == "no_evidence"
+    assert c4["narrative_studies"] == "Smith 2020"
+
+
+def test_within_arm_text_is_labelled_as_uncontrolled():
+    within = pd.DataFrame({"study_id": ["s1", "s2"], "label": ["A 2020", "B 2021"],
+                           "outcome": ["ptsd_severity"] * 2, "percent_reduction": [40.0, 62.5]})
+    text = claims._within_arm_text(within, "ptsd_severity")
+    assert "40% to 62%" in text or "40% to 63%" in text
+    assert "not a controlled effect" in text
