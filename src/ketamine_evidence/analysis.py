@@ -1,0 +1,352 @@
+"""Choose the effects each analysis pools, and pool them (pure: no IO).
+
+An *analysis* is one entry of ``config.yaml``'s ``analysis.analyses`` list: an outcome, a
+measure, a window of days after the first dose, a rule that picks one timepoint per study and
+comparison, and optional filters on study characteristics. :func:`select_effects` applies it to
+the tidy effects table (``data/processed/effects.csv``); :func:`pool_analysis` runs the
+random-effects model and the small-study and sensitivity analyses on the selection.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from ketamine_evidence import KetamineEvidenceWarning, meta
+
+PICK_RULES = ("latest", "earliest", "closest")
+STUDY_KEYS = ["study_id", "comparison"]
+
+
+class AnalysisWarning(KetamineEvidenceWarning):
+    """A data-dependent concern about an analysis (e.g. too few studies for a test)."""
+
+
+def _is_true(value) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"true", "1", "yes"}
+    return bool(value) if not pd.isna(value) else False
+
+
+def _matches(values: pd.Series, allowed: Sequence) -> pd.Series:
+    """Row mask: does ``values`` take one of ``allowed``? Numbers compare numerically.
+
+    Cells may hold several ``;``-separated values (e.g. doses of two arms); the row matches
+    when any of them is allowed.
+    """
+    allowed_text = {str(a).strip().lower() for a in allowed}
+    allowed_num = set()
+    for a in allowed:
+        try:
+            allowed_num.add(float(a))
+        except (TypeError, ValueError):
+            pass
+
+    def one(cell) -> bool:
+        if cell is None or (isinstance(cell, float) and math.isnan(cell)):
+            return False
+        for part in str(cell).split(";"):
+            part = part.strip().lower()
+            if part in allowed_text:
+                return True
+            try:
+                if float(part) in allowed_num:
+                    return True
+            except ValueError:
+                continue
+        return False
+
+    return values.map(one).astype(bool)
+
+
+def select_effects(
+    effects: pd.DataFrame,
+    spec: Mapping,
+    instrument_priority: Sequence[str] = (),
+    *,
+    include_sensitivity: bool = False,
+) -> pd.DataFrame:
+    """Select the rows one analysis pools: at most one per study x comparison.
+
+    Parameters
+    ----------
+    effects
+        Tidy effects table (``study_id``, ``comparison``, ``outcome``, ``instrument``,
+        ``timepoint_days``, ``measure``, ``yi``, ``vi``, characteristics columns ...).
+    spec
+        The analysis: ``outcome``, ``measure``, optional ``question`` (default ``treatment``),
+        ``window_days`` ``[lo, hi]`` (inclusive), ``pick`` (``latest``, ``earliest``,
+        ``closest`` with ``target_days``) and ``filters`` ``{column: [allowed values]}``.
+    instrument_priority
+        When a study reports several instruments at the chosen timepoint, the first in this
+        list wins (clinician-rated scales first); unlisted instruments come last, by name.
+    include_sensitivity
+        Keep rows flagged ``sensitivity`` (alternative assumptions); off for main analyses.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The chosen rows, ordered by year and label, with ``analysis_id`` added.
+    """
+    pick = spec.get("pick", "latest")
+    if pick not in PICK_RULES:
+        raise ValueError(f"analysis {spec.get('id')!r}: pick must be one of {PICK_RULES}, "
+                         f"got {pick!r}")
+    if effects.empty:
+        return effects.assign(analysis_id=pd.Series(dtype=str))
+    mask = (effects["outcome"] == spec["outcome"]) & (effects["measure"] == spec["measure"])
+    question = spec.get("question", "treatment")
+    if question and "question" in effects:
+        mask &= effects["question"].fillna("treatment") == question
+    if not include_sensitivity and "sensitivity" in effects:
+        mask &= ~effects["sensitivity"].map(_is_true)
+    days = pd.to_numeric(effects["timepoint_days"], errors="coerce")
+    lo, hi = spec.get("window_days", [-math.inf, math.inf])
+    mask &= days.between(-math.inf if lo is None else lo, math.inf if hi is None else hi)
+    for column, allowed in (spec.get("filters") or {}).items():
+        if column not in effects:
+            raise ValueError(f"analysis {spec.get('id')!r}: filter column {column!r} is not in "
+                             "the effects table")
+        mask &= _matches(effects[column], allowed)
+    chosen = effects[mask & np.isfinite(pd.to_numeric(effects["yi"], errors="coerce"))].copy()
+    if chosen.empty:
+        return chosen.assign(analysis_id=spec.get("id"))
+    chosen["_days"] = pd.to_numeric(chosen["timepoint_days"], errors="coerce")
+    rank = {name.lower(): i for i, name in enumerate(instrument_priority)}
+    chosen["_instrument_rank"] = chosen["instrument"].map(
+        lambda s: rank.get(str(s).lower(), len(rank)))
+    if pick == "latest":
+        chosen["_time_key"] = -chosen["_days"]
+    elif pick == "earliest":
+        chosen["_time_key"] = chosen["_days"]
+    else:
+        target = spec.get("target_days")
+        if target is None:
+            raise ValueError(f"analysis {spec.get('id')!r}: pick 'closest' needs target_days")
+        chosen["_time_key"] = (chosen["_days"] - float(target)).abs()
+    chosen = chosen.sort_values(["_time_key", "_instrument_rank", "instrument"], kind="stable")
+    chosen = chosen.drop_duplicates(STUDY_KEYS, keep="first")
+    sort_cols = [c for c in ("year", "label", "study_id", "comparison") if c in chosen]
+    chosen = chosen.sort_values(sort_cols, kind="stable")
+    return chosen.drop(columns=["_days", "_instrument_rank", "_time_key"]).assign(
+        analysis_id=spec.get("id")).reset_index(drop=True)
+
+
+def study_labels(selected: pd.DataFrame) -> list[str]:
+    """Row labels for forest plots: the study label, plus the comparison when a study has two."""
+    label = selected["label"] if "label" in selected else selected["study_id"]
+    label = label.fillna(selected["study_id"]).astype(str)
+    counts = selected.groupby("study_id")["study_id"].transform("size")
+    with_comparison = label + " (" + selected["comparison"].astype(str) + ")"
+    return list(np.where(counts > 1, with_comparison, label))
+
+
+@dataclass
+class AnalysisOutcome:
+    """Everything computed for one analysis; tables are tidy, nothing is rounded."""
+
+    analysis_id: str
+    spec: Mapping
+    selected: pd.DataFrame
+    result: object | None = None            # meta.RMAResult
+    tau2_ci: object | None = None
+    egger: object | None = None
+    trimfill: object | None = None
+    leave1out: pd.DataFrame | None = None
+    cumulative: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def k(self) -> int:
+        return 0 if self.result is None else int(self.result.k)
+
+    def pooled_row(self) -> dict:
+        """One row of ``results/pooled.csv``."""
+        spec = self.spec
+        row = {
+            "analysis_id": self.analysis_id,
+            "title": spec.get("title", self.analysis_id),
+            "outcome": spec.get("outcome"),
+            "measure": spec.get("measure"),
+            "k": self.k,
+            "n_studies": int(self.selected["study_id"].nunique()) if len(self.selected) else 0,
+            "n_participants": _participants(self.selected),
+        }
+        names = ["estimate", "se", "statistic", "df", "pvalue", "ci_low", "ci_high", "pi_low",
+                 "pi_high", "tau2", "se_tau2", "i2", "h2", "q", "q_df", "q_pvalue", "method",
+                 "test", "level"]
+        for name in names:
+            row[name] = getattr(self.result, name, math.nan) if self.result else math.nan
+        for name in ("tau2_ci_low", "tau2_ci_high", "i2_ci_low", "i2_ci_high"):
+            row[name] = getattr(self.tau2_ci, name.replace("_ci", ""), math.nan) \
+                if self.tau2_ci is not None else math.nan
+        row["egger_pvalue"] = getattr(self.egger, "pvalue", math.nan) if self.egger else math.nan
+        row["trimfill_k0"] = getattr(self.trimfill, "k0", math.nan) if self.trimfill else math.nan
+        row["trimfill_side"] = getattr(self.trimfill, "side", "") if self.trimfill else ""
+        tf_result = getattr(self.trimfill, "result", None) if self.trimfill else None
+        row["trimfill_estimate"] = getattr(tf_result, "estimate", math.nan)
+        row["studies"] = "; ".join(study_labels(self.selected)) if len(self.selected) else ""
+        row["notes"] = " ".join(self.notes)
+        return row
+
+
+def _participants(selected: pd.DataFrame) -> float:
+    """Participants analysed: n1i + n2i summed over rows (crossover trials counted once)."""
+    if selected.empty:
+        return 0
+    n1 = pd.to_numeric(selected.get("n1i"), errors="coerce")
+    n2 = pd.to_numeric(selected.get("n2i"), errors="coerce")
+    design = selected.get("design", pd.Series("parallel", index=selected.index)).fillna("")
+    total = np.where(design.str.lower() == "crossover", n1, n1 + n2)
+    total = pd.Series(total, index=selected.index)
+    if total.isna().all():
+        return math.nan
+    return float(total.sum(skipna=True))
+
+
+def pool_analysis(
+    selected: pd.DataFrame,
+    spec: Mapping,
+    *,
+    method: str = "REML",
+    test: str = "knha",
+    level: float = 0.95,
+    pi_df: str | None = None,
+    min_k_small_study: int = 3,
+) -> AnalysisOutcome:
+    """Pool the selected rows with a random-effects model and run the secondary analyses.
+
+    The main model is :func:`ketamine_evidence.meta.rma` with the configured estimator and test.
+    The Q-profile interval for tau^2 (k >= 2), Egger's regression test and trim-and-fill
+    (k >= ``min_k_small_study``; the report notes they are uninformative below 10 studies),
+    leave-one-out (k >= 3) and the cumulative analysis by year (k >= 2) are added where they
+    are defined.
+    """
+    outcome = AnalysisOutcome(spec["id"], spec, selected)
+    k = len(selected)
+    if k == 0:
+        outcome.notes.append("No poolable effect.")
+        return outcome
+    yi = selected["yi"].to_numpy(float)
+    vi = selected["vi"].to_numpy(float)
+    labels = study_labels(selected)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", KetamineEvidenceWarning)
+        outcome.result = meta.rma(yi, vi, method=method, test=test, level=level, study=labels,
+                                  pi_df=pi_df)
+    if k == 1:
+        outcome.notes.append("A single study: its own estimate, no heterogeneity.")
+        return outcome
+    outcome.tau2_ci = meta.tau2_confint(outcome.result, level=level)
+    outcome.cumulative = meta.cumul(yi, vi, method=method, test=test, level=level,
+                                    study=labels)
+    if k >= 3:
+        outcome.leave1out = meta.leave1out(yi, vi, method=method, test=test, level=level,
+                                           study=labels)
+    if k >= min_k_small_study:
+        outcome.egger = meta.regtest(yi, vi, method=method, model="rma")
+        outcome.trimfill = meta.trimfill(yi, vi, method=method)
+        if k < 10:
+            outcome.notes.append(f"Small-study tests with k={k} (< 10) have little power.")
+    return outcome
+
+
+def _rows_with_crossover_r(effects: pd.DataFrame, r: float) -> pd.DataFrame:
+    """Effects with the crossover rows recomputed at within-person correlation ``r``.
+
+    The effects table holds the main rows (configured ``crossover_r``) and, flagged
+    ``sensitivity``, the same crossover rows at the alternative correlations. This swaps them.
+    """
+    if "sensitivity" not in effects or "assumption_value" not in effects:
+        return effects.iloc[0:0]
+    sensitivity = effects["sensitivity"].map(_is_true)
+    crossover = effects.get("design", pd.Series("", index=effects.index)).fillna("") \
+        .str.lower().eq("crossover")
+    r_value = pd.to_numeric(effects["assumption_value"], errors="coerce")
+    main_crossover = crossover & ~sensitivity & r_value.notna()
+    alternative = crossover & sensitivity & np.isclose(r_value.fillna(np.inf), r)
+    swapped = effects[(~sensitivity & ~main_crossover) | alternative].copy()
+    swapped["sensitivity"] = False
+    return swapped
+
+
+def sensitivity_table(
+    outcome: AnalysisOutcome,
+    effects: pd.DataFrame,
+    *,
+    instrument_priority: Sequence[str] = (),
+    method: str = "REML",
+    test: str = "knha",
+    level: float = 0.95,
+    crossover_r: Sequence[float] = (),
+    other_methods: Sequence[tuple[str, str]] = (("DL", "z"), ("PM", "knha"), ("REML", "z")),
+) -> pd.DataFrame:
+    """Tidy sensitivity results for one analysis (one row per variant).
+
+    ``kind`` is ``leave1out`` (each study omitted in turn), ``cumulative`` (studies added in
+    order of year), ``crossover_r`` (crossover trials re-analysed at each within-person
+    correlation in ``crossover_r``) or ``estimator`` (other tau^2 estimator and test pairs).
+    """
+    rows = []
+    spec = outcome.spec
+    frames = [("leave1out", outcome.leave1out), ("cumulative", outcome.cumulative)]
+    for kind, frame in frames:
+        if frame is None:
+            continue
+        for _, r in frame.iterrows():
+            rows.append({"kind": kind, "label": r.get("study", r.get("label", "")),
+                         **{c: r.get(c, math.nan) for c in
+                            ("estimate", "ci_low", "ci_high", "tau2", "i2")},
+                         "k": r.get("k", math.nan)})
+    if outcome.k > 0:
+        for r_value in crossover_r:
+            alt = _rows_with_crossover_r(effects, r_value)
+            selected = select_effects(alt, spec, instrument_priority)
+            if selected.empty or selected["yi"].equals(outcome.selected["yi"]):
+                continue
+            alt_outcome = pool_analysis(selected, spec, method=method, test=test, level=level)
+            rows.append(_variant_row("crossover_r", f"within-person r = {r_value:g}",
+                                     alt_outcome.result))
+        for alt_method, alt_test in other_methods:
+            if (alt_method, alt_test) == (method, test):
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", KetamineEvidenceWarning)
+                res = meta.rma(outcome.selected["yi"].to_numpy(float),
+                               outcome.selected["vi"].to_numpy(float), method=alt_method,
+                               test=alt_test, level=level)
+            rows.append(_variant_row("estimator", f"{alt_method} + {alt_test}", res))
+    table = pd.DataFrame(rows, columns=["kind", "label", "estimate", "ci_low", "ci_high",
+                                        "tau2", "i2", "k"])
+    return table.assign(analysis_id=outcome.analysis_id)[
+        ["analysis_id", "kind", "label", "k", "estimate", "ci_low", "ci_high", "tau2", "i2"]]
+
+
+def _variant_row(kind: str, label: str, result) -> dict:
+    return {"kind": kind, "label": label, "k": result.k, "estimate": result.estimate,
+            "ci_low": result.ci_low, "ci_high": result.ci_high, "tau2": result.tau2,
+            "i2": result.i2}
+
+
+def study_effects_table(outcome: AnalysisOutcome) -> pd.DataFrame:
+    """Per-study rows pooled in one analysis, with weights and provenance."""
+    selected = outcome.selected
+    if selected.empty:
+        return pd.DataFrame()
+    table = selected.copy()
+    table.insert(0, "row_label", study_labels(selected))
+    sei = np.sqrt(table["vi"].astype(float))
+    level = float(getattr(outcome.result, "level", 0.95))
+    crit = norm.ppf(0.5 + level / 2)
+    table["sei"] = sei
+    table["yi_ci_low"] = table["yi"] - crit * sei
+    table["yi_ci_high"] = table["yi"] + crit * sei
+    weights = getattr(outcome.result, "weights", None)
+    table["weight"] = np.asarray(weights, float) if weights is not None else math.nan
+    return table
