@@ -1,0 +1,29 @@
+"""Publication figures for the review: forest, funnel, cumulative, leave-one-out, PRISMA, RoB 2.
+
+Every plotting function takes ``ax=None`` (or creates its own figure) and returns the
+:class:`~matplotlib.figure.Figure`; it draws numbers computed elsewhere (``meta``, ``bias``,
+the PRISMA counts) and computes nothing beyond layout. :func:`save_figure` is the only IO.
+"""
+
+from ._common import (
+    EXP,
+    OKABE_ITO,
+    PERCENT_CHANGE,
+    PERCENT_REDUCTION,
+    ScaleTransform,
+)
+from .forest import cumulative_plot, forest_plot, heterogeneity_text, leave1out_plot
+from .io import save_figure
+
+__all__ = [
+    "EXP",
+    "OKABE_ITO",
+    "PERCENT_CHANGE",
+    "PERCENT_REDUCTION",
+    "ScaleTransform",
+    "cumulative_plot",
+    "forest_plot",
+    "heterogeneity_text",
+    "leave1out_plot",
+    "save_figure",
+]
