@@ -1,0 +1,83 @@
+"""``ketamine-evidence report``: build the self-contained HTML report from the workflow outputs.
+
+The main CLI adds this subcommand with :func:`register`; :func:`main` runs it on its own
+(``python -m ketamine_evidence.cli_report report --out results/report.html``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from ketamine_evidence import report
+
+# (option, ReportInputs/load_report_inputs keyword, default path, help)
+INPUT_OPTIONS = (
+    ("--claims", "claims", "results/claims.csv", "claims with verdicts"),
+    ("--pooled", "pooled", "results/pooled.csv", "one row per pooled analysis"),
+    ("--study-effects", "study_effects", "results/study_effects.csv",
+     "per-study rows of each analysis"),
+    ("--sensitivity", "sensitivity", "results/sensitivity.csv",
+     "leave-one-out, cumulative, crossover r and estimator sensitivity"),
+    ("--figures-dir", "figures_dir", "results/figures",
+     "folder of PNG figures (forest_<id>.png, funnel_<id>.png, prisma.png, rob_summary.png ...)"),
+    ("--prisma", "prisma", "data/processed/prisma.json", "PRISMA 2020 counts"),
+    ("--studies", "studies", "data/processed/studies.csv", "processed study list"),
+    ("--screening", "screening", "data/processed/screening.csv", "screening decisions"),
+    ("--characteristics", "characteristics", "data/raw/study_characteristics.csv",
+     "curated study characteristics"),
+    ("--risk-of-bias", "risk_of_bias", "data/raw/risk_of_bias.csv", "RoB 2 judgements"),
+    ("--not-poolable", "not_poolable", "data/processed/not_poolable.csv",
+     "results that could not be pooled"),
+    ("--registry-vs-publication", "registry_vs_publication",
+     "data/processed/registry_vs_publication.csv", "registry versus publication discrepancies"),
+    ("--within-arm", "within_arm", "data/processed/within_arm.csv",
+     "within-arm reductions from baseline"),
+    ("--manifest", "manifest", "data/raw/snapshot/manifest.json", "snapshot retrieval manifest"),
+    ("--config", "config", "config.yaml", "the review configuration"),
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``report`` subcommand to ``subparsers``; it sets ``func`` to :func:`run`.
+
+    Every input is optional: a file that does not exist is reported as missing in the page.
+    """
+    parser = subparsers.add_parser(
+        "report", help="build the self-contained HTML report",
+        description="Build one self-contained HTML report (figures embedded, no network "
+                    "needed) from the workflow outputs. Missing inputs are reported, not fatal.")
+    for option, dest, default, help_text in INPUT_OPTIONS:
+        parser.add_argument(option, dest=dest, type=Path, default=Path(default),
+                            metavar="PATH", help=f"{help_text} (default: {default})")
+    parser.add_argument("--figure", dest="figures", type=Path, action="append", default=[],
+                        metavar="PNG", help="an extra figure file to embed (repeatable)")
+    parser.add_argument("--generated-on", default=None, metavar="DATE",
+                        help="date shown in the header (default: today)")
+    parser.add_argument("--out", type=Path, default=Path("results/report.html"),
+                        help="where to write the HTML (default: results/report.html)")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the inputs named in ``args``, write the report, return the exit code."""
+    kwargs = {dest: getattr(args, dest) for _, dest, _, _ in INPUT_OPTIONS}
+    inputs = report.load_report_inputs(**kwargs, figures=args.figures,
+                                       generated_on=args.generated_on)
+    out = report.write_report(inputs, args.out)
+    missing = [s["path"] for s in report.input_status(inputs) if s["state"] != "loaded"]
+    print(f"wrote {out}" + (f" (missing or empty: {', '.join(missing)})" if missing else ""))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ketamine-evidence")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

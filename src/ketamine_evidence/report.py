@@ -1,0 +1,1060 @@
+"""Build the self-contained HTML report a reviewer opens in a browser.
+
+Two layers:
+
+* :func:`build_report` is pure: it takes already-loaded tables, dicts and figure bytes
+  (:class:`ReportInputs`) and returns one HTML string. Every figure is embedded as a base64
+  ``data:`` URI and the CSS is inline, so the file works offline with no JavaScript.
+* :func:`load_report_inputs` and :func:`write_report` are the IO part: they read the workflow's
+  outputs (any of which may be missing or empty) and write the HTML file.
+
+Numbers are rounded here and only here: 2 decimals for SMD, MD and ratios, 0 decimals for
+percentages (I², percent reduction, weights), p-values with 3 decimals or ``<0.001``.
+
+Conventions of the inputs, as written by the other steps of the workflow:
+
+* ``claims.csv`` is already on each claim's metric scale (``percent_reduction``, ``smd``,
+  ``md``, ``rr``, ``or``).
+* ``pooled.csv``, ``study_effects.csv`` and ``sensitivity.csv`` are on the analysis scale of
+  metafor: ratio measures (``ROM``, ``RR``, ``OR``, ``HR``) are log ratios. The report shows
+  them back-transformed (``exp``) and says so.
+* ``i2`` is a percentage (metafor's ``I2``); study weights are percentages of the total (a set
+  of weights summing to 1 is read as fractions).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import jinja2
+import pandas as pd
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+RATIO_MEASURES = frozenset({"ROM", "RR", "OR", "HR", "IRR"})
+VERDICTS = ("supported", "contradicted", "inconclusive", "no_evidence")
+VERDICT_LABELS = {
+    "supported": "Supported",
+    "contradicted": "Contradicted",
+    "inconclusive": "Inconclusive",
+    "no_evidence": "No evidence",
+}
+# A shape beside the colour so the badge reads without colour vision (WCAG 1.4.1).
+VERDICT_SYMBOLS = {
+    "supported": "\u2713",  # check mark
+    "contradicted": "\u2717",  # ballot x
+    "inconclusive": "?",
+    "no_evidence": "\u2205",  # empty set
+}
+ROB_LABELS = {"low": "Low", "some_concerns": "Some concerns", "high": "High"}
+ROB_SYMBOLS = {"low": "+", "some_concerns": "!", "high": "\u2212"}
+ROB_DOMAINS = {
+    "D1": "D1 Randomisation process",
+    "D2": "D2 Deviations from intended interventions",
+    "D3": "D3 Missing outcome data",
+    "D4": "D4 Measurement of the outcome",
+    "D5": "D5 Selection of the reported result",
+    "overall": "Overall",
+}
+SENSITIVITY_KINDS = {
+    "leave1out": "Leave one study out",
+    "cumulative": "Cumulative meta-analysis (studies added in order of publication)",
+    "crossover_r": "Within-person correlation assumed for crossover trials",
+    "estimator": "Other estimators of between-study variance (tau\u00b2)",
+}
+PI_STATUS_TEXT = {
+    "inside": "PI inside the claimed range: consistent across settings",
+    "straddles": "PI crosses a boundary: a new setting could fall either side",
+    "outside": "PI outside the claimed range in every setting",
+    "not_estimable": "PI not estimable (too few studies)",
+}
+METRIC_LABELS = {
+    "percent_reduction": "% reduction vs control",
+    "smd": "SMD (Hedges' g)",
+    "md": "mean difference",
+    "rr": "risk ratio",
+    "or": "odds ratio",
+}
+MEASURE_LABELS = {
+    "SMD": "standardised mean difference (Hedges' g)",
+    "MD": "mean difference",
+    "ROM": "ratio of means",
+    "RR": "risk ratio",
+    "OR": "odds ratio",
+    "RD": "risk difference",
+    "HR": "hazard ratio",
+}
+EGGER_MIN_K = 10
+MINUS = "\u2212"
+DASH = "\u2014"
+
+# Where each input lives in the workflow, and what the report calls it.
+INPUT_DESCRIPTIONS = {
+    "claims": "results/claims.csv",
+    "pooled": "results/pooled.csv",
+    "study_effects": "results/study_effects.csv",
+    "sensitivity": "results/sensitivity.csv",
+    "studies": "data/processed/studies.csv",
+    "screening": "data/processed/screening.csv",
+    "characteristics": "data/raw/study_characteristics.csv",
+    "risk_of_bias": "data/raw/risk_of_bias.csv",
+    "not_poolable": "data/processed/not_poolable.csv",
+    "registry_vs_publication": "data/processed/registry_vs_publication.csv",
+    "within_arm": "data/processed/within_arm.csv",
+    "prisma": "data/processed/prisma.json",
+    "manifest": "data/raw/snapshot/manifest.json",
+}
+TABLE_FIELDS = (
+    "claims", "pooled", "study_effects", "sensitivity", "studies", "screening",
+    "characteristics", "risk_of_bias", "not_poolable", "registry_vs_publication", "within_arm",
+)
+SOFTWARE = ("python", "ketamine-evidence", "numpy", "pandas", "scipy", "statsmodels",
+            "matplotlib", "snakemake", "jinja2")
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """Everything the report shows, already loaded. Any table or dict may be ``None``.
+
+    ``None`` means the input was missing; an empty DataFrame (or dict) means it existed but
+    held nothing. ``figures`` maps a file stem (``forest_ptsd_smd_end``, ``prisma``,
+    ``rob_summary`` ...) to PNG bytes. ``generated_on`` is shown in the header (the caller
+    supplies it so that :func:`build_report` stays pure).
+    """
+
+    claims: pd.DataFrame | None = None
+    pooled: pd.DataFrame | None = None
+    study_effects: pd.DataFrame | None = None
+    sensitivity: pd.DataFrame | None = None
+    studies: pd.DataFrame | None = None
+    screening: pd.DataFrame | None = None
+    characteristics: pd.DataFrame | None = None
+    risk_of_bias: pd.DataFrame | None = None
+    not_poolable: pd.DataFrame | None = None
+    registry_vs_publication: pd.DataFrame | None = None
+    within_arm: pd.DataFrame | None = None
+    prisma: Mapping[str, Any] | None = None
+    manifest: Mapping[str, Any] | None = None
+    config: Mapping[str, Any] = field(default_factory=dict)
+    versions: Mapping[str, str] = field(default_factory=dict)
+    figures: Mapping[str, bytes] = field(default_factory=dict)
+    generated_on: str | None = None
+
+
+class Link(NamedTuple):
+    """A hyperlink cell; the template escapes both parts."""
+
+    text: str
+    href: str
+
+
+# --------------------------------------------------------------------------------------------
+# Formatting: the only place numbers are rounded
+# --------------------------------------------------------------------------------------------
+
+
+def _num(value: Any) -> float | None:
+    """``value`` as a finite float, or ``None`` for missing, empty or non-numeric cells."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def _text(value: Any) -> str:
+    """A cell as text; missing values become the empty string."""
+    if value is None:
+        return ""
+    try:
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def fmt_number(value: Any, digits: int = 2) -> str:
+    """Round to ``digits`` decimals, with a true minus sign; a dash when missing."""
+    x = _num(value)
+    if x is None:
+        return DASH
+    out = f"{x:.{digits}f}"
+    if out.startswith("-"):
+        out = MINUS + out[1:]
+        if _num(out[1:].replace(MINUS, "")) == 0:  # "-0.00" reads as a sign error
+            out = out[1:]
+    return out
+
+
+def fmt_percent(value: Any) -> str:
+    """A percentage with 0 decimals, e.g. ``'42%'``."""
+    out = fmt_number(value, 0)
+    return out if out == DASH else out + "%"
+
+
+def fmt_p(value: Any) -> str:
+    """p-value with 3 decimals, or ``'<0.001'``."""
+    x = _num(value)
+    if x is None:
+        return DASH
+    return "<0.001" if x < 0.001 else f"{x:.3f}"
+
+
+def fmt_int(value: Any) -> str:
+    x = _num(value)
+    return DASH if x is None else f"{round(x):d}"
+
+
+def fmt_interval(low: Any, high: Any, fmt=fmt_number) -> str:
+    """``'a to b'`` (a dash would be mistaken for a minus sign)."""
+    if _num(low) is None or _num(high) is None:
+        return DASH
+    return f"{fmt(low)} to {fmt(high)}"
+
+
+def _metric_formatter(metric: str):
+    return fmt_percent if metric == "percent_reduction" else fmt_number
+
+
+def fmt_claimed_range(low: Any, high: Any, metric: str) -> str:
+    """The claimed range in words, e.g. ``'60% to 100%'`` or ``'at most \u22120.80'``."""
+    f = _metric_formatter(metric)
+    lo, hi = _num(low), _num(high)
+    if lo is None and hi is None:
+        return "any value"
+    if lo is None:
+        return f"at most {f(hi)}"
+    if hi is None:
+        return f"at least {f(lo)}"
+    return f"{f(lo)} to {f(hi)}"
+
+
+def _on_display_scale(value: Any, measure: str) -> float | None:
+    x = _num(value)
+    if x is None:
+        return None
+    return math.exp(x) if measure.upper() in RATIO_MEASURES else x
+
+
+def fmt_effect(value: Any, measure: str) -> str:
+    """An effect on the analysis scale, shown on the scale readers know (ratios exponentiated)."""
+    return fmt_number(_on_display_scale(value, measure))
+
+
+def fmt_effect_interval(low: Any, high: Any, measure: str) -> str:
+    return fmt_interval(_on_display_scale(low, measure), _on_display_scale(high, measure))
+
+
+# --------------------------------------------------------------------------------------------
+# Links and identifiers
+# --------------------------------------------------------------------------------------------
+
+_PMID = re.compile(r"^(?:PMID:?\s*)?(\d{1,9})$", re.IGNORECASE)
+_NCT = re.compile(r"^(NCT\d{8})$", re.IGNORECASE)
+_URL = re.compile(r"^https?://[^\s<>\"']+$")
+
+
+def _split_ids(value: Any) -> list[str]:
+    return [part.strip() for part in re.split(r"[;,]", _text(value)) if part.strip()]
+
+
+def pubmed_link(pmid: str) -> Link | None:
+    m = _PMID.match(pmid.strip())
+    if not m:
+        return None
+    return Link(f"PMID {m.group(1)}", f"https://pubmed.ncbi.nlm.nih.gov/{m.group(1)}/")
+
+
+def ctgov_link(nct: str) -> Link | None:
+    m = _NCT.match(nct.strip())
+    if not m:
+        return None
+    nct_id = m.group(1).upper()
+    return Link(nct_id, f"https://clinicaltrials.gov/study/{nct_id}")
+
+
+def source_links(value: Any) -> list[Link] | str:
+    """Links for a provenance cell: ``PMID:...``, ``NCT...``, ``DOI:...`` or a URL.
+
+    Returns the plain text when no part of it is a recognised identifier.
+    """
+    parts = _split_ids(value)
+    links: list[Link] = []
+    for part in parts:
+        link = None
+        if _URL.match(part):
+            link = Link(part, part)
+        elif part.upper().startswith("DOI:"):
+            doi = part[4:].strip()
+            link = Link(part, f"https://doi.org/{doi}")
+        else:
+            link = pubmed_link(part) if part.upper().startswith("PMID") else ctgov_link(part)
+        if link is None:
+            return _text(value)
+        links.append(link)
+    return links if links else _text(value)
+
+
+# --------------------------------------------------------------------------------------------
+# Small helpers on tables
+# --------------------------------------------------------------------------------------------
+
+
+def _rows(df: pd.DataFrame | None) -> list[dict[str, Any]]:
+    if df is None or df.empty:
+        return []
+    return df.to_dict(orient="records")
+
+
+def _has_rows(df: pd.DataFrame | None) -> bool:
+    return df is not None and not df.empty
+
+
+def _filter(df: pd.DataFrame | None, column: str, value: Any) -> pd.DataFrame | None:
+    if not _has_rows(df) or column not in df.columns:
+        return None
+    return df[df[column].astype(str) == str(value)]
+
+
+_ACRONYMS = {"id": "ID", "nct": "NCT", "pmid": "PMID", "pmids": "PMIDs", "doi": "DOI",
+             "ctgov": "ClinicalTrials.gov", "pubmed": "PubMed", "rob": "RoB", "n": "n"}
+
+
+def _humanise(key: str) -> str:
+    """``nct_id`` -> ``NCT ID``, ``duplicates_removed`` -> ``Duplicates removed``."""
+    words = [_ACRONYMS.get(w.lower(), w) for w in str(key).replace("_", " ").split()]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
+def _flatten(obj: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """Nested dicts and lists as ``(path, value)`` rows for a key/value table."""
+    rows: list[tuple[str, str]] = []
+    if isinstance(obj, Mapping):
+        for key, value in obj.items():
+            name = f"{prefix} \u203a {_humanise(key)}" if prefix else _humanise(key)
+            rows.extend(_flatten(value, name))
+    elif isinstance(obj, list) and obj and any(isinstance(v, Mapping | list) for v in obj):
+        for i, value in enumerate(obj, start=1):
+            rows.extend(_flatten(value, f"{prefix} [{i}]" if prefix else f"[{i}]"))
+    elif isinstance(obj, list):
+        rows.append((prefix, "; ".join(_text(v) for v in obj)))
+    else:
+        rows.append((prefix, _text(obj) if obj is not None else DASH))
+    return rows
+
+
+def _generic_table(df: pd.DataFrame | None) -> dict[str, Any] | None:
+    """Any table as headers + text cells; identifier columns become links."""
+    if not _has_rows(df):
+        return None
+    headers = [_humanise(c) for c in df.columns]
+    body = []
+    for row in _rows(df):
+        cells: list[Any] = []
+        for column, value in row.items():
+            if column in {"source_id", "source", "pmid", "pmids", "nct_id", "nct_ids"}:
+                cells.append(source_links(value))
+            elif "percent" in str(column) or str(column).endswith("_pct"):
+                cells.append(fmt_percent(value) if _num(value) is not None else _text(value))
+            elif isinstance(value, float):
+                cells.append(_text(value) if value.is_integer() else fmt_number(value))
+            else:
+                cells.append(_text(value))
+        body.append(cells)
+    return {"headers": headers, "rows": body}
+
+
+def figure_uri(figures: Mapping[str, bytes], stem: str) -> str | None:
+    """The figure as a ``data:image/png;base64`` URI, or ``None`` when absent or not a PNG."""
+    data = figures.get(stem)
+    if not data or not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return None
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+# --------------------------------------------------------------------------------------------
+# Section builders: each returns plain data for the template (strings, lists, dicts)
+# --------------------------------------------------------------------------------------------
+
+
+def _smd_size(value: float, benchmarks: Mapping[str, float]) -> str:
+    size = abs(value)
+    small = benchmarks.get("small", 0.2)
+    medium = benchmarks.get("medium", 0.5)
+    large = benchmarks.get("large", 0.8)
+    if size < small:
+        return "smaller than small"
+    if size < medium:
+        return "small"
+    if size < large:
+        return "moderate"
+    return "large"
+
+
+def plain_reading(row: Mapping[str, Any], benchmarks: Mapping[str, float] | None = None) -> str:
+    """One plain-language sentence on what the pooled trials say about a claim."""
+    benchmarks = benchmarks or {}
+    verdict = _text(row.get("verdict"))
+    metric = _text(row.get("metric"))
+    f = _metric_formatter(metric)
+    est, lo, hi = (_num(row.get(c)) for c in ("estimate", "ci_low", "ci_high"))
+    k = _num(row.get("k"))
+    if verdict == "no_evidence" or not k:
+        narrative = _text(row.get("narrative_studies"))
+        tail = f" ({narrative} reported it only in words)" if narrative else ""
+        return ("No randomised trial reported this outcome in a form that can be pooled"
+                f"{tail}, so the trials can neither support nor refute the claim.")
+    claimed = fmt_claimed_range(row.get("claimed_low"), row.get("claimed_high"), metric)
+    trials = f"{fmt_int(k)} trial{'s' if k != 1 else ''}"
+    if metric == "percent_reduction" and est is not None:
+        what = (f"mean symptom scores were {f(abs(est))} {'lower' if est >= 0 else 'higher'} "
+                f"with ketamine than with control (95% CI {fmt_interval(lo, hi, f)})")
+    elif metric == "smd" and est is not None:
+        what = (f"the difference from control was {_smd_size(est, benchmarks)} "
+                f"(g = {f(est)}, 95% CI {fmt_interval(lo, hi, f)})")
+    elif est is not None:
+        what = f"the pooled estimate was {f(est)} (95% CI {fmt_interval(lo, hi, f)})"
+    else:
+        what = "the pooled estimate could not be computed"
+    endings = {
+        "supported": f"the whole interval lies within the claimed {claimed}, so the trials "
+                     "support the claim",
+        "contradicted": f"the whole interval lies outside the claimed {claimed}, so the "
+                        "trials contradict the claim",
+        "inconclusive": f"the interval reaches both inside and outside the claimed {claimed}, "
+                        "so the trials cannot yet tell",
+    }
+    ending = endings.get(verdict, "no verdict was reached")
+    return f"Across {trials}, {what}; {ending}."
+
+
+def _rob_summary(row: Mapping[str, Any]) -> str:
+    high, some = _num(row.get("high_rob_k")), _num(row.get("some_concerns_rob_k"))
+    if high is None and some is None:
+        return DASH
+    parts = [f"{fmt_int(high or 0)} high", f"{fmt_int(some or 0)} some concerns"]
+    low = _num(row.get("low_rob_k"))
+    if low is None:
+        k = _num(row.get("k"))
+        if k is not None:
+            low = max(k - (high or 0) - (some or 0), 0)
+    if low is not None:
+        parts.append(f"{fmt_int(low)} low")
+    unassessed = _num(row.get("unassessed_rob_k"))
+    if unassessed:
+        parts.append(f"{fmt_int(unassessed)} not assessed")
+    return ", ".join(parts)
+
+
+def _claims_section(inputs: ReportInputs) -> list[dict[str, Any]]:
+    benchmarks = inputs.config.get("analysis", {}).get("smd_benchmarks", {}) or {}
+    out = []
+    for row in _rows(inputs.claims):
+        metric = _text(row.get("metric"))
+        f = _metric_formatter(metric)
+        verdict = _text(row.get("verdict")) or "no_evidence"
+        comparator = None
+        if _num(row.get("comparator_estimate")) is not None:
+            comparator = {
+                "analysis_id": _text(row.get("comparator_analysis_id")),
+                "estimate": f(row.get("comparator_estimate")),
+                "ci": fmt_interval(row.get("comparator_ci_low"), row.get("comparator_ci_high"),
+                                   f),
+            }
+        pi_status = _text(row.get("pi_status"))
+        out.append({
+            "claim_id": _text(row.get("claim_id")),
+            "text": _text(row.get("text")),
+            "quote": _text(row.get("quote")),
+            "population": _text(row.get("population")),
+            "outcome": _text(row.get("outcome")),
+            "timepoint": _text(row.get("timepoint")),
+            "analysis_id": _text(row.get("analysis_id")),
+            "metric": METRIC_LABELS.get(metric, metric),
+            "verdict": verdict if verdict in VERDICTS else "no_evidence",
+            "verdict_label": VERDICT_LABELS.get(verdict, _humanise(verdict)),
+            "verdict_symbol": VERDICT_SYMBOLS.get(verdict, ""),
+            "verdict_reason": _text(row.get("verdict_reason")),
+            "claimed": fmt_claimed_range(row.get("claimed_low"), row.get("claimed_high"), metric),
+            "estimate": f(row.get("estimate")),
+            "ci": fmt_interval(row.get("ci_low"), row.get("ci_high"), f),
+            "pi": fmt_interval(row.get("pi_low"), row.get("pi_high"), f),
+            "pi_status": PI_STATUS_TEXT.get(pi_status, pi_status),
+            "k": fmt_int(row.get("k")),
+            "n": fmt_int(row.get("n_participants")),
+            "i2": fmt_percent(row.get("i2")),
+            "rob": _rob_summary(row),
+            "reading": plain_reading(row, benchmarks),
+            "narrative_studies": _split_ids(row.get("narrative_studies")),
+            "comparator": comparator,
+            "within_arm": _text(row.get("within_arm_reduction")),
+        })
+    return out
+
+
+def _methods_section(inputs: ReportInputs) -> dict[str, Any]:
+    config = inputs.config or {}
+    review = config.get("review", {}) or {}
+    search = config.get("search", {}) or {}
+    analysis = config.get("analysis", {}) or {}
+    eligibility = config.get("eligibility", {}) or {}
+    pubmed = search.get("pubmed", {}) or {}
+    ctgov = search.get("ctgov", {}) or {}
+    queries = []
+    if pubmed.get("term"):
+        window = f"{search.get('date_from') or 'any date'} to {search.get('date_to') or 'refresh'}"
+        queries.append({"source": "PubMed", "query": " ".join(str(pubmed["term"]).split()),
+                        "window": window})
+    if ctgov:
+        query = (f"conditions: {'; '.join(ctgov.get('conditions', []))}; "
+                 f"interventions: {'; '.join(ctgov.get('interventions', []))}")
+        queries.append({"source": "ClinicalTrials.gov", "query": query, "window": "all dates"})
+    method = _text(analysis.get("method")) or "REML"
+    test = _text(analysis.get("test")) or "knha"
+    test_text = {
+        "knha": "Hartung-Knapp-Sidik-Jonkman (t distribution with k\u22121 df)",
+        "z": "Wald-type normal (z) interval",
+        "adhoc": "Hartung-Knapp with the ad hoc variance correction",
+    }.get(test, test)
+    estimator_text = {
+        "REML": "restricted maximum likelihood (REML)",
+        "DL": "DerSimonian-Laird",
+        "ML": "maximum likelihood",
+        "PM": "Paule-Mandel",
+        "EB": "empirical Bayes",
+        "HS": "Hunter-Schmidt",
+        "SJ": "Sidik-Jonkman",
+        "HE": "Hedges",
+        "EE": "equal effects (common effect, no tau\u00b2)",
+    }.get(method, method)
+    pi_df = analysis.get("pi_df")
+    level = _num(analysis.get("level")) or 0.95
+    choices = [
+        ("Model", "random effects, inverse-variance weights"),
+        ("Between-study variance (tau\u00b2)", estimator_text),
+        ("Confidence interval of the pooled effect", f"{level:.0%} {test_text}"),
+        ("Prediction interval", "metafor predict(): t distribution with k\u22121 df"
+         if pi_df in (None, "") else f"t distribution with {pi_df} df"),
+        ("Interval for tau\u00b2", "Q-profile (Viechtbauer 2007)"),
+        ("Crossover trials", "paired analysis assuming a within-person correlation "
+         f"r = {_text(analysis.get('crossover_r')) or '0.5'}; sensitivity at "
+         f"{', '.join(_text(r) for r in analysis.get('crossover_r_sensitivity', []) or [])}"),
+        ("Instrument priority within a study",
+         ", ".join(_text(i) for i in analysis.get("instrument_priority", []) or []) or DASH),
+        ("Effect size benchmarks (|SMD|)",
+         ", ".join(f"{k} {_text(v)}" for k, v in (analysis.get("smd_benchmarks") or {}).items())
+         or DASH),
+        ("Small-study effects", "Egger's regression test and trim-and-fill, reported only as "
+         f"descriptive with fewer than {EGGER_MIN_K} studies"),
+    ]
+    analyses = [
+        {"id": _text(a.get("id")), "title": _text(a.get("title")),
+         "outcome": _text(a.get("outcome")), "measure": _text(a.get("measure")),
+         "window": " to ".join(_text(d) for d in a.get("window_days", []) or []),
+         "pick": _text(a.get("pick")),
+         "filters": "; ".join(f"{k} = {', '.join(_text(x) for x in v)}"
+                              for k, v in (a.get("filters") or {}).items())}
+        for a in analysis.get("analyses", []) or []
+    ]
+    elig_rows = [(_humanise(k), v) for k, v in _flatten(eligibility)] if eligibility else []
+    versions = [(name, _text(inputs.versions.get(name)) or "not recorded")
+                for name in SOFTWARE if name in inputs.versions]
+    versions += [(name, _text(v)) for name, v in inputs.versions.items() if name not in SOFTWARE]
+    return {
+        "title": _text(review.get("title")),
+        "queries": queries,
+        "manifest": _flatten(inputs.manifest) if inputs.manifest else [],
+        "manifest_state": _state(inputs.manifest),
+        "choices": choices,
+        "analyses": analyses,
+        "eligibility": elig_rows,
+        "versions": versions,
+    }
+
+
+def _state(obj: Any) -> str:
+    if obj is None:
+        return "missing"
+    if isinstance(obj, pd.DataFrame):
+        return "empty" if obj.empty else "loaded"
+    return "empty" if len(obj) == 0 else "loaded"
+
+
+def _prisma_section(inputs: ReportInputs) -> dict[str, Any]:
+    reasons = None
+    screening = inputs.screening
+    if _has_rows(screening) and "decision" in screening.columns:
+        excluded = screening[screening["decision"].astype(str).str.lower() == "exclude"]
+        if not excluded.empty and "reason_code" in excluded.columns:
+            counts = (excluded.assign(reason_code=excluded["reason_code"].fillna("unspecified"))
+                      .groupby("reason_code", sort=True).size()
+                      .sort_values(ascending=False, kind="stable"))
+            reasons = [(_humanise(code), int(n)) for code, n in counts.items()]
+    decisions = None
+    if _has_rows(screening) and "decision" in screening.columns:
+        decisions = [(_humanise(d), int(n)) for d, n in
+                     screening["decision"].fillna("undecided").value_counts().items()]
+    return {
+        "figure": figure_uri(inputs.figures, "prisma"),
+        "counts": _flatten(inputs.prisma) if inputs.prisma else [],
+        "state": _state(inputs.prisma),
+        "reasons": reasons,
+        "decisions": decisions,
+    }
+
+
+def _study_links(row: Mapping[str, Any]) -> list[Link]:
+    links = [pubmed_link(p) for p in _split_ids(row.get("pmids") or row.get("pmid"))]
+    links += [ctgov_link(n) for n in _split_ids(row.get("nct_ids") or row.get("nct_id"))]
+    return [link for link in links if link is not None]
+
+
+def _characteristics_section(inputs: ReportInputs) -> dict[str, Any]:
+    table = inputs.characteristics
+    if not _has_rows(table):
+        table = inputs.studies
+    groups: dict[str, list[dict[str, Any]]] = {"treatment": [], "prevention": [], "other": []}
+    for row in _rows(table):
+        n_k, n_c = fmt_int(row.get("n_randomised_ketamine")), fmt_int(row.get("n_randomised_control"))
+        total = fmt_int(row.get("n_randomised_total"))
+        arms = " / ".join(_text(row.get(c)) for c in ("drug", "dose_mg_per_kg", "route")
+                          if _text(row.get(c)))
+        dose = _text(row.get("dose_mg_per_kg"))
+        intervention = _text(row.get("intervention")) or arms
+        details = [x for x in (
+            f"{dose} mg/kg" if dose and dose not in intervention else "",
+            _text(row.get("route")),
+            f"{_text(row.get('n_infusions'))} dose(s)" if _text(row.get("n_infusions")) else "",
+            _text(row.get("schedule")),
+        ) if x]
+        design = _text(row.get("design"))
+        if design == "crossover" and _text(row.get("washout_days")):
+            design += f" (washout {_text(row.get('washout_days'))} days)"
+        resistant = _text(row.get("treatment_resistant"))
+        if _text(row.get("treatment_resistance_definition")):
+            resistant += f": {_text(row.get('treatment_resistance_definition'))}"
+        question = _text(row.get("question")).lower()
+        groups[question if question in groups else "other"].append({
+            "label": _text(row.get("label")) or _text(row.get("study_id")),
+            "study_id": _text(row.get("study_id")),
+            "links": _study_links(row),
+            "design": design,
+            "randomised": _text(row.get("randomised")),
+            "blinding": _text(row.get("blinding")),
+            "population": "; ".join(x for x in (_text(row.get("population")),
+                                                _text(row.get("setting")),
+                                                _text(row.get("country"))) if x),
+            "resistant": resistant,
+            "intervention": "; ".join([intervention, *details]) if intervention else
+            "; ".join(details),
+            "control": _text(row.get("control")),
+            "cointervention": _text(row.get("cointervention")),
+            "n": (f"{n_k} / {n_c}" + (f" (total {total})" if total != DASH else "")
+                  if (n_k, n_c) != (DASH, DASH) else
+                  (f"total {total}" if total != DASH else "not reported")),
+            "primary_outcome": _text(row.get("primary_outcome")),
+            "source": source_links(row.get("source_id")),
+            "location": _text(row.get("location")),
+            "notes": _text(row.get("notes")),
+        })
+    return {"groups": groups, "state": _state(table)}
+
+
+def _rob_section(inputs: ReportInputs) -> dict[str, Any]:
+    rob = inputs.risk_of_bias
+    matrix, details = [], []
+    domains: list[str] = []
+    if _has_rows(rob) and {"study_id", "domain", "judgement"} <= set(rob.columns):
+        labels = {}
+        for row in _rows(inputs.characteristics):
+            labels[_text(row.get("study_id"))] = _text(row.get("label"))
+        present = [str(d) for d in rob["domain"].dropna().unique()]
+        domains = [d for d in ROB_DOMAINS if d in present] + sorted(
+            d for d in present if d not in ROB_DOMAINS)
+        group_cols = ["study_id", "outcome"] if "outcome" in rob.columns else ["study_id"]
+        for keys, part in rob.groupby(group_cols, sort=True, dropna=False):
+            keys = keys if isinstance(keys, tuple) else (keys,)
+            study_id = _text(keys[0])
+            outcome = _text(keys[1]) if len(keys) > 1 else ""
+            by_domain = {str(r["domain"]): r for r in _rows(part)}
+            cells = []
+            for d in domains:
+                j = _text(by_domain.get(d, {}).get("judgement"))
+                cells.append({"judgement": j or "none",
+                              "label": ROB_LABELS.get(j, j or "not assessed"),
+                              "symbol": ROB_SYMBOLS.get(j, "")})
+            matrix.append({"study": labels.get(study_id) or study_id, "outcome": outcome,
+                           "cells": cells})
+            for d in domains:
+                if d not in by_domain:
+                    continue
+                r = by_domain[d]
+                j = _text(r.get("judgement"))
+                details.append({
+                    "study": labels.get(study_id) or study_id, "outcome": outcome,
+                    "domain": ROB_DOMAINS.get(d, d), "judgement": j or "none",
+                    "label": ROB_LABELS.get(j, j or "not assessed"),
+                    "symbol": ROB_SYMBOLS.get(j, ""),
+                    "justification": _text(r.get("justification")),
+                    "source": source_links(r.get("source_id")),
+                    "location": _text(r.get("location")),
+                    "assessor": " ".join(x for x in (_text(r.get("assessor")),
+                                                     _text(r.get("date"))) if x),
+                })
+    return {
+        "figure": figure_uri(inputs.figures, "rob_summary"),
+        "domains": [ROB_DOMAINS.get(d, d) for d in domains],
+        "domain_codes": domains,
+        "matrix": matrix,
+        "details": details,
+        "state": _state(rob),
+    }
+
+
+def _weights_as_percent(weights: pd.Series) -> pd.Series:
+    w = pd.to_numeric(weights, errors="coerce")
+    total = w.sum(skipna=True)
+    return w * 100 if 0.99 <= total <= 1.01 else w
+
+
+def _analysis_sections(inputs: ReportInputs) -> list[dict[str, Any]]:
+    titles = {a.get("id"): a.get("title") for a in
+              (inputs.config.get("analysis", {}) or {}).get("analyses", []) or []}
+    out = []
+    for row in _rows(inputs.pooled):
+        aid = _text(row.get("analysis_id"))
+        measure = _text(row.get("measure")).upper()
+        k = _num(row.get("k"))
+        effects = _filter(inputs.study_effects, "analysis_id", aid)
+        study_rows = []
+        if _has_rows(effects):
+            weights = (_weights_as_percent(effects["weight"]) if "weight" in effects.columns
+                       else pd.Series([None] * len(effects), index=effects.index))
+            for (_, e), w in zip(effects.iterrows(), weights, strict=True):
+                study_rows.append({
+                    "label": _text(e.get("label")) or _text(e.get("study_id")),
+                    "comparison": _text(e.get("comparison")),
+                    "instrument": _text(e.get("instrument")),
+                    "timepoint": _text(e.get("timepoint")),
+                    "effect": fmt_effect(e.get("yi"), measure),
+                    "ci": fmt_effect_interval(e.get("ci_low"), e.get("ci_high"), measure),
+                    "weight": fmt_percent(w),
+                    "source": source_links(e.get("source_id")),
+                    "location": _text(e.get("location")),
+                    "derivation": _text(e.get("derivation")),
+                    "assumption": _text(e.get("assumption")),
+                })
+        sens = _filter(inputs.sensitivity, "analysis_id", aid)
+        sensitivity = []
+        if _has_rows(sens) and "kind" in sens.columns:
+            kinds = [kd for kd in SENSITIVITY_KINDS if kd in set(sens["kind"].astype(str))]
+            kinds += sorted(set(sens["kind"].astype(str)) - set(kinds))
+            for kind in kinds:
+                part = sens[sens["kind"].astype(str) == kind]
+                sensitivity.append({
+                    "kind": kind,
+                    "title": SENSITIVITY_KINDS.get(kind, _humanise(kind)),
+                    "figure": figure_uri(inputs.figures, f"{kind}_{aid}"),
+                    "rows": [{
+                        "label": _text(s.get("label")),
+                        "estimate": fmt_effect(s.get("estimate"), measure),
+                        "ci": fmt_effect_interval(s.get("ci_low"), s.get("ci_high"), measure),
+                        "tau2": fmt_number(s.get("tau2"), 3),
+                        "i2": fmt_percent(s.get("i2")),
+                    } for s in _rows(part)],
+                })
+        for kind in ("cumulative", "leave1out"):
+            if not any(s["kind"] == kind for s in sensitivity):
+                uri = figure_uri(inputs.figures, f"{kind}_{aid}")
+                if uri:
+                    sensitivity.append({"kind": kind, "title": SENSITIVITY_KINDS[kind],
+                                        "figure": uri, "rows": []})
+        ratio = measure in RATIO_MEASURES
+        tf_k0 = _num(row.get("trimfill_k0"))
+        out.append({
+            "id": aid,
+            "title": _text(row.get("title")) or _text(titles.get(aid)) or aid,
+            "outcome": _text(row.get("outcome")),
+            "measure": measure,
+            "measure_label": MEASURE_LABELS.get(measure, measure),
+            "ratio": ratio,
+            "k": fmt_int(k),
+            "n": fmt_int(row.get("n_participants")),
+            "estimate": fmt_effect(row.get("estimate"), measure),
+            "ci": fmt_effect_interval(row.get("ci_low"), row.get("ci_high"), measure),
+            "pi": fmt_effect_interval(row.get("pi_low"), row.get("pi_high"), measure),
+            "percent": (fmt_percent(100 * (1 - math.exp(_num(row["estimate"]))))
+                        if measure == "ROM" and _num(row.get("estimate")) is not None else None),
+            "pvalue": fmt_p(row.get("pvalue")),
+            "tau2": fmt_number(row.get("tau2"), 3),
+            "tau2_ci": fmt_interval(row.get("tau2_ci_low"), row.get("tau2_ci_high"),
+                                    lambda v: fmt_number(v, 3)),
+            "i2": fmt_percent(row.get("i2")),
+            "h2": fmt_number(row.get("h2")),
+            "q": fmt_number(row.get("q")),
+            "q_df": fmt_int(row.get("q_df")),
+            "q_pvalue": fmt_p(row.get("q_pvalue")),
+            "method": _text(row.get("method")),
+            "test": _text(row.get("test")),
+            "studies": _text(row.get("studies")),
+            "egger_p": fmt_p(row.get("egger_pvalue")),
+            "trimfill_k0": fmt_int(tf_k0),
+            "small_k": k is None or k < EGGER_MIN_K,
+            "forest": figure_uri(inputs.figures, f"forest_{aid}"),
+            "funnel": figure_uri(inputs.figures, f"funnel_{aid}"),
+            "study_rows": study_rows,
+            "sensitivity": sensitivity,
+        })
+    return out
+
+
+def _missing_section(inputs: ReportInputs, analyses: Sequence[Mapping[str, Any]],
+                     claims: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    not_poolable = []
+    for row in _rows(inputs.not_poolable):
+        not_poolable.append({
+            "study": _text(row.get("label")) or _text(row.get("study")) or
+            _text(row.get("study_id")),
+            "outcome": _text(row.get("outcome")),
+            "timepoint": _text(row.get("timepoint")),
+            "reason": _text(row.get("reason")),
+            "narrative": _text(row.get("narrative")),
+            "source": source_links(row.get("source") or row.get("source_id")),
+        })
+    pooled_ids = {a["id"] for a in analyses if a["k"] not in (DASH, "0")}
+    configured = (inputs.config.get("analysis", {}) or {}).get("analyses", []) or []
+    no_data = [{"id": _text(a.get("id")), "title": _text(a.get("title"))}
+               for a in configured if _text(a.get("id")) not in pooled_ids]
+    no_evidence_claims = [c for c in claims if c["verdict"] == "no_evidence"]
+    prevention = _characteristics_section(inputs)["groups"]["prevention"]
+    return {"not_poolable": not_poolable, "no_data": no_data,
+            "no_evidence_claims": no_evidence_claims, "prevention": prevention,
+            "not_poolable_state": _state(inputs.not_poolable)}
+
+
+def _within_arm_table(inputs: ReportInputs) -> dict[str, Any] | None:
+    return _generic_table(inputs.within_arm)
+
+
+def input_status(inputs: ReportInputs) -> list[dict[str, str]]:
+    status = []
+    for name, path in INPUT_DESCRIPTIONS.items():
+        value = getattr(inputs, name)
+        state = _state(value)
+        detail = (f"{len(value)} rows" if isinstance(value, pd.DataFrame) and state == "loaded"
+                  else state)
+        status.append({"name": name, "path": path, "state": state, "detail": detail})
+    n_fig = sum(1 for stem in inputs.figures if figure_uri(inputs.figures, stem))
+    status.append({"name": "figures", "path": "results/figures/*.png",
+                   "state": "loaded" if n_fig else "missing",
+                   "detail": f"{n_fig} figures" if n_fig else "missing"})
+    return status
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env
+
+
+def build_report(inputs: ReportInputs) -> str:
+    """Render the whole review as one self-contained HTML page.
+
+    Parameters
+    ----------
+    inputs
+        The loaded tables, dicts and figure bytes (see :class:`ReportInputs`). Any of them may
+        be ``None`` (missing) or empty; the page then says so in the section concerned.
+
+    Returns
+    -------
+    str
+        The HTML document. It references no external resource: figures are base64 ``data:``
+        URIs, the CSS is inline and there is no JavaScript. All text is HTML-escaped.
+    """
+    claims = _claims_section(inputs)
+    analyses = _analysis_sections(inputs)
+    status = input_status(inputs)
+    context = {
+        "title": _text((inputs.config.get("review", {}) or {}).get("title"))
+        or "Ketamine for PTSD: popular claims tested against randomised trials",
+        "generated_on": inputs.generated_on or "",
+        "claims": claims,
+        "claims_state": _state(inputs.claims),
+        "verdict_counts": [(v, VERDICT_LABELS[v], VERDICT_SYMBOLS[v],
+                            sum(c["verdict"] == v for c in claims)) for v in VERDICTS],
+        "verdict_labels": VERDICT_LABELS,
+        "verdict_symbols": VERDICT_SYMBOLS,
+        "within_arm": _within_arm_table(inputs),
+        "methods": _methods_section(inputs),
+        "prisma": _prisma_section(inputs),
+        "characteristics": _characteristics_section(inputs),
+        "rob": _rob_section(inputs),
+        "analyses": analyses,
+        "pooled_state": _state(inputs.pooled),
+        "registry": _generic_table(inputs.registry_vs_publication),
+        "registry_state": _state(inputs.registry_vs_publication),
+        "missing": _missing_section(inputs, analyses, claims),
+        "status": status,
+        "incomplete": [s for s in status if s["state"] != "loaded"],
+        "egger_min_k": EGGER_MIN_K,
+    }
+    return _environment().get_template("report.html.j2").render(**context)
+
+
+# --------------------------------------------------------------------------------------------
+# IO
+# --------------------------------------------------------------------------------------------
+
+
+def read_table(path: str | Path | None) -> pd.DataFrame | None:
+    """A CSV as a DataFrame; ``None`` when the file is absent, empty DataFrame when it is empty."""
+    if path is None:
+        return None
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+
+
+def read_json(path: str | Path | None) -> dict[str, Any] | None:
+    """A JSON object; ``None`` when absent, ``{}`` when the file is empty."""
+    if path is None:
+        return None
+    path = Path(path)
+    if not path.is_file():
+        return None
+    text = path.read_text(encoding="utf-8").strip()
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from err
+    return data if isinstance(data, dict) else {"content": data}
+
+
+def read_figures(figures_dir: str | Path | None,
+                 extra: Iterable[str | Path] = ()) -> dict[str, bytes]:
+    """PNG files of ``figures_dir`` (and ``extra`` paths) keyed by file stem."""
+    paths: list[Path] = []
+    if figures_dir is not None and Path(figures_dir).is_dir():
+        paths.extend(sorted(Path(figures_dir).glob("*.png")))
+    paths.extend(Path(p) for p in extra)
+    return {p.stem: p.read_bytes() for p in paths if p.is_file()}
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of Python, this package and the scientific libraries it depends on."""
+    import platform
+    from importlib import metadata
+
+    versions = {"python": platform.python_version()}
+    for dist in SOFTWARE[1:]:
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = "not installed"
+    return versions
+
+
+def read_config(path: str | Path | None) -> dict[str, Any]:
+    if path is None or not Path(path).is_file():
+        return {}
+    import yaml
+
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+
+
+def load_report_inputs(
+    *,
+    claims: str | Path | None = "results/claims.csv",
+    pooled: str | Path | None = "results/pooled.csv",
+    study_effects: str | Path | None = "results/study_effects.csv",
+    sensitivity: str | Path | None = "results/sensitivity.csv",
+    figures_dir: str | Path | None = "results/figures",
+    figures: Iterable[str | Path] = (),
+    prisma: str | Path | None = "data/processed/prisma.json",
+    studies: str | Path | None = "data/processed/studies.csv",
+    screening: str | Path | None = "data/processed/screening.csv",
+    characteristics: str | Path | None = "data/raw/study_characteristics.csv",
+    risk_of_bias: str | Path | None = "data/raw/risk_of_bias.csv",
+    not_poolable: str | Path | None = "data/processed/not_poolable.csv",
+    registry_vs_publication: str | Path | None = "data/processed/registry_vs_publication.csv",
+    within_arm: str | Path | None = "data/processed/within_arm.csv",
+    manifest: str | Path | None = "data/raw/snapshot/manifest.json",
+    config: str | Path | Mapping[str, Any] | None = "config.yaml",
+    versions: Mapping[str, str] | None = None,
+    generated_on: str | None = None,
+) -> ReportInputs:
+    """Read every input of the report; a missing file becomes ``None``, never an error.
+
+    Paths are relative to the working directory (the workflow's root). ``config`` may be a
+    path to ``config.yaml`` or an already-validated dict. ``figures`` adds PNG files by path
+    to those found in ``figures_dir``.
+    """
+    cfg = dict(config) if isinstance(config, Mapping) else read_config(config)
+    if generated_on is None:
+        import datetime
+
+        generated_on = datetime.date.today().isoformat()
+    return ReportInputs(
+        claims=read_table(claims),
+        pooled=read_table(pooled),
+        study_effects=read_table(study_effects),
+        sensitivity=read_table(sensitivity),
+        studies=read_table(studies),
+        screening=read_table(screening),
+        characteristics=read_table(characteristics),
+        risk_of_bias=read_table(risk_of_bias),
+        not_poolable=read_table(not_poolable),
+        registry_vs_publication=read_table(registry_vs_publication),
+        within_arm=read_table(within_arm),
+        prisma=read_json(prisma),
+        manifest=read_json(manifest),
+        config=cfg,
+        versions=dict(versions) if versions is not None else software_versions(),
+        figures=read_figures(figures_dir, figures),
+        generated_on=generated_on,
+    )
+
+
+def write_report(inputs: ReportInputs, out: str | Path) -> Path:
+    """Build the report and write it to ``out`` (UTF-8), creating the folder if needed.
+
+    The file is written to a temporary name first and renamed, so a failure leaves no partial
+    report behind.
+    """
+    out = Path(out)
+    html = build_report(inputs)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(out)
+    return out

@@ -1,0 +1,320 @@
+"""Tests of the HTML report, built from small hand-made inputs."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from ketamine_evidence import report
+
+
+def _png(text: str) -> bytes:
+    fig = Figure(figsize=(4, 2), dpi=60)  # no pyplot: no backend or global state needed
+    ax = fig.subplots()
+    ax.text(0.5, 0.5, text, ha="center")
+    ax.set_axis_off()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+CONFIG = {
+    "review": {"title": "Ketamine for PTSD: test review"},
+    "search": {"date_from": "1990/01/01", "date_to": None,
+               "pubmed": {"term": "ketamine[tiab] AND PTSD[tiab]"},
+               "ctgov": {"conditions": ["PTSD"], "interventions": ["ketamine"]}},
+    "eligibility": {"population_terms": ["ptsd"]},
+    "analysis": {
+        "method": "REML", "test": "knha", "level": 0.95, "pi_df": None, "crossover_r": 0.5,
+        "crossover_r_sensitivity": [0.2, 0.8],
+        "smd_benchmarks": {"small": 0.2, "medium": 0.5, "large": 0.8},
+        "analyses": [
+            {"id": "ptsd_smd_end", "title": "PTSD severity at end (SMD)",
+             "outcome": "ptsd_severity", "measure": "SMD", "window_days": [1, 35],
+             "pick": "latest"},
+            {"id": "ptsd_rom_end", "title": "PTSD severity at end (ROM)",
+             "outcome": "ptsd_severity", "measure": "ROM", "window_days": [1, 35],
+             "pick": "latest"},
+            {"id": "ptsd_smd_followup", "title": "PTSD severity at follow-up (SMD)",
+             "outcome": "ptsd_severity", "measure": "SMD", "window_days": [36, 730],
+             "pick": "latest"},
+        ],
+    },
+}
+
+
+def _claims() -> pd.DataFrame:
+    base = {"population": "adults with PTSD", "timepoint": "end of treatment",
+            "tau2": 0.01, "q_pvalue": 0.2, "pi_status": "straddles", "narrative_studies": "",
+            "comparator_estimate": None, "comparator_ci_low": None,
+            "comparator_ci_high": None, "within_arm_reduction": ""}
+    rows = [
+        dict(base, claim_id="C1a", text="a 60-100% reduction in symptoms",
+             quote="These trials report a 60-100% reduction <b>in symptoms</b>.",
+             outcome="PTSD severity", analysis_id="ptsd_rom_end", metric="percent_reduction",
+             claimed_low=60, claimed_high=100, k=3, n_participants=120, estimate=18.4,
+             ci_low=6.1, ci_high=29.2, pi_low=-10.2, pi_high=41.0, i2=35.2, high_rob_k=1,
+             some_concerns_rob_k=1, verdict="contradicted",
+             verdict_reason="CI 6 to 29 lies entirely below 60",
+             within_arm_reduction="Within ketamine arms, symptoms fell 40% to 62%."),
+        dict(base, claim_id="C2", text="rapid relief", quote="rapid relief",
+             outcome="PTSD severity", analysis_id="ptsd_smd_end", metric="smd",
+             claimed_low=None, claimed_high=0, k=3, n_participants=120, estimate=-0.52,
+             ci_low=-0.91, ci_high=-0.13, pi_low=-1.4, pi_high=0.3, i2=12.0, high_rob_k=0,
+             some_concerns_rob_k=2, verdict="supported", verdict_reason="CI below 0"),
+        dict(base, claim_id="C6", text="border on miraculous", quote="miraculous",
+             outcome="PTSD severity", analysis_id="ptsd_smd_end", metric="smd",
+             claimed_low=None, claimed_high=-0.8, k=3, n_participants=120, estimate=-0.52,
+             ci_low=-0.91, ci_high=-0.13, pi_low=-1.4, pi_high=0.3, i2=12.0, high_rob_k=0,
+             some_concerns_rob_k=2, verdict="inconclusive", verdict_reason="CI straddles -0.8"),
+        dict(base, claim_id="C4", text="could stop PTSD from coming back", quote="coming back",
+             outcome="relapse", analysis_id="ptsd_smd_followup", metric="smd",
+             claimed_low=None, claimed_high=0, k=0, n_participants=None, estimate=None,
+             ci_low=None, ci_high=None, pi_low=None, pi_high=None, i2=None, high_rob_k=None,
+             some_concerns_rob_k=None, verdict="no_evidence", pi_status="not_estimable",
+             verdict_reason="no poolable trial", narrative_studies="Feder 2021;Smith 2020"),
+    ]
+    return pd.DataFrame(rows)
+
+
+def _pooled() -> pd.DataFrame:
+    common = {"outcome": "ptsd_severity", "k": 3, "n_participants": 120, "tau2": 0.012,
+              "tau2_ci_low": 0.0, "tau2_ci_high": 0.4, "i2": 12.04, "h2": 1.14, "q": 2.3,
+              "q_df": 2, "q_pvalue": 0.3166, "method": "REML", "test": "knha",
+              "studies": "Feder 2014; Feder 2021; Abdallah 2022", "egger_pvalue": 0.41,
+              "trimfill_k0": 0}
+    return pd.DataFrame([
+        dict(common, analysis_id="ptsd_smd_end", title="PTSD severity at end (SMD)",
+             measure="SMD", estimate=-0.5249, se=0.1, ci_low=-0.9133, ci_high=-0.1299,
+             pi_low=-1.4, pi_high=0.3, pvalue=0.00042),
+        dict(common, analysis_id="ptsd_rom_end", title="PTSD severity at end (ROM)",
+             measure="ROM", estimate=-0.2033, se=0.05, ci_low=-0.3453, ci_high=-0.0629,
+             pi_low=-0.5, pi_high=0.1, pvalue=0.0213),
+    ])
+
+
+def _study_effects() -> pd.DataFrame:
+    return pd.DataFrame([
+        {"analysis_id": "ptsd_smd_end", "study_id": "feder2014", "label": "Feder 2014",
+         "comparison": "ketamine 0.5 mg/kg vs midazolam", "instrument": "IES-R",
+         "timepoint": "24 h", "yi": -0.61, "vi": 0.08, "ci_low": -1.16, "ci_high": -0.06,
+         "weight": 0.5, "source_id": "PMID:24740528", "location": "table 2",
+         "derivation": "SD from SE", "assumption": "crossover r = 0.5"},
+        {"analysis_id": "ptsd_smd_end", "study_id": "feder2021", "label": "Feder 2021",
+         "comparison": "ketamine vs midazolam", "instrument": "CAPS-5",
+         "timepoint": "week 2", "yi": -1.1, "vi": 0.15, "ci_low": -1.86, "ci_high": -0.34,
+         "weight": 0.5, "source_id": "NCT02397889", "location": "registry results",
+         "derivation": "", "assumption": ""},
+        {"analysis_id": "ptsd_rom_end", "study_id": "feder2021", "label": "Feder 2021",
+         "comparison": "ketamine vs midazolam", "instrument": "CAPS-5",
+         "timepoint": "week 2", "yi": -0.2, "vi": 0.01, "ci_low": -0.4, "ci_high": 0.0,
+         "weight": 100, "source_id": "https://example.org/paper?x=1&y=2",
+         "location": "figure 2", "derivation": "", "assumption": ""},
+    ])
+
+
+def _characteristics() -> pd.DataFrame:
+    return pd.DataFrame([
+        {"study_id": "feder2014", "label": "Feder 2014", "question": "treatment",
+         "pmids": "24740528", "nct_ids": "NCT00749203", "design": "crossover",
+         "washout_days": 14, "randomised": "yes", "blinding": "double-blind",
+         "population": "civilians", "setting": "outpatient", "country": "USA",
+         "treatment_resistant": "no", "intervention": "ketamine 0.5 mg/kg IV",
+         "drug": "ketamine", "dose_mg_per_kg": 0.5, "route": "IV", "n_infusions": 1,
+         "control": "midazolam", "cointervention": "none", "n_randomised_ketamine": 41,
+         "n_randomised_control": 41, "n_randomised_total": 41,
+         "primary_outcome": "IES-R at 24 h", "source_id": "PMID:24740528",
+         "location": "methods", "notes": ""},
+        {"study_id": "mcghee2008", "label": "McGhee 2008", "question": "prevention",
+         "pmids": "18452627", "nct_ids": "", "design": "parallel", "randomised": "no",
+         "population": "burned service members", "control": "no ketamine",
+         "source_id": "PMID:18452627", "location": "abstract"},
+    ])
+
+
+def _rob() -> pd.DataFrame:
+    rows = []
+    for domain, judgement in [("D1", "low"), ("D2", "some_concerns"), ("D3", "low"),
+                              ("D4", "low"), ("D5", "high"), ("overall", "high")]:
+        rows.append({"study_id": "feder2014", "outcome": "ptsd_severity", "domain": domain,
+                     "judgement": judgement,
+                     "justification": f"{domain}: as reported <script>alert(1)</script>",
+                     "source_id": "PMID:24740528", "location": "methods",
+                     "assessor": "AB", "date": "2026-01-01"})
+    return pd.DataFrame(rows)
+
+
+def _full_inputs() -> report.ReportInputs:
+    figures = {name: _png(name) for name in (
+        "forest_ptsd_smd_end", "funnel_ptsd_smd_end", "leave1out_ptsd_smd_end",
+        "cumulative_ptsd_smd_end", "prisma", "rob_summary")}
+    return report.ReportInputs(
+        claims=_claims(),
+        pooled=_pooled(),
+        study_effects=_study_effects(),
+        sensitivity=pd.DataFrame([
+            {"analysis_id": "ptsd_smd_end", "kind": "leave1out", "label": "Feder 2014",
+             "estimate": -0.8, "ci_low": -1.5, "ci_high": -0.1, "tau2": 0.0, "i2": 0.0},
+            {"analysis_id": "ptsd_smd_end", "kind": "crossover_r", "label": "r = 0.2",
+             "estimate": -0.5, "ci_low": -0.9, "ci_high": -0.1, "tau2": 0.01, "i2": 10.0},
+        ]),
+        screening=pd.DataFrame({"record_id": ["PMID:1", "PMID:2", "PMID:3"],
+                                "decision": ["exclude", "exclude", "include"],
+                                "reason_code": ["review", "animal", "include"],
+                                "reason_text": ["", "", ""], "decided_by": ["rule"] * 3}),
+        characteristics=_characteristics(),
+        risk_of_bias=_rob(),
+        not_poolable=pd.DataFrame([{
+            "study": "Feder 2021", "outcome": "relapse", "timepoint": "follow-up",
+            "reason": "narrative only", "narrative": "no significant difference",
+            "source": "PMID:33726522"}]),
+        registry_vs_publication=pd.DataFrame([{
+            "study_id": "feder2021", "nct_id": "NCT02397889", "field": "primary outcome",
+            "registry": "CAPS-5 week 2", "publication": "CAPS-5 week 2", "discrepancy": "none"}]),
+        within_arm=pd.DataFrame([{"study_id": "feder2021", "outcome": "ptsd_severity",
+                                  "percent_reduction": 61.7}]),
+        prisma={"identification": {"pubmed": 120, "ctgov": 30, "other_methods": 5},
+                "duplicates_removed": 20, "screened": 135, "included_studies": 4},
+        manifest={"retrieved": "2026-08-11", "pubmed": {"count": 120, "query": "ketamine"}},
+        config=CONFIG,
+        versions={"python": "3.11.2", "pandas": "3.0.0", "ketamine-evidence": "0.1.0"},
+        figures=figures,
+        generated_on="2026-08-12",
+    )
+
+
+@pytest.fixture(scope="module")
+def html() -> str:
+    return report.build_report(_full_inputs())
+
+
+def test_all_sections_present(html):
+    for anchor in ("summary", "methods", "prisma", "studies", "rob", "analyses",
+                   "sensitivity", "registry", "missing"):
+        assert f'<section id="{anchor}">' in html
+    assert 'id="summary-table"' in html
+    assert "How verdicts are decided" in html
+
+
+def test_verdict_badges_have_colour_class_and_text(html):
+    for verdict, label in report.VERDICT_LABELS.items():
+        assert re.search(rf'class="badge v-{verdict}">.*?{label}</span>', html), verdict
+    # the summary row of C1a carries the contradicted badge
+    row = html.split('id="claim-C1a"')[1].split("</tr>")[0]
+    assert "v-contradicted" in row and "Contradicted" in row
+
+
+def test_numbers_rounded_for_reading(html):
+    row = html.split('id="claim-C1a"')[1].split("</tr>")[0]
+    assert "18%" in row and "6% to 29%" in row and "60% to 100%" in row and "35%" in row
+    row = html.split('id="claim-C2"')[1].split("</tr>")[0]
+    assert "\u22120.52" in row and "\u22120.91 to \u22120.13" in row and "at most 0.00" in row
+    # ROM pooled on the log scale is shown back-transformed: exp(-0.2033) = 0.82, 18% lower
+    block = html.split('id="analysis-ptsd_rom_end"')[1]
+    assert "0.82" in block and "18% lower than control" in block
+    assert "&lt;0.001" in html  # p = 0.00042, escaped
+    assert "0.317" in html  # Q p-value with 3 decimals
+
+
+def test_links_to_pubmed_and_ctgov(html):
+    assert 'href="https://pubmed.ncbi.nlm.nih.gov/24740528/"' in html
+    assert 'href="https://clinicaltrials.gov/study/NCT00749203"' in html
+    assert 'href="https://clinicaltrials.gov/study/NCT02397889"' in html
+    assert 'href="https://example.org/paper?x=1&amp;y=2"' in html
+
+
+def test_text_is_escaped(html):
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
+    assert "&lt;b&gt;in symptoms&lt;/b&gt;" in html
+
+
+def test_no_external_resources(html):
+    assert 'src="http' not in html
+    assert not re.search(r"<link[^>]+href=\"http", html)
+    assert "<script" not in html
+    assert "@import" not in html and "url(http" not in html
+    assert html.count('src="data:image/png;base64,') == 6
+
+
+def test_content_of_sections(html):
+    assert "Narrative-only trials: Feder 2021; Smith 2020" in html
+    assert "uninformative with fewer than 10 studies" in html
+    assert "Prevention trials (kept apart" in html and "McGhee 2008" in html
+    assert "ptsd_smd_followup" in html.split('id="missing"')[1]  # planned, no data
+    assert "no significant difference" in html
+    assert "Hartung-Knapp-Sidik-Jonkman" in html and "Q-profile" in html
+    assert "restricted maximum likelihood" in html
+    assert "2026-08-11" in html  # snapshot date from the manifest
+    assert "Some concerns" in html and "Leave one study out" in html
+
+
+def test_every_input_missing_says_so_plainly():
+    html = report.build_report(report.ReportInputs())
+    assert "No claims table" in html
+    assert "No pooled analyses" in html
+    assert "no database search has been recorded" in html
+    assert "Incomplete inputs" in html
+    assert "Figure not available" in html
+
+
+def test_empty_tables_and_partial_rows():
+    claims = _claims().iloc[[3]]  # only the no-evidence claim
+    inputs = report.ReportInputs(claims=claims, pooled=pd.DataFrame(),
+                                 study_effects=pd.DataFrame(columns=["analysis_id"]),
+                                 sensitivity=pd.DataFrame(), prisma={}, config=CONFIG)
+    html = report.build_report(inputs)
+    assert "v-no_evidence" in html and "No randomised trial reported" in html
+    assert "results/pooled.csv</code> is empty" in html
+
+
+def test_load_and_write_with_missing_and_empty_files(tmp_path: Path):
+    results = tmp_path / "results"
+    (results / "figures").mkdir(parents=True)
+    _claims().to_csv(results / "claims.csv", index=False)
+    _pooled().to_csv(results / "pooled.csv", index=False)
+    (results / "study_effects.csv").write_text("")  # empty file
+    (results / "figures" / "forest_ptsd_smd_end.png").write_bytes(_png("forest"))
+    (results / "figures" / "prisma.png").write_bytes(b"")  # empty figure: ignored
+    prisma = tmp_path / "prisma.json"
+    prisma.write_text(json.dumps({"screened": 10}))
+    inputs = report.load_report_inputs(
+        claims=results / "claims.csv", pooled=results / "pooled.csv",
+        study_effects=results / "study_effects.csv",
+        sensitivity=results / "does_not_exist.csv", figures_dir=results / "figures",
+        prisma=prisma, studies=None, screening=None, characteristics=None, risk_of_bias=None,
+        not_poolable=None, registry_vs_publication=None, within_arm=None, manifest=None,
+        config=CONFIG, versions={"python": "3.11"}, generated_on="2026-01-01")
+    assert inputs.sensitivity is None and inputs.study_effects.empty
+    out = report.write_report(inputs, tmp_path / "out" / "report.html")
+    html = out.read_text(encoding="utf-8")
+    assert "v-contradicted" in html
+    assert html.count("data:image/png;base64,") == 1
+
+
+def test_cli_writes_report(tmp_path: Path, monkeypatch):
+    from ketamine_evidence import cli_report
+
+    monkeypatch.chdir(tmp_path)  # every default path is missing here
+    out = tmp_path / "r" / "report.html"
+    assert cli_report.main(["report", "--out", str(out)]) == 0
+    assert "Summary of findings" in out.read_text(encoding="utf-8")
+
+
+def test_formatting_helpers():
+    assert report.fmt_p(0.0004) == "<0.001"
+    assert report.fmt_p(0.0456) == "0.046"
+    assert report.fmt_number(-0.004) == "0.00"
+    assert report.fmt_number(-1.234) == "\u22121.23"
+    assert report.fmt_percent(59.6) == "60%"
+    assert report.fmt_claimed_range(None, -0.8, "smd") == "at most \u22120.80"
+    assert report.fmt_claimed_range(60, 100, "percent_reduction") == "60% to 100%"
+    assert report.source_links("PMID:1; NCT01234567")[1].href == (
+        "https://clinicaltrials.gov/study/NCT01234567")
+    assert report.source_links("journal website") == "journal website"
