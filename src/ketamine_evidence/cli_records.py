@@ -1,0 +1,158 @@
+"""Subcommands ``refresh``, ``init-snapshot``, ``records``, ``screen`` and ``prisma``.
+
+``refresh`` is the only one that touches the network; the others read and write files given as
+options so the Snakemake rules can call them on the committed snapshot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import yaml
+
+from .schemas.records import (
+    RECORDS_SCHEMA,
+    SCREENING_SCHEMA,
+    STUDIES_SCHEMA,
+    read_table,
+    write_table,
+)
+
+
+def _config(path) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle) or {}
+
+
+def _cmd_refresh(args) -> int:
+    from .sources._http import SourceError
+    from .sources.ctgov import CTGovClient
+    from .sources.pubmed import PubMedClient
+    from .sources.snapshot import RefreshError, refresh
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    config = _config(args.config)
+    snapshot_dir = args.snapshot_dir or config["review"]["snapshot_dir"]
+    try:
+        pubmed = PubMedClient(email=(config.get("search", {}).get("pubmed") or {}).get("email"),
+                              batch_size=int(config["search"]["pubmed"].get("batch_size", 200)))
+        ctgov = CTGovClient(page_size=int(config["search"]["ctgov"].get("page_size", 1000)))
+        folder = refresh(snapshot_dir, config, pubmed, ctgov)
+    except (RefreshError, SourceError) as exc:
+        print(f"ketamine-evidence refresh: {exc}", file=sys.stderr)
+        return 1
+    print(f"snapshot refreshed: {folder}")
+    return 0
+
+
+def _cmd_init(args) -> int:
+    from .sources.snapshot import SnapshotError, init_snapshot
+
+    try:
+        path = init_snapshot(args.snapshot_dir)
+    except SnapshotError as exc:
+        print(f"ketamine-evidence init-snapshot: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}")
+    return 0
+
+
+def _cmd_records(args) -> int:
+    from .records import build_records
+    from .sources.snapshot import SnapshotError
+
+    config = _config(args.config)
+    try:
+        records, studies = build_records(
+            args.snapshot_dir or config["review"]["snapshot_dir"],
+            args.curated_dir or config["review"]["curated_dir"], config)
+    except SnapshotError as exc:
+        print(f"ketamine-evidence records: {exc}", file=sys.stderr)
+        return 1
+    write_table(records, args.records, RECORDS_SCHEMA)
+    write_table(studies, args.studies, STUDIES_SCHEMA)
+    return 0
+
+
+def _cmd_screen(args) -> int:
+    from .screening import read_overrides, screen
+
+    config = _config(args.config)
+    records = read_table(args.records, RECORDS_SCHEMA)
+    studies = read_table(args.studies, STUDIES_SCHEMA)
+    overrides = read_overrides(args.overrides)
+    write_table(screen(records, studies, config, overrides), args.output, SCREENING_SCHEMA)
+    return 0
+
+
+def _cmd_prisma(args) -> int:
+    from .prisma import prisma_counts
+    from .sources.snapshot import SnapshotError, read_manifest
+
+    records = read_table(args.records, RECORDS_SCHEMA)
+    screening = read_table(args.screening, SCREENING_SCHEMA)
+    manifest = None
+    if args.snapshot_dir:
+        try:
+            manifest = read_manifest(args.snapshot_dir)
+        except SnapshotError as exc:
+            print(f"ketamine-evidence prisma: {exc}", file=sys.stderr)
+            return 1
+    counts = prisma_counts(records, screening, manifest)
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(counts, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add this module's subcommands to the ``ketamine-evidence`` parser."""
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+
+    p = subparsers.add_parser(
+        "refresh", formatter_class=fmt,
+        help="search PubMed and ClinicalTrials.gov live and add a new dated snapshot",
+        description="Live refresh (network). Needs NCBI_EMAIL; NCBI_API_KEY optional. "
+                    "Nothing is written unless every request succeeds.")
+    p.add_argument("--config", default="config.yaml")
+    p.add_argument("--snapshot-dir", help="default: review.snapshot_dir from the config")
+    p.set_defaults(func=_cmd_refresh)
+
+    p = subparsers.add_parser(
+        "init-snapshot", formatter_class=fmt,
+        help="write the manifest of a snapshot with no database search yet")
+    p.add_argument("--snapshot-dir", default="data/raw/snapshot")
+    p.set_defaults(func=_cmd_init)
+
+    p = subparsers.add_parser(
+        "records", formatter_class=fmt,
+        help="parse the snapshot + known reports into records.csv and studies.csv (offline)")
+    p.add_argument("--config", default="config.yaml")
+    p.add_argument("--snapshot-dir")
+    p.add_argument("--curated-dir")
+    p.add_argument("--records", default="data/processed/records.csv")
+    p.add_argument("--studies", default="data/processed/studies.csv")
+    p.set_defaults(func=_cmd_records)
+
+    p = subparsers.add_parser(
+        "screen", formatter_class=fmt,
+        help="apply the eligibility rules and reviewer overrides -> screening.csv")
+    p.add_argument("--config", default="config.yaml")
+    p.add_argument("--records", default="data/processed/records.csv")
+    p.add_argument("--studies", default="data/processed/studies.csv")
+    p.add_argument("--overrides", default="data/raw/screening_overrides.csv")
+    p.add_argument("--output", default="data/processed/screening.csv")
+    p.set_defaults(func=_cmd_screen)
+
+    p = subparsers.add_parser(
+        "prisma", formatter_class=fmt, help="PRISMA 2020 counts -> prisma.json")
+    p.add_argument("--records", default="data/processed/records.csv")
+    p.add_argument("--screening", default="data/processed/screening.csv")
+    p.add_argument("--snapshot-dir", default="data/raw/snapshot",
+                   help="read the manifest to report whether databases were searched")
+    p.add_argument("--output", default="data/processed/prisma.json")
+    p.set_defaults(func=_cmd_prisma)

@@ -1,0 +1,127 @@
+"""PRISMA 2020 flow-diagram counts computed from ``records.csv`` and ``screening.csv``.
+
+Two columns as in the PRISMA 2020 template for new reviews with databases, registers and
+other methods: "databases and registers" (PubMed, ClinicalTrials.gov) and "other methods"
+(the reviewers' ``known_reports.csv``). Each record leaves the flow in exactly one box:
+duplicate removed, excluded at title/abstract, not retrieved, excluded at full text, or
+included; :func:`prisma_counts` checks that, and that every record has one screening row.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pandas as pd
+
+DATABASE_SOURCES = {"pubmed": "PubMed", "ctgov": "ClinicalTrials.gov"}
+
+
+class PrismaError(ValueError):
+    """The tables do not account for every record exactly once."""
+
+
+def _reasons(frame: pd.DataFrame) -> dict[str, int]:
+    return dict(sorted(Counter(frame["reason_code"]).items()))
+
+
+def _column(screen: pd.DataFrame) -> dict:
+    dup = screen[screen["stage"] == "identification"]
+    ta_ex = screen[(screen["stage"] == "title_abstract") & (screen["decision"] == "exclude")]
+    ft = screen[screen["stage"] == "full_text"]
+    not_retrieved = ft[ft["reason_code"] == "not_retrieved"]
+    ft_ex = ft[(ft["decision"] == "exclude") & (ft["reason_code"] != "not_retrieved")]
+    included = ft[ft["decision"] == "include"]
+    screened = len(screen) - len(dup)
+    sought = screened - len(ta_ex)
+    return {
+        "identified": len(screen),
+        "duplicates_removed": len(dup),
+        "records_screened": screened,
+        "records_excluded": len(ta_ex),
+        "records_excluded_by_automation": int((ta_ex["decided_by"] == "rules").sum()),
+        "records_excluded_reasons": _reasons(ta_ex),
+        "reports_sought": sought,
+        "reports_not_retrieved": len(not_retrieved),
+        "reports_assessed": sought - len(not_retrieved),
+        "reports_excluded": len(ft_ex),
+        "reports_excluded_reasons": _reasons(ft_ex),
+        "reports_included": len(included),
+        "_terminal": len(dup) + len(ta_ex) + len(not_retrieved) + len(ft_ex) + len(included),
+    }
+
+
+def prisma_counts(records: pd.DataFrame, screening: pd.DataFrame,
+                  manifest: dict | None = None) -> dict:
+    """PRISMA 2020 counts as a JSON-ready dict.
+
+    Parameters
+    ----------
+    records, screening : DataFrame
+        ``records.csv`` and ``screening.csv``.
+    manifest : dict, optional
+        Snapshot manifest; its ``database_search`` status/date is copied so the report can say
+        whether (and when) the databases were searched.
+
+    Raises
+    ------
+    PrismaError
+        A record without a screening row (or with several), a screening row without a record,
+        or a column whose boxes do not add up to the records identified.
+    """
+    rec_ids = pd.Series(records["record_id"])
+    scr_ids = pd.Series(screening["record_id"])
+    problems = []
+    if rec_ids.duplicated().any():
+        problems.append(f"records.csv repeats record_id {sorted(set(rec_ids[rec_ids.duplicated()]))}")
+    if scr_ids.duplicated().any():
+        problems.append("screening.csv has several rows for "
+                        f"{sorted(set(scr_ids[scr_ids.duplicated()]))}")
+    missing = sorted(set(rec_ids) - set(scr_ids))
+    extra = sorted(set(scr_ids) - set(rec_ids))
+    if missing:
+        problems.append(f"records never screened: {missing[:20]}")
+    if extra:
+        problems.append(f"screening rows for unknown records: {extra[:20]}")
+    if problems:
+        raise PrismaError("PRISMA counts would not count every record exactly once: "
+                          + "; ".join(problems))
+    screen = screening.merge(records[["record_id", "source"]], on="record_id",
+                             suffixes=("_screening", ""))
+    db = _column(screen[screen["source"].isin(list(DATABASE_SOURCES))])
+    other = _column(screen[screen["source"] == "other"])
+    for name, col in (("databases and registers", db), ("other methods", other)):
+        terminal = col.pop("_terminal")
+        if terminal != col["identified"]:
+            raise PrismaError(f"PRISMA column '{name}': {col['identified']} records identified "
+                              f"but {terminal} accounted for (stage/decision values unknown?)")
+    included = screen[(screen["stage"] == "full_text") & (screen["decision"] == "include")]
+    included_types = dict(sorted(Counter(
+        records.set_index("record_id").loc[included["record_id"], "record_type"]).items()))
+    by_source = Counter(records["source"])
+    search = (manifest or {}).get("database_search", {})
+    sources_meta = (manifest or {}).get("sources", {})
+    return {
+        "prisma_version": "PRISMA 2020",
+        "database_search": {
+            "status": search.get("status", "unknown"),
+            "as_of": search.get("as_of"),
+            "note": search.get("note"),
+            "per_source": {k: (sources_meta.get(k) or {}).get("status", "unknown")
+                           for k in DATABASE_SOURCES},
+        },
+        "identification": {
+            "databases": {label: int(by_source.get(key, 0))
+                          for key, label in DATABASE_SOURCES.items()},
+            "other_methods": {"known_reports": int(by_source.get("other", 0))},
+        },
+        "databases_and_registers": db,
+        "other_methods": other,
+        "included": {
+            "studies": int(included["study_id"].nunique()),
+            "reports": len(included),
+            "reports_by_type": included_types,
+            "study_ids": sorted(included["study_id"].unique().tolist()),
+        },
+        "check": {"records": len(records), "screening_rows": len(screening),
+                  "each_record_counted_once": True},
+    }
