@@ -1,0 +1,980 @@
+"""Curated extraction sheets: loading, validation and derivation of study effects.
+
+The curators type numbers exactly as the sources print them (``data/raw/CODEBOOK.md``). This
+module
+
+1. reads ``extraction.csv``, ``study_characteristics.csv`` and ``risk_of_bias.csv`` as text,
+   converts the numeric and logical columns, and checks every row against the pandera schemas
+   of :mod:`ketamine_evidence.schemas.extraction`. All problems are collected and raised
+   together in one :class:`SheetValidationError`, each naming the file, the row (row number,
+   line in the file and its identifying fields) and the field, e.g.
+   ``extraction.csv row 12 (line 13; E0012, feder2021, CAPS-5, week 2): sd1i: is negative
+   (-3.1)``;
+2. derives one effect size per study x comparison x outcome x timepoint x measure with
+   :func:`derive_effects`, recording how each ``yi``/``vi`` was computed (``derivation``) and
+   which assumption it needed (``assumption``, ``assumption_value``). Rows that cannot give an
+   effect go to ``not_poolable`` with a reason; nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from ketamine_evidence import KetamineEvidenceWarning
+from ketamine_evidence.schemas import extraction as sx
+
+__all__ = [
+    "CuratedSheets",
+    "ExtractionWarning",
+    "SheetValidationError",
+    "derive_effects",
+    "load_curated",
+    "read_characteristics",
+    "read_extraction",
+    "read_risk_of_bias",
+]
+
+EXTRACTION_FILE = "extraction.csv"
+CHARACTERISTICS_FILE = "study_characteristics.csv"
+ROB_FILE = "risk_of_bias.csv"
+
+
+class SheetValidationError(ValueError):
+    """A curated sheet breaks the codebook; ``errors`` lists every problem found."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = list(errors)
+        n = len(self.errors)
+        super().__init__(
+            f"{n} problem{'s' if n != 1 else ''} in the curated sheets:\n  "
+            + "\n  ".join(self.errors)
+        )
+
+
+class ExtractionWarning(KetamineEvidenceWarning):
+    """A data-dependent concern while deriving effects (e.g. an asymmetric reported CI)."""
+
+
+# ----------------------------------------------------------------------------------------
+# reading and validating
+# ----------------------------------------------------------------------------------------
+_TRUE = {"true", "yes", "1"}
+_FALSE = {"false", "no", "0"}
+
+
+def _read_text_csv(path: Path) -> pd.DataFrame:
+    """Read a CSV keeping every cell as text; empty cells become missing (NA), nothing else."""
+    df = pd.read_csv(
+        path,
+        dtype=str,
+        keep_default_na=False,
+        na_values=[""],
+        skipinitialspace=False,
+        encoding="utf-8",
+    )
+    df.columns = [str(c).strip() for c in df.columns]
+    out = pd.DataFrame(index=pd.RangeIndex(len(df)))
+    for j, c in enumerate(df.columns):
+        col = df.iloc[:, j]
+        vals = [v.strip() if isinstance(v, str) and v.strip() else None for v in col]
+        out[c] = pd.Series(vals, index=out.index, dtype=object)
+    return out
+
+
+def _missing(v) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
+
+
+def _row_label(file: str, df: pd.DataFrame, i, label_cols: list[str]) -> str:
+    if i is None or (isinstance(i, float) and math.isnan(i)):
+        return file
+    i = int(i)
+    parts = []
+    for c in label_cols:
+        if c in df.columns:
+            v = df.at[i, c]
+            if not _missing(v):
+                parts.append(str(v))
+    ident = "; " + ", ".join(parts) if parts else ""
+    return f"{file} row {i + 1} (line {i + 2}{ident})"
+
+
+def _coerce(
+    df: pd.DataFrame,
+    file: str,
+    label_cols: list[str],
+    numeric: list[str],
+    boolean: list[str],
+    errors: list[str],
+) -> pd.DataFrame:
+    out = df.copy()
+    for c in numeric:
+        if c not in out:
+            continue
+        vals = []
+        for i, v in out[c].items():
+            if _missing(v):
+                vals.append(np.nan)
+                continue
+            try:
+                x = float(str(v).replace(",", ""))
+            except ValueError:
+                x = np.nan
+            if not math.isfinite(x):
+                errors.append(
+                    f"{_row_label(file, df, i, label_cols)}: {c}: is not a number ({v!r}); "
+                    "leave the cell empty when not reported"
+                )
+                x = np.nan
+            vals.append(x)
+        out[c] = pd.Series(vals, index=out.index, dtype="float64")
+    for c in boolean:
+        if c not in out:
+            continue
+        vals = []
+        for i, v in out[c].items():
+            if _missing(v):
+                vals.append(pd.NA)
+            elif str(v).lower() in _TRUE:
+                vals.append(True)
+            elif str(v).lower() in _FALSE:
+                vals.append(False)
+            else:
+                errors.append(
+                    f"{_row_label(file, df, i, label_cols)}: {c}: must be true or false ({v!r})"
+                )
+                vals.append(pd.NA)
+        out[c] = pd.Series(vals, index=out.index, dtype="boolean")
+    for c in out.columns:
+        if c not in numeric and c not in boolean:
+            out[c] = out[c].astype(object)
+    return out
+
+
+def _header_errors(df: pd.DataFrame, file: str, expected: list[str], errors: list[str]) -> None:
+    missing = [c for c in expected if c not in df.columns]
+    extra = [c for c in df.columns if c not in expected]
+    if missing:
+        errors.append(f"{file}: missing column(s): {', '.join(missing)}")
+    if extra:
+        errors.append(
+            f"{file}: column(s) not in the codebook: {', '.join(extra)} "
+            "(rename them or add them to the codebook and schema)"
+        )
+    dups = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
+    if dups:
+        errors.append(f"{file}: duplicated column(s): {', '.join(dups)}")
+
+
+def _required_errors(df, file, label_cols, required, errors) -> None:
+    for c in required:
+        if c not in df:
+            continue
+        for i in df.index[df[c].isna()]:
+            errors.append(f"{_row_label(file, df, i, label_cols)}: {c}: is empty (required)")
+
+
+def _pandera_errors(
+    schema: pa.DataFrameSchema,
+    df: pd.DataFrame,
+    raw: pd.DataFrame,
+    file: str,
+    label_cols: list[str],
+    skip_required: list[str],
+    errors: list[str],
+) -> None:
+    """Validate lazily and turn pandera's failure cases into reviewer-readable messages."""
+    try:
+        schema.validate(df, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        fc = exc.failure_cases
+        seen = set()
+        for rec in fc.to_dict("records"):
+            check = str(rec.get("check"))
+            col = rec.get("column")
+            idx = rec.get("index")
+            value = rec.get("failure_case")
+            if check == "not_nullable" and col in skip_required:
+                continue  # already reported as "is empty (required)"
+            if check in {"column_in_dataframe", "column_in_schema"}:
+                continue  # header problems are reported by _header_errors
+            if check.startswith("dtype("):
+                continue  # coercion problems are reported by _coerce
+            if check == "field_uniqueness" or check.startswith("field_uniqueness"):
+                msg = f"{col}: duplicated value {value!r} (each value must be unique)"
+            elif check == "multiple_fields_uniqueness":
+                msg = "duplicated combination of study_id, outcome and domain"
+            elif check == "not_nullable":
+                msg = f"{col}: is empty (required)"
+            elif ":" in check:
+                # our named checks: "<field>: message"; dataframe checks report every column
+                msg = check
+            else:
+                msg = f"{col}: fails {check}"
+            if not msg.startswith(f"{col}:") and col is not None and ":" not in msg.split(" ")[0]:
+                msg = f"{col}: {msg}"
+            key = (idx, msg)
+            if key in seen:
+                continue
+            seen.add(key)
+            field = msg.split(":", 1)[0]
+            shown = ""
+            if not _missing(idx) and field in df.columns and "duplicated" not in msg:
+                v = raw.at[int(idx), field] if field in raw.columns else None
+                shown = f" (value: {v})" if not _missing(v) else ""
+            errors.append(f"{_row_label(file, raw, idx, label_cols)}: {msg}{shown}")
+
+
+EXTRACTION_LABEL = ["row_id", "study_id", "instrument", "timepoint"]
+CHARACTERISTICS_LABEL = ["study_id"]
+ROB_LABEL = ["study_id", "outcome", "domain"]
+
+
+def _by_row(messages: list[str]) -> list[str]:
+    """Order one file's messages by row number (file-level messages first), stably."""
+
+    def key(m: str) -> int:
+        hit = re.search(r" row (\d+) \(line", m)
+        return int(hit.group(1)) if hit else 0
+
+    return sorted(messages, key=key)
+
+
+def _validate_extraction(raw: pd.DataFrame, file: str, study_ids, errors) -> pd.DataFrame:
+    start = len(errors)
+    _header_errors(raw, file, sx.EXTRACTION_COLUMNS, errors)
+    for c in sx.EXTRACTION_COLUMNS:
+        if c not in raw:
+            raw[c] = None
+    raw = raw[[c for c in raw.columns if c in sx.EXTRACTION_COLUMNS]]
+    df = _coerce(raw, file, EXTRACTION_LABEL, sx.EXTRACTION_FLOAT, sx.EXTRACTION_BOOL, errors)
+    _required_errors(df, file, EXTRACTION_LABEL, sx.EXTRACTION_REQUIRED, errors)
+    schema = sx.extraction_schema(study_ids)
+    _pandera_errors(schema, df, raw, file, EXTRACTION_LABEL, sx.EXTRACTION_REQUIRED, errors)
+    errors[start:] = _by_row(errors[start:])
+    return df[sx.EXTRACTION_COLUMNS]
+
+
+def read_extraction(path: str | Path, study_ids=None) -> pd.DataFrame:
+    """Read and validate ``extraction.csv``.
+
+    Parameters
+    ----------
+    path : path
+        The CSV file.
+    study_ids : iterable of str, optional
+        ``study_id`` values of ``study_characteristics.csv``; rows referring to others fail.
+
+    Returns
+    -------
+    DataFrame with the codebook columns; numeric columns as float64, ``lower_is_better`` as
+    pandas ``boolean``, text as object. The index is the 0-based data row (line = index + 2).
+
+    Raises
+    ------
+    SheetValidationError
+        Listing every problem found.
+    """
+    path = Path(path)
+    errors: list[str] = []
+    df = _validate_extraction(_read_text_csv(path), path.name, study_ids, errors)
+    if errors:
+        raise SheetValidationError(errors)
+    return df
+
+
+def _validate_characteristics(raw, file, errors) -> pd.DataFrame:
+    start = len(errors)
+    _header_errors(raw, file, sx.CHARACTERISTICS_COLUMNS, errors)
+    for c in sx.CHARACTERISTICS_COLUMNS:
+        if c not in raw:
+            raw[c] = None
+    raw = raw[[c for c in raw.columns if c in sx.CHARACTERISTICS_COLUMNS]]
+    df = _coerce(raw, file, CHARACTERISTICS_LABEL, sx.CHARACTERISTICS_NUMERIC, [], errors)
+    # lower-case the controlled vocabularies' case only where the codebook is lower-case
+    _required_errors(df, file, CHARACTERISTICS_LABEL, sx.CHARACTERISTICS_REQUIRED, errors)
+    _pandera_errors(
+        sx.characteristics_schema(),
+        df,
+        raw,
+        file,
+        CHARACTERISTICS_LABEL,
+        sx.CHARACTERISTICS_REQUIRED,
+        errors,
+    )
+    errors[start:] = _by_row(errors[start:])
+    return df[sx.CHARACTERISTICS_COLUMNS]
+
+
+def read_characteristics(path: str | Path) -> pd.DataFrame:
+    """Read and validate ``study_characteristics.csv`` (see :func:`read_extraction`)."""
+    path = Path(path)
+    errors: list[str] = []
+    df = _validate_characteristics(_read_text_csv(path), path.name, errors)
+    if errors:
+        raise SheetValidationError(errors)
+    return df
+
+
+def _validate_rob(raw, file, study_ids, errors) -> pd.DataFrame:
+    start = len(errors)
+    _header_errors(raw, file, sx.ROB_COLUMNS, errors)
+    for c in sx.ROB_COLUMNS:
+        if c not in raw:
+            raw[c] = None
+    raw = raw[[c for c in raw.columns if c in sx.ROB_COLUMNS]]
+    df = _coerce(raw, file, ROB_LABEL, [], [], errors)
+    _required_errors(df, file, ROB_LABEL, sx.ROB_REQUIRED, errors)
+    _pandera_errors(
+        sx.risk_of_bias_schema(study_ids), df, raw, file, ROB_LABEL, sx.ROB_REQUIRED, errors
+    )
+    errors[start:] = _by_row(errors[start:])
+    return df[sx.ROB_COLUMNS]
+
+
+def read_risk_of_bias(path: str | Path, study_ids=None) -> pd.DataFrame:
+    """Read and validate ``risk_of_bias.csv`` (see :func:`read_extraction`)."""
+    path = Path(path)
+    errors: list[str] = []
+    df = _validate_rob(_read_text_csv(path), path.name, study_ids, errors)
+    if errors:
+        raise SheetValidationError(errors)
+    return df
+
+
+@dataclass(frozen=True)
+class CuratedSheets:
+    """The three validated curated tables."""
+
+    extraction: pd.DataFrame
+    characteristics: pd.DataFrame
+    risk_of_bias: pd.DataFrame
+
+
+def load_curated(curated_dir: str | Path, *, require_risk_of_bias: bool = True) -> CuratedSheets:
+    """Read and validate the curated sheets of ``curated_dir`` together.
+
+    Cross-file checks: every ``study_id`` in ``extraction.csv`` and ``risk_of_bias.csv``
+    exists in ``study_characteristics.csv``. All problems of all files are collected and
+    raised in one :class:`SheetValidationError`.
+    """
+    d = Path(curated_dir)
+    errors: list[str] = []
+    chars = ext = rob = None
+    if (d / CHARACTERISTICS_FILE).exists():
+        chars = _validate_characteristics(
+            _read_text_csv(d / CHARACTERISTICS_FILE), CHARACTERISTICS_FILE, errors
+        )
+        study_ids = [s for s in chars["study_id"] if isinstance(s, str)]
+    else:
+        errors.append(f"{CHARACTERISTICS_FILE}: file not found in {d}")
+        study_ids = None
+    if (d / EXTRACTION_FILE).exists():
+        ext = _validate_extraction(
+            _read_text_csv(d / EXTRACTION_FILE), EXTRACTION_FILE, study_ids, errors
+        )
+    else:
+        errors.append(f"{EXTRACTION_FILE}: file not found in {d}")
+    if (d / ROB_FILE).exists():
+        rob = _validate_rob(_read_text_csv(d / ROB_FILE), ROB_FILE, study_ids, errors)
+    elif require_risk_of_bias:
+        errors.append(f"{ROB_FILE}: file not found in {d}")
+    else:
+        rob = pd.DataFrame({c: pd.Series(dtype=object) for c in sx.ROB_COLUMNS})
+    if errors:
+        raise SheetValidationError(errors)
+    return CuratedSheets(extraction=ext, characteristics=chars, risk_of_bias=rob)
+
+
+# ----------------------------------------------------------------------------------------
+# derived effects
+# ----------------------------------------------------------------------------------------
+CONTINUOUS_OUTCOMES = (
+    "ptsd_severity",
+    "depression",
+    "dissociation",
+    "anxiety",
+    "blood_pressure",
+)
+DEFAULT_CROSSOVER_R = 0.5
+Z975 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class EffectTables:
+    """Result of :func:`derive_effects`: effects, rows that could not be pooled, within-arm."""
+
+    effects: pd.DataFrame
+    not_poolable: pd.DataFrame
+    within_arm: pd.DataFrame
+
+
+def _analysis_options(config: Mapping | None) -> tuple[float, list[float]]:
+    analysis = dict((config or {}).get("analysis") or {})
+    r = analysis.get("crossover_r", DEFAULT_CROSSOVER_R)
+    r = DEFAULT_CROSSOVER_R if r is None else float(r)
+    sens = [float(x) for x in (analysis.get("crossover_r_sensitivity") or [])]
+    sens = [x for x in sens if not math.isclose(x, r)]
+    for value in [r, *sens]:
+        if not -1 <= value <= 1:
+            raise ValueError(
+                f"config.yaml: analysis.crossover_r values must lie in [-1, 1]: {value}"
+            )
+    return r, sens
+
+
+def _f(v) -> float | None:
+    if _missing(v):
+        return None
+    v = float(v)
+    return None if math.isnan(v) else v
+
+
+def _study_year(study_id: str) -> int | None:
+    m = re.search(r"(\d{4})", str(study_id))
+    return int(m.group(1)) if m else None
+
+
+def _comparator(comparison) -> str:
+    text = "" if _missing(comparison) else str(comparison)
+    parts = re.split(r"\s+vs\.?\s+", text, flags=re.IGNORECASE)
+    return parts[-1].strip().lower() if len(parts) > 1 else ""
+
+
+def _arm_dose(dose, comparison) -> str | None:
+    """The dose of this comparison's ketamine arm when the study has several."""
+    if _missing(dose):
+        return None
+    doses = [d.strip() for d in str(dose).split(";") if d.strip()]
+    if len(doses) <= 1:
+        return str(dose)
+    text = "" if _missing(comparison) else str(comparison).split(" vs ")[0]
+    m = re.search(r"(\d+(?:\.\d+)?)\s*mg\s*/\s*kg", text)
+    if m:
+        for d in doses:
+            if math.isclose(float(d), float(m.group(1))):
+                return d
+    return str(dose)
+
+
+class _Unpoolable(Exception):
+    """Internal: this row cannot give an effect; the message is the reason."""
+
+
+def _sd(row, arm: int) -> tuple[float, str | None]:
+    """SD of arm ``arm``: as reported, or from its SE (SD = SE*sqrt(n))."""
+    sd = _f(row[f"sd{arm}i"])
+    if sd is not None:
+        return sd, None
+    se = _f(row[f"se{arm}i"])
+    n = _f(row[f"n{arm}i"])
+    if se is None:
+        raise _Unpoolable(f"no SD or SE reported for arm {arm}")
+    if n is None:
+        raise _Unpoolable(f"SE reported for arm {arm} but no n to convert it to an SD")
+    value, how = _conv_sd_from_se(se, n)
+    return value, f"arm {arm}: {how}"
+
+
+def _base_effect(row, chars: Mapping, measure: str) -> dict:
+    c = chars.get(row["study_id"], {})
+    return {
+        "study_id": row["study_id"],
+        "label": c.get("label"),
+        "comparison": row["comparison"],
+        "outcome": row["outcome"],
+        "instrument": row["instrument"],
+        "timepoint": row["timepoint"],
+        "timepoint_days": _f(row["timepoint_days"]),
+        "measure": measure,
+        "data_type": row["data_type"],
+        "score_type": row["score_type"],
+        "lower_is_better": row["lower_is_better"],
+        "source_id": row["source_id"],
+        "location": row["location"],
+        "row_ids": row["row_id"],
+        "design": c.get("design"),
+        "question": c.get("question"),
+        "drug": c.get("drug"),
+        "dose_mg_per_kg": _arm_dose(c.get("dose_mg_per_kg"), row["comparison"]),
+        "treatment_resistant": c.get("treatment_resistant"),
+        "year": _study_year(row["study_id"]),
+        "sensitivity": False,
+        "assumption": None,
+        "assumption_value": None,
+    }
+
+
+def _with_yi(rec: dict, yi: float, vi: float, derivation: str) -> dict:
+    if not (math.isfinite(yi) and math.isfinite(vi)) or vi <= 0:
+        raise _Unpoolable(f"{rec['measure']}: computation gave yi={yi}, vi={vi}")
+    sei = math.sqrt(vi)
+    return rec | {
+        "yi": yi,
+        "vi": vi,
+        "sei": sei,
+        "ci_low": yi - Z975 * sei,
+        "ci_high": yi + Z975 * sei,
+        "derivation": derivation,
+    }
+
+
+def _escalc1(measure: str, **kw) -> tuple[float, float]:
+    from ketamine_evidence import effects
+
+    out = effects.escalc(measure, **kw)
+    return float(out["yi"].iloc[0]), float(out["vi"].iloc[0])
+
+
+def _generic(func_name: str, *args, **kw) -> tuple[float, float, str]:
+    from ketamine_evidence import effects
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = getattr(effects, func_name)(*args, **kw)
+    for w in caught:
+        warnings.warn(str(w.message), ExtractionWarning, stacklevel=3)
+    return float(out["yi"].iloc[0]), float(out["vi"].iloc[0]), str(out["method"].iloc[0])
+
+
+def _conv_sd_from_se(se: float, n: float) -> tuple[float, str]:
+    from ketamine_evidence import conversions
+
+    try:
+        res = conversions.sd_from_se(se, n)
+    except ValueError as exc:
+        raise _Unpoolable(f"SD from SE failed: {exc}") from None
+    return res.value, res.description
+
+
+def _group_key(row) -> tuple:
+    return (
+        row["study_id"],
+        row["outcome"],
+        "" if _missing(row["instrument"]) else str(row["instrument"]),
+        "" if _missing(row["timepoint"]) else str(row["timepoint"]),
+        row["data_type"],
+    )
+
+
+def _shared_controls(ext: pd.DataFrame) -> dict:
+    """Rows whose control arm is shared with other comparisons of the same result.
+
+    Two or more ``arm`` or ``count`` rows of one study, outcome, instrument and timepoint whose
+    ``comparison`` names the same comparator after "vs" (e.g. "ketamine 0.2 mg/kg vs saline"
+    and "ketamine 0.5 mg/kg vs saline") share that arm. Returns {row index: (k, position)}
+    with position in row_id order, so the split is reproducible.
+    """
+    out = {}
+    rows = ext[ext["data_type"].isin(["arm", "count"])]
+    groups: dict[tuple, list] = {}
+    for i, row in rows.iterrows():
+        comp = _comparator(row["comparison"])
+        if not comp:
+            continue
+        groups.setdefault((*_group_key(row), comp), []).append(i)
+    for idx in groups.values():
+        comps = {ext.at[i, "comparison"] for i in idx}
+        if len(idx) >= 2 and len(comps) == len(idx):
+            ordered = sorted(idx, key=lambda i: ext.at[i, "row_id"])
+            for pos, i in enumerate(ordered):
+                out[i] = (len(ordered), pos)
+    return out
+
+
+def _split(row, k: int, pos: int, count: bool) -> tuple[float, float | None, str]:
+    from ketamine_evidence import conversions
+
+    n2 = _f(row["n2i"])
+    if n2 is None:
+        raise _Unpoolable("shared control arm without n2i: cannot split it (Cochrane 23.3.4)")
+    events = _f(row["ci"]) if count else None
+    integer = float(n2).is_integer() and (events is None or float(events).is_integer())
+    try:
+        res = conversions.split_shared_control(n2, k, events, integer=integer and n2 >= k)
+    except ValueError as exc:
+        raise _Unpoolable(f"shared control split failed: {exc}") from None
+    ev = res.events[pos] if res.events is not None else None
+    return res.n[pos], ev, f"{res.description}; this comparison uses part {pos + 1} of {k}"
+
+
+def _arm_effects(row, chars, r_main, r_sens, shared) -> list[dict]:
+    c = chars.get(row["study_id"], {})
+    crossover = str(c.get("design") or "").lower() == "crossover"
+    m1, m2 = _f(row["m1i"]), _f(row["m2i"])
+    n1, n2 = _f(row["n1i"]), _f(row["n2i"])
+    sd1, how1 = _sd(row, 1)
+    sd2, how2 = _sd(row, 2)
+    notes = [h for h in (how1, how2) if h]
+    if n1 is None or n2 is None:
+        raise _Unpoolable("n1i or n2i not reported")
+    if row["outcome"] not in CONTINUOUS_OUTCOMES:
+        raise _Unpoolable(f"arm-level means for a non-continuous outcome ({row['outcome']})")
+    out = []
+    arms = {"m1i": m1, "sd1i": sd1, "n1i": n1, "m2i": m2, "sd2i": sd2, "n2i": n2}
+    if crossover:
+        from ketamine_evidence import conversions
+
+        if not math.isclose(n1, n2):
+            notes.append(f"unequal period n ({n1:g}, {n2:g}): n = min used for the paired analysis")
+        n = min(n1, n2)
+        for r, sens in [(r_main, False), *[(x, True) for x in r_sens]]:
+            for measure in ("SMD", "MD"):
+                try:
+                    est = conversions.crossover_paired(m1, sd1, m2, sd2, n, r=r, measure=measure)
+                except ValueError as exc:
+                    raise _Unpoolable(f"crossover {measure}: {exc}") from None
+                rec = _base_effect(row, chars, measure) | arms
+                rec |= {
+                    "assumption": f"crossover within-person r={r:g}",
+                    "assumption_value": r,
+                    "sensitivity": sens,
+                }
+                deriv = "; ".join([*notes, est.description])
+                out.append(_with_yi(rec, est.yi, est.vi, deriv))
+        return out
+    split_note = None
+    if row.name in shared:
+        k, pos = shared[row.name]
+        n2_used, _, split_note = _split(row, k, pos, count=False)
+        arms["n2i"] = n2_used
+    for measure in ("SMD", "MD", "ROM"):
+        rec = _base_effect(row, chars, measure) | arms
+        if split_note:
+            rec |= {"assumption": split_note, "assumption_value": float(shared[row.name][0])}
+        if measure == "ROM":
+            if row["score_type"] != "endpoint":
+                continue  # ROM only for endpoint scores (change scores can be negative)
+            if not (m1 > 0 and m2 > 0):
+                continue
+        yi, vi = _escalc1(
+            measure,
+            m1i=m1,
+            sd1i=sd1,
+            n1i=arms["n1i"],
+            m2i=m2,
+            sd2i=sd2,
+            n2i=arms["n2i"],
+        )
+        label = {
+            "SMD": "escalc SMD (Hedges' g, vtype LS) from arm means/SDs",
+            "MD": "escalc MD from arm means/SDs",
+            "ROM": "escalc ROM (log ratio of endpoint means) from arm means/SDs",
+        }[measure]
+        out.append(_with_yi(rec, yi, vi, "; ".join([label, *notes])))
+    return out
+
+
+def _count_effects(row, chars, shared) -> list[dict]:
+    c = chars.get(row["study_id"], {})
+    a, cc, n1, n2 = (_f(row[k]) for k in ("ai", "ci", "n1i", "n2i"))
+    if None in (a, cc, n1, n2):
+        raise _Unpoolable("count row needs ai, ci, n1i and n2i")
+    rec = _base_effect(row, chars, "RR") | {"ai": a, "ci": cc, "n1i": n1, "n2i": n2}
+    assumption = []
+    if row.name in shared:
+        k, pos = shared[row.name]
+        n2, cc, note = _split(row, k, pos, count=True)
+        rec |= {"ci": cc, "n2i": n2, "assumption_value": float(k)}
+        assumption.append(note)
+    if str(c.get("design") or "").lower() == "crossover":
+        assumption.append(
+            "crossover counts analysed as independent groups (pairing ignored; conservative, "
+            "Cochrane 23.2.6)"
+        )
+    if assumption:
+        rec["assumption"] = "; ".join(assumption)
+    yi, vi = _escalc1("RR", ai=a, ci=cc, n1i=n1, n2i=n2)
+    zero = " (0.5 added to all cells: a zero cell)" if 0 in (a, cc) or a == n1 or cc == n2 else ""
+    return [_with_yi(rec, yi, vi, f"escalc RR (log risk ratio) from events/n{zero}")]
+
+
+_RATIO = {"RR", "OR", "HR"}
+
+
+def _contrast_effects(row, chars) -> list[dict]:
+    measure = row["measure"]
+    est = _f(row["estimate"])
+    lo, hi, se, p = (_f(row[k]) for k in ("ci_low", "ci_high", "se", "pvalue"))
+    level = _f(row["ci_level"]) or 0.95
+    n1, n2 = _f(row["n1i"]), _f(row["n2i"])
+    out_measure = "SMD" if measure == "d" else measure
+    if out_measure not in sx.EFFECT_MEASURES:
+        raise _Unpoolable(f"reported measure {measure!r} is not used in the analyses")
+    if est is None:
+        raise _Unpoolable(f"{measure} contrast without a point estimate (p-value only)")
+    log_scale = measure in _RATIO
+    rec = _base_effect(row, chars, out_measure) | {"n1i": n1, "n2i": n2}
+    what = "Cohen's d" if measure == "d" else measure
+    if lo is not None and hi is not None:
+        yi, vi, method = _generic("from_ci", est, lo, hi, level=level, log_scale=log_scale)
+        deriv = f"generic inverse variance from reported {level:.0%} CI of the {what}: {method}"
+    elif se is not None:
+        yi, vi, method = _generic("from_se", est, se, log_scale=log_scale)
+        deriv = f"generic inverse variance from reported SE of the {what}: {method}"
+    elif p is not None:
+        qual = row["pvalue_qualifier"]
+        if not _missing(qual) and qual != "=":
+            raise _Unpoolable(
+                f"p-value reported only as a bound (p {qual} {p:g}): SE cannot be recovered"
+            )
+        yi, vi, method = _generic("from_pvalue", est, p, log_scale=log_scale)
+        deriv = f"generic inverse variance, SE from the exact p-value of the {what}: {method}"
+    elif measure == "d" and n1 is not None and n2 is not None:
+        yi, vi, method = _generic("from_cohen_d", est, n1, n2)
+        deriv = f"Hedges' g from reported Cohen's d and group sizes: {method}"
+    else:
+        raise _Unpoolable(f"{measure} contrast without CI, SE, exact p-value or group sizes")
+    if measure == "d" and "Hedges" not in deriv:
+        deriv += " (Cohen's d as reported; no small-sample correction)"
+    c = chars.get(row["study_id"], {})
+    if str(c.get("design") or "").lower() == "crossover":
+        deriv += "; paired contrast reported by the crossover trial (no r assumed)"
+    deriv += "; sign as entered: arm 1 (ketamine) minus/over arm 2"
+    return [_with_yi(rec, yi, vi, deriv)]
+
+
+def _within_arm_rows(row, chars) -> list[dict]:
+    """Pre-post change in the ketamine arm (arm 1) when baseline and endpoint are given."""
+    c = chars.get(row["study_id"], {})
+    base = _f(row["baseline_m1i"])
+    m1 = _f(row["m1i"])
+    if base is None or m1 is None:
+        return []
+    if row["score_type"] == "change":
+        change, endpoint = m1, base + m1
+        deriv = "endpoint = baseline + reported change"
+    else:
+        change, endpoint = m1 - base, m1
+        deriv = "change = endpoint - baseline"
+    lower_better = row["lower_is_better"]
+    pct = None
+    if base != 0:
+        sign = (
+            -1.0 if (lower_better is pd.NA or lower_better is None or bool(lower_better)) else 1.0
+        )
+        pct = sign * 100.0 * change / base
+        deriv += (
+            "; percent reduction = 100*(baseline-endpoint)/baseline"
+            if sign < 0
+            else "; percent increase = 100*(endpoint-baseline)/baseline (higher is better)"
+        )
+    return [
+        {
+            "study_id": row["study_id"],
+            "label": c.get("label"),
+            "comparison": row["comparison"],
+            "arm": "arm1",
+            "outcome": row["outcome"],
+            "instrument": row["instrument"],
+            "timepoint": row["timepoint"],
+            "timepoint_days": _f(row["timepoint_days"]),
+            "baseline_mean": base,
+            "endpoint_mean": endpoint,
+            "change_mean": change,
+            "percent_reduction": pct,
+            "derivation": deriv,
+            "source_id": row["source_id"],
+            "location": row["location"],
+            "row_id": row["row_id"],
+        }
+    ]
+
+
+def _superseded_crossover_arms(ext: pd.DataFrame, chars: Mapping) -> dict:
+    """Crossover arm rows for which the paper also reports a paired contrast (preferred)."""
+    out = {}
+    contrasts: dict[tuple, list[str]] = {}
+    for _, row in ext[ext["data_type"] == "contrast"].iterrows():
+        k = _group_key(row)[:4]
+        contrasts.setdefault(k, []).append(row["row_id"])
+    for i, row in ext[ext["data_type"] == "arm"].iterrows():
+        design = str(chars.get(row["study_id"], {}).get("design") or "").lower()
+        k = _group_key(row)[:4]
+        if design == "crossover" and k in contrasts:
+            out[i] = contrasts[k]
+    return out
+
+
+def derive_effects(
+    extraction: pd.DataFrame,
+    characteristics: pd.DataFrame,
+    config: Mapping | None = None,
+) -> EffectTables:
+    """Effect sizes for every poolable curated row; every other row with its reason.
+
+    Parameters
+    ----------
+    extraction, characteristics : DataFrame
+        Validated curated sheets (:func:`load_curated`).
+    config : mapping, optional
+        The review configuration; ``analysis.crossover_r`` (default 0.5) and
+        ``analysis.crossover_r_sensitivity`` (default none) are read.
+
+    Returns
+    -------
+    EffectTables
+        ``effects`` (schema ``EFFECTS_SCHEMA``): one row per study x comparison x outcome x
+        timepoint x measure (and, for crossover trials, x assumed r);
+        ``not_poolable``: rows that gave no effect, with the reason; ``within_arm``: pre-post
+        change in the ketamine arm where baseline and endpoint (or change) are given.
+
+    Notes
+    -----
+    * ``arm`` rows of parallel trials give ``SMD`` (Hedges' g, ``escalc`` vtype LS), ``MD``
+      and, for positive endpoint means, ``ROM`` (log ratio of means, for percent-reduction
+      claims). Signs follow metafor: arm 1 minus arm 2, so on lower-is-better scales a negative
+      value favours ketamine. An SE instead of an SD is converted (SD = SE*sqrt(n)).
+    * ``arm`` rows of crossover trials give a paired ``SMD`` and ``MD`` (Elbourne 2002;
+      Cochrane 23.2.7) with the configured within-person correlation r, named in
+      ``assumption`` with ``assumption_value = r``; the rows for each
+      ``crossover_r_sensitivity`` value are added with ``sensitivity=True``. If the same
+      crossover result also has a reported contrast, the contrast is used and the arm rows go
+      to ``not_poolable`` ("superseded").
+    * Multi-arm trials: ``arm``/``count`` rows of one result whose comparisons name the same
+      comparator share that arm; its n (and events) are split between the comparisons
+      (Cochrane 23.3.4), recorded in ``assumption`` (``assumption_value`` = number of
+      comparisons).
+    * ``count`` rows give ``RR`` (log scale). ``contrast`` rows give the reported measure by
+      generic inverse variance: CI -> SE, else SE, else exact p-value -> SE (a bound such as
+      "p < 0.05" is not enough); Cohen's d maps to ``SMD``.
+    * ``within_arm`` and ``narrative`` rows go to ``not_poolable`` (and ``within_arm`` rows also
+      to the within-arm table). Every extraction row appears in exactly one of ``effects``
+      (through ``row_ids``) or ``not_poolable``.
+    """
+    r_main, r_sens = _analysis_options(config)
+    chars = {
+        row["study_id"]: row
+        for row in characteristics.to_dict("records")
+        if isinstance(row.get("study_id"), str)
+    }
+    ext = extraction.reset_index(drop=True)
+    shared = _shared_controls(ext)
+    superseded = _superseded_crossover_arms(ext, chars)
+    effects_rows: list[dict] = []
+    np_rows: list[dict] = []
+    within: list[dict] = []
+
+    def unpoolable(row, reason: str) -> None:
+        c = chars.get(row["study_id"], {})
+        np_rows.append(
+            {
+                "study_id": row["study_id"],
+                "label": c.get("label"),
+                "comparison": row["comparison"],
+                "outcome": row["outcome"],
+                "instrument": row["instrument"],
+                "timepoint": row["timepoint"],
+                "timepoint_days": _f(row["timepoint_days"]),
+                "data_type": row["data_type"],
+                "reason": reason,
+                "narrative": None if _missing(row["narrative"]) else row["narrative"],
+                "source_id": row["source_id"],
+                "location": row["location"],
+                "row_ids": row["row_id"],
+            }
+        )
+
+    for i, row in ext.iterrows():
+        if row["study_id"] not in chars:
+            unpoolable(row, "study not in study_characteristics.csv")
+            continue
+        dtype = row["data_type"]
+        if dtype in ("arm", "within_arm"):
+            within.extend(_within_arm_rows(row, chars))
+        try:
+            if dtype == "narrative":
+                raise _Unpoolable("narrative result only (no numbers reported)")
+            if dtype == "within_arm":
+                raise _Unpoolable(
+                    "within-arm change only (no between-group data); shown in the within-arm table"
+                )
+            if i in superseded:
+                raise _Unpoolable(
+                    "crossover arm means not used: the paired contrast reported for the same "
+                    f"result is used instead ({', '.join(superseded[i])})"
+                )
+            if dtype == "arm":
+                rows = _arm_effects(row, chars, r_main, r_sens, shared)
+            elif dtype == "count":
+                rows = _count_effects(row, chars, shared)
+            elif dtype == "contrast":
+                rows = _contrast_effects(row, chars)
+            else:  # pragma: no cover - the schema rejects other data types
+                raise _Unpoolable(f"unknown data_type {dtype!r}")
+            if not rows:
+                raise _Unpoolable("no effect measure applies to this row")
+            effects_rows.extend(rows)
+        except _Unpoolable as exc:
+            unpoolable(row, str(exc))
+        except ValueError as exc:  # effects.* input errors
+            unpoolable(row, f"effect computation failed: {exc}")
+    return EffectTables(
+        effects=_effects_frame(effects_rows),
+        not_poolable=_frame(np_rows, sx.NOT_POOLABLE_COLUMNS, sx.NOT_POOLABLE_SCHEMA),
+        within_arm=_frame(within, sx.WITHIN_ARM_COLUMNS, sx.WITHIN_ARM_SCHEMA),
+    )
+
+
+_FLOAT_EFFECT_COLS = [
+    "timepoint_days",
+    "yi",
+    "vi",
+    "sei",
+    "ci_low",
+    "ci_high",
+    "n1i",
+    "n2i",
+    "m1i",
+    "sd1i",
+    "m2i",
+    "sd2i",
+    "ai",
+    "ci",
+    "assumption_value",
+]
+
+
+def _effects_frame(rows: list[dict]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=[c for c in sx.EFFECTS_COLUMNS if c != "effect_id"])
+    df.insert(0, "effect_id", _effect_ids(df))
+    for c in _FLOAT_EFFECT_COLS:
+        df[c] = pd.to_numeric(df[c]).astype("float64")
+    df["sensitivity"] = df["sensitivity"].astype(bool)
+    df["lower_is_better"] = df["lower_is_better"].astype("boolean")
+    df["year"] = df["year"].astype("Int64")
+    for c in df.columns:
+        if c not in _FLOAT_EFFECT_COLS and c not in ("sensitivity", "lower_is_better", "year"):
+            df[c] = df[c].astype(object).where(df[c].notna(), None)
+    return sx.EFFECTS_SCHEMA.validate(df)
+
+
+def _effect_ids(df: pd.DataFrame) -> list[str]:
+    ids = []
+    for rid, measure, sens, val in zip(
+        df["row_ids"], df["measure"], df["sensitivity"], df["assumption_value"], strict=True
+    ):
+        eid = f"{rid}:{measure}"
+        if sens:
+            eid += f":r={float(val):g}"
+        ids.append(eid)
+    return ids
+
+
+def _frame(rows: list[dict], columns: list[str], schema: pa.DataFrameSchema) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=columns)
+    for c in columns:
+        if schema.columns[c].dtype is not None and str(schema.columns[c].dtype) == "float64":
+            df[c] = pd.to_numeric(df[c]).astype("float64")
+        else:
+            df[c] = df[c].astype(object).where(df[c].notna(), None)
+    return schema.validate(df)

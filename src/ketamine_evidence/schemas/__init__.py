@@ -1,0 +1,1 @@
+"""Table contracts (pandera schemas), one module per stage; imported by the pure core."""

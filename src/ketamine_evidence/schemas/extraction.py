@@ -1,0 +1,634 @@
+"""Pandera schemas for the curated sheets and for the derived effects tables.
+
+The curated sheets are described in ``data/raw/CODEBOOK.md``; these schemas are that codebook in
+code. Each check carries an ``error`` text that :mod:`ketamine_evidence.extraction` turns into a
+reviewer-readable message naming the file, the row and the field. Checks that involve several
+columns (events <= n, CI around the estimate, fields each ``data_type`` needs) are dataframe
+checks whose name starts with the field they blame (``"ai: ..."``).
+
+The column lists are the single source for ``workflow/schemas/extraction.schema.json`` (the
+JSON Schema of one extraction row, kept for documentation and for validating rows outside
+Python); ``tests/test_extraction_schema.py`` checks that the two agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+import pandera.pandas as pa
+
+# ----------------------------------------------------------------------------------------
+# vocabularies (CODEBOOK.md)
+# ----------------------------------------------------------------------------------------
+OUTCOMES = (
+    "ptsd_severity",
+    "depression",
+    "response",
+    "remission",
+    "relapse",
+    "dissociation",
+    "blood_pressure",
+    "dropout_adverse_event",
+    "adverse_events",
+    "anxiety",
+)
+DATA_TYPES = ("arm", "contrast", "count", "within_arm", "narrative")
+SCORE_TYPES = ("endpoint", "change")
+CONTRAST_MEASURES = ("MD", "SMD", "RR", "OR", "RD", "HR", "d")
+PVALUE_QUALIFIERS = ("=", "<", ">")
+QUESTIONS = ("treatment", "prevention")
+DESIGNS = ("parallel", "crossover")
+YES_NO = ("yes", "no")
+TREATMENT_RESISTANT = ("yes", "no", "unclear")
+DRUGS = ("ketamine", "esketamine")
+ROB_DOMAINS = ("D1", "D2", "D3", "D4", "D5", "overall")
+JUDGEMENTS = ("low", "some_concerns", "high")
+EFFECT_MEASURES = ("SMD", "MD", "ROM", "RR", "OR", "RD", "HR")
+
+STUDY_ID_PATTERN = r"^[a-z][a-z\-]*\d{4}[a-z]?$"
+ROW_ID_PATTERN = r"^E\d{4,}$"
+SOURCE_ID_PATTERN = r"^(PMID:\d+|NCT\d{8}|https?://\S+|DOI:10\.\S+)$"
+
+# ----------------------------------------------------------------------------------------
+# extraction.csv
+# ----------------------------------------------------------------------------------------
+EXTRACTION_TEXT = [
+    "row_id",
+    "study_id",
+    "comparison",
+    "outcome",
+    "instrument",
+    "timepoint",
+    "data_type",
+    "score_type",
+    "measure",
+    "pvalue_qualifier",
+    "narrative",
+    "source_id",
+    "location",
+    "notes",
+]
+EXTRACTION_BOOL = ["lower_is_better"]
+EXTRACTION_NONNEG = ["sd1i", "se1i", "n1i", "sd2i", "se2i", "n2i", "ai", "ci", "se"]
+EXTRACTION_FLOAT = [
+    "timepoint_days",
+    "m1i",
+    "sd1i",
+    "se1i",
+    "n1i",
+    "m2i",
+    "sd2i",
+    "se2i",
+    "n2i",
+    "ai",
+    "ci",
+    "baseline_m1i",
+    "baseline_m2i",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "ci_level",
+    "se",
+    "pvalue",
+]
+EXTRACTION_COLUMNS = [
+    "row_id",
+    "study_id",
+    "comparison",
+    "outcome",
+    "instrument",
+    "timepoint",
+    "timepoint_days",
+    "data_type",
+    "score_type",
+    "lower_is_better",
+    "m1i",
+    "sd1i",
+    "se1i",
+    "n1i",
+    "m2i",
+    "sd2i",
+    "se2i",
+    "n2i",
+    "ai",
+    "ci",
+    "baseline_m1i",
+    "baseline_m2i",
+    "measure",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "ci_level",
+    "se",
+    "pvalue",
+    "pvalue_qualifier",
+    "narrative",
+    "source_id",
+    "location",
+    "notes",
+]
+EXTRACTION_REQUIRED = ["row_id", "study_id", "outcome", "data_type", "source_id", "location"]
+
+#: fields each data_type needs: every group in the list must have at least one filled field
+DATA_TYPE_NEEDS: dict[str, list[tuple[str, ...]]] = {
+    "arm": [("m1i",), ("m2i",)],
+    "count": [("ai",), ("ci",), ("n1i",), ("n2i",)],
+    "contrast": [("measure",), ("estimate", "pvalue")],
+    "within_arm": [("m1i",)],
+    "narrative": [("narrative",)],
+}
+
+
+def _needs_check(dtype: str, group: tuple[str, ...]) -> pa.Check:
+    field = " or ".join(group)
+
+    def check(df: pd.DataFrame) -> pd.Series:
+        has = pd.Series(False, index=df.index)
+        for col in group:
+            has |= df[col].notna()
+        return (df["data_type"] != dtype) | has
+
+    return pa.Check(
+        check,
+        name=f"{group[0]}: needs_{dtype}",
+        error=f"{group[0]}: {field} is required when data_type is '{dtype}'",
+    )
+
+
+def _le_check(small: str, big: str, blame: str, message: str) -> pa.Check:
+    def check(df: pd.DataFrame) -> pd.Series:
+        return df[small].isna() | df[big].isna() | (df[small] <= df[big])
+
+    return pa.Check(check, name=f"{blame}: {small}<={big}", error=f"{blame}: {message}")
+
+
+def _within_arm_needs_baseline() -> pa.Check:
+    def check(df: pd.DataFrame) -> pd.Series:
+        return (
+            (df["data_type"] != "within_arm")
+            | df["baseline_m1i"].notna()
+            | (df["score_type"] == "change")
+        )
+
+    return pa.Check(
+        check,
+        name="baseline_m1i: needs_within_arm",
+        error="baseline_m1i: required for a within_arm row unless score_type is 'change'",
+    )
+
+
+def _within_interval(col: str, lo: float, hi: float, *, closed_low=True, closed_high=True):
+    return pa.Check.in_range(
+        lo,
+        hi,
+        include_min=closed_low,
+        include_max=closed_high,
+        error=f"{col}: must lie in {'[' if closed_low else '('}{lo}, {hi}{']' if closed_high else ')'}",
+    )
+
+
+def extraction_schema(study_ids: Iterable[str] | None = None) -> pa.DataFrameSchema:
+    """Schema of the curated ``extraction.csv`` after type coercion.
+
+    Parameters
+    ----------
+    study_ids : iterable of str, optional
+        The ``study_id`` values of ``study_characteristics.csv``; when given, every extraction
+        row must refer to one of them.
+    """
+    text = {c: pa.Column(str, nullable=True) for c in EXTRACTION_TEXT}
+    text["row_id"] = pa.Column(
+        str,
+        [pa.Check.str_matches(ROW_ID_PATTERN, error="row_id: must look like E0001")],
+        unique=True,
+        report_duplicates="all",
+    )
+    sid_checks = [
+        pa.Check.str_matches(STUDY_ID_PATTERN, error="study_id: must look like feder2021")
+    ]
+    if study_ids is not None:
+        sid_checks.append(
+            pa.Check.isin(
+                sorted(set(study_ids)), error="study_id: not found in study_characteristics.csv"
+            )
+        )
+    text["study_id"] = pa.Column(str, sid_checks)
+    text["outcome"] = pa.Column(
+        str, pa.Check.isin(OUTCOMES, error="outcome: not a codebook outcome")
+    )
+    text["data_type"] = pa.Column(
+        str, pa.Check.isin(DATA_TYPES, error="data_type: not one of " + ", ".join(DATA_TYPES))
+    )
+    text["score_type"] = pa.Column(
+        str,
+        pa.Check.isin(SCORE_TYPES, error="score_type: must be endpoint or change"),
+        nullable=True,
+    )
+    text["measure"] = pa.Column(
+        str,
+        pa.Check.isin(
+            CONTRAST_MEASURES, error="measure: not one of " + ", ".join(CONTRAST_MEASURES)
+        ),
+        nullable=True,
+    )
+    text["pvalue_qualifier"] = pa.Column(
+        str,
+        pa.Check.isin(PVALUE_QUALIFIERS, error="pvalue_qualifier: must be =, < or >"),
+        nullable=True,
+    )
+    text["source_id"] = pa.Column(
+        str,
+        pa.Check.str_matches(
+            SOURCE_ID_PATTERN,
+            error="source_id: must be PMID:<digits>, NCT<8 digits>, DOI:10.… or a URL",
+        ),
+    )
+    text["location"] = pa.Column(str, pa.Check.str_length(min_value=1, error="location: empty"))
+    floats = {c: pa.Column(float, nullable=True) for c in EXTRACTION_FLOAT}
+    for c in EXTRACTION_NONNEG:
+        floats[c] = pa.Column(float, pa.Check.ge(0, error=f"{c}: is negative"), nullable=True)
+    floats["timepoint_days"] = pa.Column(
+        float, pa.Check.ge(0, error="timepoint_days: is negative"), nullable=True
+    )
+    floats["ci_level"] = pa.Column(
+        float,
+        _within_interval("ci_level", 0, 1, closed_low=False, closed_high=False),
+        nullable=True,
+    )
+    floats["pvalue"] = pa.Column(float, _within_interval("pvalue", 0, 1), nullable=True)
+    columns = text | floats | {"lower_is_better": pa.Column("boolean", nullable=True)}
+    checks = [
+        _le_check("ai", "n1i", "ai", "events in arm 1 exceed n1i"),
+        _le_check("ci", "n2i", "ci", "events in arm 2 exceed n2i"),
+        _le_check("ci_low", "estimate", "ci_low", "lower CI limit above the estimate"),
+        _le_check("estimate", "ci_high", "ci_high", "upper CI limit below the estimate"),
+        _le_check("ci_low", "ci_high", "ci_low", "lower CI limit above the upper limit"),
+        _within_arm_needs_baseline(),
+    ]
+    for dtype, groups in DATA_TYPE_NEEDS.items():
+        checks.extend(_needs_check(dtype, g) for g in groups)
+    return pa.DataFrameSchema(
+        {c: columns[c] for c in EXTRACTION_COLUMNS}, checks=checks, strict=True, coerce=False
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# study_characteristics.csv
+# ----------------------------------------------------------------------------------------
+CHARACTERISTICS_COLUMNS = [
+    "study_id",
+    "label",
+    "question",
+    "pmids",
+    "nct_ids",
+    "design",
+    "washout_days",
+    "randomised",
+    "blinding",
+    "population",
+    "setting",
+    "country",
+    "treatment_resistant",
+    "treatment_resistance_definition",
+    "intervention",
+    "drug",
+    "dose_mg_per_kg",
+    "route",
+    "n_infusions",
+    "schedule",
+    "control",
+    "cointervention",
+    "n_randomised_ketamine",
+    "n_randomised_control",
+    "n_randomised_total",
+    "n_analysed_ketamine",
+    "n_analysed_control",
+    "primary_outcome",
+    "source_id",
+    "location",
+    "notes",
+]
+CHARACTERISTICS_NUMERIC = [
+    "washout_days",
+    "n_randomised_control",
+    "n_randomised_total",
+    "n_analysed_control",
+]
+#: per-arm counts of the experimental arm(s): ';'-separated like ``dose_mg_per_kg``
+CHARACTERISTICS_PER_ARM = ["n_randomised_ketamine", "n_analysed_ketamine"]
+CHARACTERISTICS_REQUIRED = ["study_id", "label", "question", "design", "source_id", "location"]
+
+
+def _semicolon_values(allowed: Iterable[str], col: str) -> pa.Check:
+    allowed = set(allowed)
+
+    def check(s: pd.Series) -> pd.Series:
+        return s.isna() | s.map(
+            lambda v: all(p.strip().lower() in allowed for p in str(v).split(";"))
+        )
+
+    return pa.Check(
+        check, error=f"{col}: each ';'-separated value must be one of " + ", ".join(sorted(allowed))
+    )
+
+
+def _semicolon_numbers(col: str) -> pa.Check:
+    def ok(v) -> bool:
+        try:
+            return all(float(p) >= 0 for p in str(v).split(";"))
+        except ValueError:
+            return False
+
+    return pa.Check(
+        lambda s: s.isna() | s.map(ok),
+        error=f"{col}: each ';'-separated value must be a non-negative number",
+    )
+
+
+def _ids_check(col: str, pattern: str, what: str) -> pa.Check:
+    import re
+
+    rx = re.compile(pattern)
+
+    def check(s: pd.Series) -> pd.Series:
+        return s.isna() | s.map(
+            lambda v: all(rx.fullmatch(p.strip()) for p in str(v).split(";") if p.strip())
+        )
+
+    return pa.Check(check, error=f"{col}: each ';'-separated value must be {what}")
+
+
+def characteristics_schema() -> pa.DataFrameSchema:
+    """Schema of ``study_characteristics.csv`` after type coercion."""
+    cols = {c: pa.Column(str, nullable=True) for c in CHARACTERISTICS_COLUMNS}
+    cols["study_id"] = pa.Column(
+        str,
+        pa.Check.str_matches(STUDY_ID_PATTERN, error="study_id: must look like feder2021"),
+        unique=True,
+        report_duplicates="all",
+    )
+    cols["label"] = pa.Column(str)
+    cols["question"] = pa.Column(
+        str, pa.Check.isin(QUESTIONS, error="question: must be treatment or prevention")
+    )
+    cols["design"] = pa.Column(
+        str, pa.Check.isin(DESIGNS, error="design: must be parallel or crossover")
+    )
+    cols["randomised"] = pa.Column(
+        str, pa.Check.isin(YES_NO, error="randomised: must be yes or no"), nullable=True
+    )
+    cols["treatment_resistant"] = pa.Column(
+        str,
+        pa.Check.isin(TREATMENT_RESISTANT, error="treatment_resistant: must be yes, no or unclear"),
+        nullable=True,
+    )
+    cols["drug"] = pa.Column(str, _semicolon_values(DRUGS, "drug"), nullable=True)
+    cols["dose_mg_per_kg"] = pa.Column(str, _semicolon_numbers("dose_mg_per_kg"), nullable=True)
+    cols["n_infusions"] = pa.Column(str, _semicolon_numbers("n_infusions"), nullable=True)
+    cols["pmids"] = pa.Column(str, _ids_check("pmids", r"(PMID:)?\d+", "a PMID"), nullable=True)
+    cols["nct_ids"] = pa.Column(str, _ids_check("nct_ids", r"NCT\d{8}", "an NCT ID"), nullable=True)
+    cols["source_id"] = pa.Column(
+        str,
+        pa.Check.str_matches(
+            SOURCE_ID_PATTERN,
+            error="source_id: must be PMID:<digits>, NCT<8 digits>, DOI:10.… or a URL",
+        ),
+    )
+    cols["location"] = pa.Column(str, pa.Check.str_length(min_value=1, error="location: empty"))
+    for c in CHARACTERISTICS_NUMERIC:
+        cols[c] = pa.Column(float, pa.Check.ge(0, error=f"{c}: is negative"), nullable=True)
+    for c in CHARACTERISTICS_PER_ARM:
+        cols[c] = pa.Column(str, _semicolon_numbers(c), nullable=True)
+    # washout_days may be empty for a crossover trial: empty = not reported (CODEBOOK.md)
+    return pa.DataFrameSchema(cols, strict=True, coerce=False)
+
+
+# ----------------------------------------------------------------------------------------
+# risk_of_bias.csv
+# ----------------------------------------------------------------------------------------
+ROB_COLUMNS = [
+    "study_id",
+    "outcome",
+    "domain",
+    "judgement",
+    "justification",
+    "source_id",
+    "location",
+    "assessor",
+    "date",
+]
+ROB_REQUIRED = ["study_id", "outcome", "domain", "judgement", "source_id", "location"]
+
+
+def risk_of_bias_schema(study_ids: Iterable[str] | None = None) -> pa.DataFrameSchema:
+    """Schema of ``risk_of_bias.csv`` (RoB 2, one row per study x outcome x domain)."""
+    cols = {c: pa.Column(str, nullable=True) for c in ROB_COLUMNS}
+    sid = [pa.Check.str_matches(STUDY_ID_PATTERN, error="study_id: must look like feder2021")]
+    if study_ids is not None:
+        sid.append(
+            pa.Check.isin(
+                sorted(set(study_ids)), error="study_id: not found in study_characteristics.csv"
+            )
+        )
+    cols["study_id"] = pa.Column(str, sid)
+    cols["outcome"] = pa.Column(str)
+    cols["domain"] = pa.Column(
+        str, pa.Check.isin(ROB_DOMAINS, error="domain: must be D1-D5 or overall")
+    )
+    cols["judgement"] = pa.Column(
+        str, pa.Check.isin(JUDGEMENTS, error="judgement: must be low, some_concerns or high")
+    )
+    cols["source_id"] = pa.Column(
+        str,
+        pa.Check.str_matches(
+            SOURCE_ID_PATTERN,
+            error="source_id: must be PMID:<digits>, NCT<8 digits>, DOI:10.… or a URL",
+        ),
+    )
+    cols["location"] = pa.Column(str, pa.Check.str_length(min_value=1, error="location: empty"))
+    cols["date"] = pa.Column(
+        str,
+        pa.Check.str_matches(r"^\d{4}-\d{2}-\d{2}$", error="date: must be YYYY-MM-DD"),
+        nullable=True,
+    )
+    return pa.DataFrameSchema(
+        cols,
+        strict=True,
+        unique=["study_id", "outcome", "domain"],
+        report_duplicates="all",
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# derived tables
+# ----------------------------------------------------------------------------------------
+EFFECTS_COLUMNS = [
+    "effect_id",
+    "study_id",
+    "label",
+    "comparison",
+    "outcome",
+    "instrument",
+    "timepoint",
+    "timepoint_days",
+    "measure",
+    "yi",
+    "vi",
+    "sei",
+    "ci_low",
+    "ci_high",
+    "n1i",
+    "n2i",
+    "m1i",
+    "sd1i",
+    "m2i",
+    "sd2i",
+    "ai",
+    "ci",
+    "data_type",
+    "score_type",
+    "lower_is_better",
+    "derivation",
+    "assumption",
+    "assumption_value",
+    "sensitivity",
+    "source_id",
+    "location",
+    "row_ids",
+    "design",
+    "question",
+    "drug",
+    "dose_mg_per_kg",
+    "treatment_resistant",
+    "year",
+]
+
+EFFECTS_SCHEMA = pa.DataFrameSchema(
+    {
+        "effect_id": pa.Column(str, unique=True),
+        "study_id": pa.Column(str),
+        "label": pa.Column(str, nullable=True),
+        "comparison": pa.Column(str, nullable=True),
+        "outcome": pa.Column(str, pa.Check.isin(OUTCOMES)),
+        "instrument": pa.Column(str, nullable=True),
+        "timepoint": pa.Column(str, nullable=True),
+        "timepoint_days": pa.Column(float, pa.Check.ge(0), nullable=True),
+        "measure": pa.Column(str, pa.Check.isin(EFFECT_MEASURES)),
+        "yi": pa.Column(
+            float,
+            pa.Check(
+                lambda s: s.map(lambda v: v == v and abs(v) < float("inf")),
+                element_wise=False,
+                error="yi must be finite",
+            ),
+        ),
+        "vi": pa.Column(float, pa.Check.gt(0)),
+        "sei": pa.Column(float, pa.Check.gt(0)),
+        "ci_low": pa.Column(float),
+        "ci_high": pa.Column(float),
+        "n1i": pa.Column(float, pa.Check.ge(0), nullable=True),
+        "n2i": pa.Column(float, pa.Check.ge(0), nullable=True),
+        "m1i": pa.Column(float, nullable=True),
+        "sd1i": pa.Column(float, pa.Check.ge(0), nullable=True),
+        "m2i": pa.Column(float, nullable=True),
+        "sd2i": pa.Column(float, pa.Check.ge(0), nullable=True),
+        "ai": pa.Column(float, pa.Check.ge(0), nullable=True),
+        "ci": pa.Column(float, pa.Check.ge(0), nullable=True),
+        "data_type": pa.Column(str, pa.Check.isin(DATA_TYPES)),
+        "score_type": pa.Column(str, nullable=True),
+        "lower_is_better": pa.Column("boolean", nullable=True),
+        "derivation": pa.Column(str, pa.Check.str_length(min_value=1)),
+        "assumption": pa.Column(str, nullable=True),
+        "assumption_value": pa.Column(float, nullable=True),
+        "sensitivity": pa.Column(bool),
+        "source_id": pa.Column(str),
+        "location": pa.Column(str),
+        "row_ids": pa.Column(str, pa.Check.str_length(min_value=1)),
+        "design": pa.Column(str, nullable=True),
+        "question": pa.Column(str, nullable=True),
+        "drug": pa.Column(str, nullable=True),
+        "dose_mg_per_kg": pa.Column(str, nullable=True),
+        "treatment_resistant": pa.Column(str, nullable=True),
+        "year": pa.Column("Int64", nullable=True),
+    },
+    checks=[pa.Check(lambda df: df["ci_low"] <= df["ci_high"], error="ci_low above ci_high")],
+    strict=True,
+    ordered=True,
+)
+
+NOT_POOLABLE_COLUMNS = [
+    "study_id",
+    "label",
+    "comparison",
+    "outcome",
+    "instrument",
+    "timepoint",
+    "timepoint_days",
+    "data_type",
+    "reason",
+    "narrative",
+    "source_id",
+    "location",
+    "row_ids",
+]
+NOT_POOLABLE_SCHEMA = pa.DataFrameSchema(
+    {
+        "study_id": pa.Column(str),
+        "label": pa.Column(str, nullable=True),
+        "comparison": pa.Column(str, nullable=True),
+        "outcome": pa.Column(str),
+        "instrument": pa.Column(str, nullable=True),
+        "timepoint": pa.Column(str, nullable=True),
+        "timepoint_days": pa.Column(float, nullable=True),
+        "data_type": pa.Column(str, pa.Check.isin(DATA_TYPES)),
+        "reason": pa.Column(str, pa.Check.str_length(min_value=1)),
+        "narrative": pa.Column(str, nullable=True),
+        "source_id": pa.Column(str),
+        "location": pa.Column(str),
+        "row_ids": pa.Column(str, pa.Check.str_length(min_value=1)),
+    },
+    strict=True,
+    ordered=True,
+)
+
+WITHIN_ARM_COLUMNS = [
+    "study_id",
+    "label",
+    "comparison",
+    "arm",
+    "outcome",
+    "instrument",
+    "timepoint",
+    "timepoint_days",
+    "baseline_mean",
+    "endpoint_mean",
+    "change_mean",
+    "percent_reduction",
+    "derivation",
+    "source_id",
+    "location",
+    "row_id",
+]
+WITHIN_ARM_SCHEMA = pa.DataFrameSchema(
+    {
+        "study_id": pa.Column(str),
+        "label": pa.Column(str, nullable=True),
+        "comparison": pa.Column(str, nullable=True),
+        "arm": pa.Column(str, pa.Check.isin(["arm1", "arm2"])),
+        "outcome": pa.Column(str),
+        "instrument": pa.Column(str, nullable=True),
+        "timepoint": pa.Column(str, nullable=True),
+        "timepoint_days": pa.Column(float, nullable=True),
+        "baseline_mean": pa.Column(float, nullable=True),
+        "endpoint_mean": pa.Column(float, nullable=True),
+        "change_mean": pa.Column(float, nullable=True),
+        "percent_reduction": pa.Column(float, nullable=True),
+        "derivation": pa.Column(str),
+        "source_id": pa.Column(str),
+        "location": pa.Column(str),
+        "row_id": pa.Column(str),
+    },
+    strict=True,
+    ordered=True,
+)
