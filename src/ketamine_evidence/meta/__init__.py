@@ -1,0 +1,48 @@
+"""Meta-analysis core of ketamine-evidence: pure functions, no IO.
+
+Common-effect and random-effects pooling with the tau^2 estimators, tests and
+heterogeneity statistics of metafor (Viechtbauer 2010), checked against metafor to
+1e-6 relative on reference data (``tests/results/meta_reference.json``).
+
+>>> from ketamine_evidence.meta import rma
+>>> res = rma([0.2, 0.5, 0.1, 0.4], [0.04, 0.05, 0.03, 0.06])
+>>> round(res.estimate, 4), res.method, res.test
+(0.2632, 'REML', 'knha')
+"""
+
+from ._core import MetaRegResult, RMAManyResult, RMAResult, metareg, rma, rma_many
+from ._sensitivity import (
+    RegtestResult,
+    SubgroupResult,
+    Tau2CI,
+    TrimfillResult,
+    cumul,
+    leave1out,
+    regtest,
+    subgroup,
+    tau2_confint,
+    trimfill,
+)
+from ._validate import METHODS, TESTS, MetaAnalysisWarning
+
+__all__ = [
+    "METHODS",
+    "TESTS",
+    "MetaAnalysisWarning",
+    "MetaRegResult",
+    "RMAManyResult",
+    "RMAResult",
+    "RegtestResult",
+    "SubgroupResult",
+    "Tau2CI",
+    "TrimfillResult",
+    "cumul",
+    "leave1out",
+    "metareg",
+    "regtest",
+    "rma",
+    "rma_many",
+    "subgroup",
+    "tau2_confint",
+    "trimfill",
+]
