@@ -318,3 +318,26 @@ def test_formatting_helpers():
     assert report.source_links("PMID:1; NCT01234567")[1].href == (
         "https://clinicaltrials.gov/study/NCT01234567")
     assert report.source_links("journal website") == "journal website"
+
+
+def test_prisma_columns_and_search_status():
+    column = {"identified": 51, "duplicates_removed": 0, "records_screened": 51,
+              "records_excluded": 0, "records_excluded_reasons": {},
+              "reports_excluded": 32, "reports_excluded_reasons": {"review": 9, "wrong_design": 17},
+              "reports_included": 19}
+    search = {"status": "not_run", "as_of": "2026-11-27",
+              "note": "No database search has been run yet."}
+    prisma = {"prisma_version": "PRISMA 2020", "database_search": search,
+              "databases_and_registers": {k: 0 for k in column}, "other_methods": column,
+              "included": {"studies": 6, "reports": 19}}
+    manifest = {"database_search": search,
+                "sources": {"pubmed": {"status": "not_run", "query": None,
+                                       "counts": {"records": 0}}}, "files": []}
+    html = report.build_report(report.ReportInputs(prisma=prisma, manifest=manifest))
+    prisma_part = html.split('id="prisma"')[1].split("</section>")[0]
+    assert "Databases and registers" in prisma_part and "Other methods" in prisma_part
+    assert "review 9; wrong design 17" in prisma_part
+    assert "Database search not run." in prisma_part
+    methods = html.split('id="methods"')[1].split("</section>")[0]
+    assert "Database search: not run (as of 2026-11-27)." in methods
+    assert "PubMed" in methods

@@ -350,7 +350,7 @@ def _flatten(obj: Any, prefix: str = "") -> list[tuple[str, str]]:
         for i, value in enumerate(obj, start=1):
             rows.extend(_flatten(value, f"{prefix} [{i}]" if prefix else f"[{i}]"))
     elif isinstance(obj, list):
-        rows.append((prefix, "; ".join(_text(v) for v in obj)))
+        rows.append((prefix, "; ".join(_text(v) for v in obj) or "none"))
     else:
         rows.append((prefix, _text(obj) if obj is not None else DASH))
     return rows
@@ -576,13 +576,45 @@ def _methods_section(inputs: ReportInputs) -> dict[str, Any]:
     return {
         "title": _text(review.get("title")),
         "queries": queries,
-        "manifest": _flatten(inputs.manifest) if inputs.manifest else [],
+        "manifest": _manifest_view(inputs.manifest) if inputs.manifest else None,
         "manifest_state": _state(inputs.manifest),
         "choices": choices,
         "analyses": analyses,
         "eligibility": elig_rows,
         "versions": versions,
     }
+
+
+def _search_status(obj: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """``database_search`` block of the manifest or PRISMA counts (status, date, note)."""
+    search = (obj or {}).get("database_search")
+    if not isinstance(search, Mapping):
+        return None
+    return {"status": _text(search.get("status")) or "unknown",
+            "as_of": _text(search.get("as_of")), "note": _text(search.get("note"))}
+
+
+def _manifest_view(manifest: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The snapshot manifest: search status, one row per source, the rest as key/value rows."""
+    manifest = manifest or {}
+    sources = []
+    raw_sources = manifest.get("sources")
+    if isinstance(raw_sources, Mapping):
+        for key, meta in raw_sources.items():
+            meta = meta if isinstance(meta, Mapping) else {"status": meta}
+            counts = meta.get("counts") or {}
+            sources.append({
+                "source": {"pubmed": "PubMed", "ctgov": "ClinicalTrials.gov"}.get(key, key),
+                "status": _text(meta.get("status")) or DASH,
+                "query": _text(meta.get("query")) or DASH,
+                "retrieved": _text(meta.get("retrieved_utc") or meta.get("retrieved")) or DASH,
+                "counts": ", ".join(f"{_humanise(k).lower()} {_text(v)}"
+                                    for k, v in counts.items()) if isinstance(counts, Mapping)
+                else _text(counts),
+            })
+    rest = {k: v for k, v in manifest.items() if k not in {"database_search", "sources"}}
+    return {"search": _search_status(manifest), "sources": sources,
+            "rows": _flatten(rest) if rest else []}
 
 
 def _state(obj: Any) -> str:
@@ -593,7 +625,47 @@ def _state(obj: Any) -> str:
     return "empty" if len(obj) == 0 else "loaded"
 
 
+PRISMA_BOXES = (
+    ("identified", "Records identified"),
+    ("duplicates_removed", "Duplicate records removed"),
+    ("records_screened", "Records screened (title and abstract)"),
+    ("records_excluded", "Records excluded"),
+    ("records_excluded_by_automation", "\u2026 of which by automatic rules"),
+    ("records_excluded_reasons", "\u2026 reasons"),
+    ("reports_sought", "Reports sought for retrieval"),
+    ("reports_not_retrieved", "Reports not retrieved"),
+    ("reports_assessed", "Reports assessed for eligibility (full text)"),
+    ("reports_excluded", "Reports excluded"),
+    ("reports_excluded_reasons", "\u2026 reasons"),
+    ("reports_included", "Reports included"),
+)
+
+
+def _prisma_value(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "; ".join(f"{_humanise(k).lower()} {_text(v)}" for k, v in value.items()) or "none"
+    return _text(value) if value is not None else DASH
+
+
+def _prisma_columns(prisma: Mapping[str, Any]) -> list[tuple[str, str, str]] | None:
+    """PRISMA 2020 boxes side by side: databases and registers | other methods."""
+    db, other = prisma.get("databases_and_registers"), prisma.get("other_methods")
+    if not isinstance(db, Mapping) or not isinstance(other, Mapping):
+        return None
+    rows = [(label, _prisma_value(db.get(key)), _prisma_value(other.get(key)))
+            for key, label in PRISMA_BOXES if key in db or key in other]
+    known = {key for key, _ in PRISMA_BOXES}
+    rows += [(_humanise(key), _prisma_value(db.get(key)), _prisma_value(other.get(key)))
+             for key in dict.fromkeys([*db, *other]) if key not in known]
+    return rows
+
+
 def _prisma_section(inputs: ReportInputs) -> dict[str, Any]:
+    prisma = inputs.prisma or {}
+    columns = _prisma_columns(prisma)
+    shown = {"databases_and_registers", "other_methods", "database_search"} if columns else {
+        "database_search"}
+    rest = {k: v for k, v in prisma.items() if k not in shown}
     reasons = None
     screening = inputs.screening
     if _has_rows(screening) and "decision" in screening.columns:
@@ -609,7 +681,9 @@ def _prisma_section(inputs: ReportInputs) -> dict[str, Any]:
                      screening["decision"].fillna("undecided").value_counts().items()]
     return {
         "figure": figure_uri(inputs.figures, "prisma"),
-        "counts": _flatten(inputs.prisma) if inputs.prisma else [],
+        "columns": columns,
+        "counts": _flatten(rest) if rest else [],
+        "search": _search_status(prisma),
         "state": _state(inputs.prisma),
         "reasons": reasons,
         "decisions": decisions,
@@ -622,53 +696,75 @@ def _study_links(row: Mapping[str, Any]) -> list[Link]:
     return [link for link in links if link is not None]
 
 
+def _alternatives(value: Any) -> str:
+    """``0.2;0.5`` -> ``0.2 or 0.5``; repeated parts (``IV;IV``) once."""
+    parts = list(dict.fromkeys(p.strip() for p in _text(value).split(";") if p.strip()))
+    return " or ".join(parts)
+
+
+def _count(value: Any) -> str:
+    """A sample size as printed (``53;51`` for two arms), or a dash."""
+    return _text(value).replace(";", " + ") or DASH
+
+
 def _characteristics_section(inputs: ReportInputs) -> dict[str, Any]:
+    """An overview row and a card of full details for each study, grouped by question."""
     table = inputs.characteristics
     if not _has_rows(table):
         table = inputs.studies
     groups: dict[str, list[dict[str, Any]]] = {"treatment": [], "prevention": [], "other": []}
     for row in _rows(table):
-        n_k, n_c = fmt_int(row.get("n_randomised_ketamine")), fmt_int(row.get("n_randomised_control"))
-        total = fmt_int(row.get("n_randomised_total"))
-        arms = " / ".join(_text(row.get(c)) for c in ("drug", "dose_mg_per_kg", "route")
-                          if _text(row.get(c)))
-        dose = _text(row.get("dose_mg_per_kg"))
-        intervention = _text(row.get("intervention")) or arms
-        details = [x for x in (
-            f"{dose} mg/kg" if dose and dose not in intervention else "",
-            _text(row.get("route")),
-            f"{_text(row.get('n_infusions'))} dose(s)" if _text(row.get("n_infusions")) else "",
-            _text(row.get("schedule")),
-        ) if x]
+        n_k, n_c = _count(row.get("n_randomised_ketamine")), _count(row.get("n_randomised_control"))
+        total = _count(row.get("n_randomised_total"))
+        if (n_k, n_c) != (DASH, DASH):
+            n = f"{n_k} / {n_c}" + (f" (total {total})" if total != DASH else "")
+        else:
+            n = f"total {total}" if total != DASH else "not reported"
         design = _text(row.get("design"))
         if design == "crossover" and _text(row.get("washout_days")):
-            design += f" (washout {_text(row.get('washout_days'))} days)"
-        resistant = _text(row.get("treatment_resistant"))
-        if _text(row.get("treatment_resistance_definition")):
-            resistant += f": {_text(row.get('treatment_resistance_definition'))}"
+            design += f", washout {_text(row.get('washout_days'))} days"
+        dose = _alternatives(row.get("dose_mg_per_kg"))
+        drug = " ".join(x for x in (
+            _alternatives(row.get("drug")),
+            f"{dose} mg/kg" if dose else "",
+            _alternatives(row.get("route")),
+        ) if x)
+        doses = _alternatives(row.get("n_infusions"))
+        if doses:
+            drug += f", {doses} dose{'s' if doses != '1' else ''}"
+        detail_fields = (
+            ("Blinding", "blinding"), ("Population", "population"), ("Setting", "setting"),
+            ("Country", "country"), ("Treatment resistance", "treatment_resistance_definition"),
+            ("Intervention", "intervention"), ("Schedule", "schedule"), ("Control", "control"),
+            ("Co-intervention", "cointervention"),
+            ("Analysed (ketamine / control)", None), ("Primary outcome", "primary_outcome"),
+            ("Notes", "notes"),
+        )
+        details = []
+        for name, column in detail_fields:
+            if column is None:
+                a_k = _count(row.get("n_analysed_ketamine"))
+                a_c = _count(row.get("n_analysed_control"))
+                value = f"{a_k} / {a_c}" if (a_k, a_c) != (DASH, DASH) else ""
+            else:
+                value = _text(row.get(column))
+            if value:
+                details.append((name, value))
         question = _text(row.get("question")).lower()
         groups[question if question in groups else "other"].append({
             "label": _text(row.get("label")) or _text(row.get("study_id")),
             "study_id": _text(row.get("study_id")),
             "links": _study_links(row),
-            "design": design,
-            "randomised": _text(row.get("randomised")),
-            "blinding": _text(row.get("blinding")),
-            "population": "; ".join(x for x in (_text(row.get("population")),
-                                                _text(row.get("setting")),
-                                                _text(row.get("country"))) if x),
-            "resistant": resistant,
-            "intervention": "; ".join([intervention, *details]) if intervention else
-            "; ".join(details),
-            "control": _text(row.get("control")),
-            "cointervention": _text(row.get("cointervention")),
-            "n": (f"{n_k} / {n_c}" + (f" (total {total})" if total != DASH else "")
-                  if (n_k, n_c) != (DASH, DASH) else
-                  (f"total {total}" if total != DASH else "not reported")),
-            "primary_outcome": _text(row.get("primary_outcome")),
+            "design": design or DASH,
+            "randomised": _text(row.get("randomised")) or DASH,
+            "resistant": _text(row.get("treatment_resistant")) or DASH,
+            "drug": drug or DASH,
+            "control": _text(row.get("control")).split(" (")[0] or DASH,
+            "n": n,
+            "population": _text(row.get("population")),
+            "details": details,
             "source": source_links(row.get("source_id")),
             "location": _text(row.get("location")),
-            "notes": _text(row.get("notes")),
         })
     return {"groups": groups, "state": _state(table)}
 
