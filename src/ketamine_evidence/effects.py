@@ -35,6 +35,7 @@ Conventions used everywhere in this module:
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -153,16 +154,29 @@ def _fail(problem: str, field: str, i: int | None, rows, studies) -> EffectInput
     return EffectInputError(problem, field=field, row=rows[i], position=i, study=studies[i])
 
 
-def _to_float_array(value: Any, field: str) -> np.ndarray:
+def _parse_float(value: Any) -> tuple[np.ndarray, int | None]:
+    """Float array, and the position of the first non-numeric entry (None if all parse)."""
     if isinstance(value, pd.Series):
         value = value.to_numpy()
     if np.isscalar(value) or value is None:
         value = [value]
-    try:
-        arr = pd.to_numeric(pd.Series(list(value), dtype=object), errors="raise")
-    except (ValueError, TypeError) as exc:
-        raise EffectInputError(f"not numeric ({exc})", field=field) from None
-    return np.asarray(arr, dtype=float)
+    raw = pd.Series(list(value), dtype=object)
+    arr = pd.to_numeric(raw, errors="coerce").astype(float)
+    unparsed = arr.isna().to_numpy() & raw.notna().to_numpy()
+    for i in np.flatnonzero(unparsed):
+        if not (isinstance(raw.iloc[i], float) and math.isnan(raw.iloc[i])):
+            return arr.to_numpy(), int(i)
+    return arr.to_numpy(), None
+
+
+def _to_float_array(value: Any, field: str) -> np.ndarray:
+    arr, bad = _parse_float(value)
+    if bad is not None:
+        raise EffectInputError(
+            f"not a number ({list(value)[bad] if not np.isscalar(value) else value!r})",
+            field=field, row=bad, position=bad,
+        )
+    return arr
 
 
 def _gather(
@@ -194,7 +208,8 @@ def _gather(
         else:
             study_vals = list(study)
 
-    arrays = {name: _to_float_array(v, name) for name, v in resolved.items()}
+    parsed = {name: _parse_float(v) for name, v in resolved.items()}
+    arrays = {name: a for name, (a, _) in parsed.items()}
     lengths = {len(a) for a in arrays.values() if len(a) != 1}
     if data is not None:
         lengths.add(len(data))
@@ -209,11 +224,17 @@ def _gather(
         study_vals = study_vals * k
     index = list(data.index) if data is not None else None
     rows, studies = _labels(k, index, study_vals)
+    for name, (_, bad_pos) in parsed.items():
+        if bad_pos is not None:
+            raw = resolved[name]
+            shown = raw if np.isscalar(raw) else list(raw)[bad_pos]
+            i = bad_pos if len(rows) > bad_pos else 0
+            raise _fail(f"not a number ({shown!r})", name, i, rows, studies)
     for name, a in arrays.items():
         bad = np.flatnonzero(~np.isfinite(a))
         if bad.size:
             i = int(bad[0])
-            raise _fail(f"missing or non-finite value ({a[i]!r})", name, i, rows, studies)
+            raise _fail(f"missing or non-finite value ({a[i]})", name, i, rows, studies)
     return arrays, k, rows, studies
 
 
@@ -509,7 +530,7 @@ def _vec(value: Any, field: str) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(arr))
     if bad.size:
         raise EffectInputError(
-            f"missing or non-finite value ({arr[bad[0]]!r})", field=field, row=int(bad[0]),
+            f"missing or non-finite value ({arr[bad[0]]})", field=field, row=int(bad[0]),
             position=int(bad[0]),
         )
     return arr

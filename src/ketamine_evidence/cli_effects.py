@@ -1,0 +1,97 @@
+"""``ketamine-evidence escalc``: add metafor-style ``yi``/``vi`` columns to a CSV of arm-level data.
+
+Example::
+
+    ketamine-evidence escalc --measure SMD trials.csv -o trials_smd.csv
+
+The input CSV uses metafor's column names: ``m1i, sd1i, n1i, m2i, sd2i, n2i`` for
+``MD``/``SMD``/``ROM``; ``ai, ci`` plus either ``bi, di`` or ``n1i, n2i`` for
+``RR``/``OR``/``RD`` (group 1 = experimental).  A ``study`` column (or the one named
+by ``--study-column``) labels rows in error messages.  All input columns are kept;
+``yi`` and ``vi`` are appended (replaced if present) at full precision.  Errors name
+the file, the line (header = line 1), the study and the field.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from ketamine_evidence.effects import MEASURES, EffectInputError, escalc
+
+_CONTINUOUS_COLS = ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")
+
+
+def _columns_for(measure: str, columns: list[str]) -> dict[str, str]:
+    if measure in ("MD", "SMD", "ROM"):
+        need = list(_CONTINUOUS_COLS)
+    else:
+        need = ["ai", "ci"]
+        if {"bi", "di"} <= set(columns):
+            need += ["bi", "di"]
+            need += [c for c in ("n1i", "n2i") if c in columns]  # checked for consistency
+        else:
+            need += ["n1i", "n2i"]
+    missing = [c for c in need if c not in columns]
+    if missing:
+        extra = "" if measure in ("MD", "SMD", "ROM") else " (binary measures need ai, ci and bi, di or n1i, n2i)"
+        raise ValueError(f"missing column(s) {', '.join(missing)} for measure {measure}{extra}")
+    return {c: c for c in need}
+
+
+def escalc_command(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    try:
+        data = pd.read_csv(path, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read CSV ({exc})") from None
+    study = args.study_column
+    if study is None and "study" in data.columns:
+        study = "study"
+    if study is not None and study not in data.columns:
+        raise ValueError(f"{path}: study column {study!r} not found")
+    try:
+        cols = _columns_for(args.measure, list(data.columns))
+        data = data.reset_index(drop=True)
+        out = escalc(
+            args.measure, **cols, add=args.add, to=args.to, vtype=args.vtype,
+            drop00=args.drop00, data=data, study=study,
+        )
+    except EffectInputError as exc:
+        if exc.position is not None:
+            where = f"line {exc.position + 2}"
+            if exc.study is not None:
+                where += f" (study {exc.study!r})"
+            raise ValueError(f"{path}, {where}, field {exc.field}: {exc.problem}") from None
+        raise ValueError(f"{path}, field {exc.field}: {exc.problem}") from None
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    if args.output in (None, "-"):
+        out.to_csv(sys.stdout, index=False)
+    else:
+        out.to_csv(args.output, index=False)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``escalc`` subcommand to the main ``ketamine-evidence`` parser."""
+    p = subparsers.add_parser(
+        "escalc",
+        help="compute effect sizes (yi, vi) from arm-level data, like metafor::escalc",
+        description=__doc__.split("\n\n")[0],
+    )
+    p.add_argument("file", metavar="FILE.csv", help="CSV with metafor-named columns")
+    p.add_argument("--measure", required=True, choices=MEASURES, help="effect-size measure")
+    p.add_argument("-o", "--output", metavar="OUT.csv", help="output CSV (default: stdout)")
+    p.add_argument("--vtype", default="LS", help="variance estimator (metafor names; default LS)")
+    p.add_argument("--add", type=float, default=0.5, help="continuity correction (default 0.5)")
+    p.add_argument("--to", default="only0", choices=("only0", "all", "if0all", "none"),
+                   help="which studies get the continuity correction (default only0)")
+    p.add_argument("--drop00", action="store_true",
+                   help="give double-zero studies NaN instead of a corrected estimate")
+    p.add_argument("--study-column", default=None,
+                   help="column with study labels for messages (default: 'study' if present)")
+    p.set_defaults(func=escalc_command)
