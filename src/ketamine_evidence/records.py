@@ -491,16 +491,18 @@ def link_studies(records: list[dict]) -> None:
                 f"but the curator gave different study_ids {curated}; each curated record "
                 f"keeps its own, the others get {curated[0]!r}",
                 KetamineEvidenceWarning, stacklevel=2)
-        study = curated[0] if curated else _auto_study_id(recs)
+        study = curated[0] if curated else _auto_study_id(recs, provenance)
         for rec in recs:
             if not rec.get("study_id"):
                 rec["study_id"] = study
             rec["link_provenance"] = _join(provenance.get(rec["record_id"], []))
 
 
-def _auto_study_id(recs: list[dict]) -> str:
+def _auto_study_id(recs: list[dict], provenance: dict) -> str:
+    linked = {p.split(":", 1)[1] for r in recs for p in provenance.get(r["record_id"], [])
+              if p.startswith(("pubmed_si:", "abstract_regex:", "curator_nct:"))}
     ncts = sorted({r["nct_id"] for r in recs if r["record_type"] == "registration"
-                   and r.get("nct_id")} | {n for r in recs for n in _split(r.get("nct_ids_si"))})
+                   and r.get("nct_id")} | linked)
     if ncts:
         return f"auto_{ncts[0].lower()}"
     pmids = sorted({r["pmid"] for r in recs if r.get("pmid")}, key=int)
