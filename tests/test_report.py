@@ -206,14 +206,15 @@ def test_verdict_badges_have_colour_class_and_text(html):
     for verdict, label in report.VERDICT_LABELS.items():
         assert re.search(rf'class="badge v-{verdict}">.*?{label}</span>', html), verdict
     # the summary row of C1a carries the contradicted badge
-    row = html.split('id="claim-C1a"')[1].split("</tr>")[0]
+    row = html.split('id="claim-C1a"')[1].split("</tbody>")[0]
     assert "v-contradicted" in row and "Contradicted" in row
+    assert "What it means:" in row and "so the trials contradict the claim" in row
 
 
 def test_numbers_rounded_for_reading(html):
-    row = html.split('id="claim-C1a"')[1].split("</tr>")[0]
+    row = html.split('id="claim-C1a"')[1].split("</tbody>")[0]
     assert "18%" in row and "6% to 29%" in row and "60% to 100%" in row and "35%" in row
-    row = html.split('id="claim-C2"')[1].split("</tr>")[0]
+    row = html.split('id="claim-C2"')[1].split("</tbody>")[0]
     assert "\u22120.52" in row and "\u22120.91 to \u22120.13" in row and "at most 0.00" in row
     # ROM pooled on the log scale is shown back-transformed: exp(-0.2033) = 0.82, 18% lower
     block = html.split('id="analysis-ptsd_rom_end"')[1]
@@ -271,6 +272,7 @@ def test_empty_tables_and_partial_rows():
                                  sensitivity=pd.DataFrame(), prisma={}, config=CONFIG)
     html = report.build_report(inputs)
     assert "v-no_evidence" in html and "No randomised trial reported" in html
+    assert "(Feder 2021; Smith 2020 reported it only in words)" in html
     assert "results/pooled.csv</code> is empty" in html
 
 

@@ -413,7 +413,7 @@ def plain_reading(row: Mapping[str, Any], benchmarks: Mapping[str, float] | None
     est, lo, hi = (_num(row.get(c)) for c in ("estimate", "ci_low", "ci_high"))
     k = _num(row.get("k"))
     if verdict == "no_evidence" or not k:
-        narrative = _text(row.get("narrative_studies"))
+        narrative = "; ".join(_split_ids(row.get("narrative_studies")))
         tail = f" ({narrative} reported it only in words)" if narrative else ""
         return ("No randomised trial reported this outcome in a form that can be pooled"
                 f"{tail}, so the trials can neither support nor refute the claim.")
@@ -1015,7 +1015,9 @@ def build_report(inputs: ReportInputs) -> str:
         "registry_state": _state(inputs.registry_vs_publication),
         "missing": _missing_section(inputs, analyses, claims),
         "status": status,
-        "incomplete": [s for s in status if s["state"] != "loaded"],
+        "incomplete": [s for s in status if s["state"] != "loaded"
+                       # the processed study list only stands in for the characteristics
+                       and not (s["name"] == "studies" and _has_rows(inputs.characteristics))],
         "egger_min_k": EGGER_MIN_K,
     }
     return _environment().get_template("report.html.j2").render(**context)
