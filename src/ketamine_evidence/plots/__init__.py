@@ -13,7 +13,10 @@ from ._common import (
     ScaleTransform,
 )
 from .forest import cumulative_plot, forest_plot, heterogeneity_text, leave1out_plot
+from .funnel import funnel_plot
 from .io import save_figure
+from .prisma import prisma_boxes, prisma_flow
+from .rob import rob_matrix, rob_summary
 
 __all__ = [
     "EXP",
@@ -23,7 +26,12 @@ __all__ = [
     "ScaleTransform",
     "cumulative_plot",
     "forest_plot",
+    "funnel_plot",
     "heterogeneity_text",
     "leave1out_plot",
+    "prisma_boxes",
+    "prisma_flow",
+    "rob_matrix",
+    "rob_summary",
     "save_figure",
 ]

@@ -402,6 +402,8 @@ def _study_table(result: Any) -> pd.DataFrame:
         get(result, "yi", default=frame["yi"] if frame is not None else []), dtype=float
     )
     k = len(yi)
+    if frame is not None:
+        frame = frame.iloc[:k]  # meta.rma's summary_frame() ends with the pooled row
     out = pd.DataFrame({"yi": yi})
     study = get(result, "study")
     if study is None and frame is not None and "study" in frame:
@@ -490,10 +492,13 @@ def heterogeneity_text(result: Any) -> str:
     k = int(as_float(get(result, "k", default=len(get(result, "yi", default=[])))))
     method = str(get(result, "method", default="REML"))
     test = str(get(result, "test", default="z")).lower()
-    stat_name = "t" if test in {"knha", "hksj", "t", "adhoc"} else "z"
+    # meta.rma reports a z test for k = 1 whatever ``test`` says (as metafor does)
+    stat_name = "t" if test in {"knha", "hksj", "t", "adhoc"} and k >= 2 else "z"
     df = get(result, "df")
     stat = f"{stat_name}({fmt_num(df, 0)})" if stat_name == "t" and is_finite(df) else stat_name
     labels = f"{METHOD_NAMES.get(method.upper(), method)}, {TEST_NAMES.get(test, test)}"
+    if k < 2:
+        labels = "single study, Wald z"
     if k < 2:
         het = "Heterogeneity: not applicable (k = 1)"
     else:
@@ -605,9 +610,12 @@ def forest_plot(
         else table["study"].astype(str).tolist()
     )
     if pooled_label is None:
-        pooled_label = (
-            "Common-effect model" if method in {"FE", "EE", "CE"} else "Random-effects model"
-        )
+        if k == 1:
+            pooled_label = "Single study (nothing pooled)"
+        elif method in {"FE", "EE", "CE"}:
+            pooled_label = "Common-effect model"
+        else:
+            pooled_label = "Random-effects model"
     study_cells = (
         labels
         + ([pooled_label] if show_pooled else [])

@@ -1,0 +1,257 @@
+"""Funnel plot, PRISMA flow diagram, RoB 2 summary and save_figure."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from types import SimpleNamespace
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from ketamine_evidence.plots import (
+    forest_plot,
+    funnel_plot,
+    prisma_boxes,
+    prisma_flow,
+    rob_matrix,
+    rob_summary,
+    save_figure,
+)
+
+
+def by_gid(fig: Figure, gid: str) -> list:
+    return fig.findobj(lambda a: a.get_gid() == gid)
+
+
+def all_text(fig: Figure) -> str:
+    return "\n".join(t.get_text() for t in fig.findobj(matplotlib.text.Text))
+
+
+def flat_text(fig: Figure) -> str:
+    """All text with wrapping undone (line breaks, indents, no-break spaces -> one space)."""
+    return " ".join(all_text(fig).replace("\N{NO-BREAK SPACE}", " ").split())
+
+
+# ------------------------------------------------------------------------------ funnel
+def test_funnel_points_contour_filled_and_egger():
+    res = SimpleNamespace(
+        yi=np.array([-0.9, -0.5, -1.2, -0.2]), vi=np.array([0.05, 0.08, 0.2, 0.03]), estimate=-0.6
+    )
+    tf = SimpleNamespace(
+        k0=2,
+        side="right",
+        yi=np.r_[res.yi, 0.1, 0.3],
+        vi=np.r_[res.vi, 0.2, 0.05],
+        filled=np.r_[[False] * 4, [True] * 2],
+        result=SimpleNamespace(estimate=-0.45),
+    )
+    eg = SimpleNamespace(statistic=-2.35, pvalue=0.066, df=2.0, test="knha")
+    fig = funnel_plot(res, regtest=eg, trimfill=tf, measure_label="SMD")
+    assert len(by_gid(fig, "funnel_studies")[0].get_offsets()) == 4
+    filled = by_gid(fig, "filled_studies")[0]
+    assert len(filled.get_offsets()) == 2
+    assert np.allclose(filled.get_facecolors()[0][:3], 1.0)  # hollow
+    assert by_gid(fig, "funnel_contour") and by_gid(fig, "adjusted_line")
+    notes = by_gid(fig, "funnel_notes")[0].get_text()
+    assert "Egger's test: t(2) = \N{MINUS SIGN}2.35, p = 0.066" in notes
+    assert "2 imputed (right side)" in notes
+    ax = fig.axes[0]
+    assert ax.get_ylim()[0] > ax.get_ylim()[1]  # inverted: precise studies at the top
+
+
+def test_funnel_without_extras():
+    res = SimpleNamespace(yi=[0.1, 0.2], vi=[0.01, 0.02], estimate=0.15)
+    fig = funnel_plot(res)
+    assert by_gid(fig, "filled_studies") == [] and by_gid(fig, "funnel_notes") == []
+
+
+def test_funnel_with_real_meta():
+    meta = pytest.importorskip("ketamine_evidence.meta")
+    yi = [-0.9, -0.5, -1.2, -0.2, -0.4, -0.7, -1.5]
+    vi = [0.05, 0.08, 0.2, 0.03, 0.1, 0.06, 0.3]
+    fig = funnel_plot(
+        meta.rma(yi, vi), regtest=meta.regtest(yi, vi), trimfill=meta.trimfill(yi, vi)
+    )
+    assert "Egger's test" in all_text(fig)
+
+
+# ------------------------------------------------------------------------------ PRISMA
+FULL_COUNTS = {
+    "identification": {
+        "databases": {"pubmed": 312, "ctgov": 41},
+        "other_methods": {"known_reports": 18},
+    },
+    "duplicates_removed": 27,
+    "records_screened": 344,
+    "records_excluded": 290,
+    "reports_sought": 54,
+    "reports_not_retrieved": 3,
+    "reports_assessed": 51,
+    "reports_excluded": {"wrong_design": 12, "review": 9},
+    "studies_included": 8,
+    "reports_included": 13,
+    "notes": ["Snapshot of 2026-11-27."],
+}
+
+
+def test_prisma_full_counts():
+    fig = prisma_flow(FULL_COUNTS)
+    text = flat_text(fig)
+    for s in (
+        "PubMed (n = 312)",
+        "ClinicalTrials.gov (n = 41)",
+        "(n = 27)",
+        "(n = 344)",
+        "(n = 290)",
+        "(n = 54)",
+        "(n = 3)",
+        "(n = 51)",
+        "Wrong study design (n = 12)",
+        "Review (n = 9)",
+        "(n = 8)",
+        "(n = 13)",
+        "(n = 18)",
+        "Snapshot of 2026-11-27.",
+    ):
+        assert s in text, s
+    assert "Registers: ClinicalTrials.gov" in text
+    assert len(by_gid(fig, "prisma_header")) == 2
+    assert len(by_gid(fig, "prisma_phase")) == 3
+    assert len(by_gid(fig, "prisma_box")) == 10
+    assert len(by_gid(fig, "prisma_arrow")) >= 8
+
+
+def test_prisma_missing_keys_and_not_run():
+    fig = prisma_flow({"identification": {"databases": {"pubmed": 5, "ctgov": None}}})
+    text = flat_text(fig)
+    assert "(not run)" in text
+    assert "Records screened (n = n/a)" in text
+    assert "Reports excluded (n = n/a)" in text
+
+
+def test_prisma_empty_dict_does_not_crash():
+    assert isinstance(prisma_flow({}), Figure)
+
+
+def test_prisma_other_methods_with_own_stages():
+    counts = dict(FULL_COUNTS)
+    counts["identification"] = {
+        "databases": {"pubmed": 1},
+        "other_methods": {
+            "known_reports": 18,
+            "reports_sought": 18,
+            "reports_not_retrieved": 0,
+            "reports_assessed": 18,
+            "reports_excluded": {"review": 10},
+        },
+    }
+    boxes = prisma_boxes(counts)
+    assert boxes["other_stages"]["assessed"].endswith("(n = 18)")
+    fig = prisma_flow(counts)
+    assert len(by_gid(fig, "prisma_box")) == 14
+
+
+# ------------------------------------------------------------------------------ RoB 2
+def rob_frame() -> pd.DataFrame:
+    rows = []
+    for study, judg in (
+        ("a2014", ["low"] * 5 + ["low"]),
+        ("b2020", ["low", "some_concerns", "low", "high", "low", "high"]),
+        ("c2022", ["Some concerns"] * 5 + ["some concerns"]),
+    ):
+        for dom, j in zip(["D1", "D2", "D3", "D4", "D5", "overall"], judg, strict=True):
+            rows.append({"study_id": study, "domain": dom, "judgement": j})
+    return pd.DataFrame(rows)
+
+
+def test_rob_traffic_light_and_summary():
+    fig = rob_summary(rob_frame(), study_labels={"a2014": "Author 2014"})
+    n_points = sum(
+        len(c.get_offsets())
+        for g in ("rob_low", "rob_some_concerns", "rob_high")
+        for c in by_gid(fig, g)
+    )
+    assert n_points == 18
+    assert len(by_gid(fig, "rob_high")) == 2
+    text = all_text(fig)
+    assert "Author 2014" in text and "Overall" in text and "\N{MULTIPLICATION SIGN}" in text
+    assert by_gid(fig, "rob_bar_low")  # summary bar chart present
+    assert len(fig.axes) == 2
+
+
+def test_rob_without_summary_and_missing_cell():
+    rob = rob_frame().iloc[:-1]  # c2022 overall missing
+    mat = rob_matrix(rob)
+    assert mat.loc["c2022", "overall"] == "no_information"
+    fig = rob_summary(rob, summary=False)
+    assert len(fig.axes) == 1
+    assert by_gid(fig, "rob_no_information")
+
+
+def test_rob_bad_judgement_is_explained():
+    rob = rob_frame()
+    rob.loc[0, "judgement"] = "probably fine"
+    with pytest.raises(ValueError, match="a2014 D1"):
+        rob_summary(rob)
+
+
+def test_rob_several_outcomes_get_separate_rows():
+    rob = pd.concat([rob_frame().assign(outcome="CAPS-5"), rob_frame().assign(outcome="MADRS")])
+    assert "a2014: MADRS" in rob_matrix(rob).index
+
+
+# ------------------------------------------------------------------------------ saving
+def test_save_figure_writes_png_and_svg(tmp_path):
+    res = SimpleNamespace(
+        k=2,
+        method="REML",
+        test="knha",
+        level=0.95,
+        estimate=0.1,
+        statistic=1.0,
+        df=1,
+        pvalue=0.5,
+        ci_low=-0.2,
+        ci_high=0.4,
+        pi_low=math.nan,
+        pi_high=math.nan,
+        tau2=0.0,
+        i2=0.0,
+        q=0.5,
+        q_df=1,
+        q_pvalue=0.48,
+        weights=np.array([50.0, 50.0]),
+        yi=np.array([0.0, 0.2]),
+        vi=np.array([0.04, 0.04]),
+        study=["a", "b"],
+    )
+    fig = forest_plot(res, measure_label="MD")
+    paths = save_figure(fig, tmp_path / "sub" / "forest")
+    assert [p.name for p in paths] == ["forest.png", "forest.svg"]
+    assert all(p.stat().st_size > 1000 for p in paths)
+    assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = paths[1].read_text()
+    assert "<svg" in svg
+    # reproducible output: saving again gives the same SVG
+    save_figure(fig, tmp_path / "again", formats=("svg",))
+    assert (tmp_path / "again.svg").read_text() == svg
+
+
+def test_forest_with_real_rma():
+    meta = pytest.importorskip("ketamine_evidence.meta")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = meta.rma([-0.9, -0.5, -1.2], [0.05, 0.08, 0.2], study=["A", "B", "C"])
+        one = meta.rma([0.4], [0.09], study=["A"])
+    fig = forest_plot(res, measure_label="SMD")
+    assert len(by_gid(fig, "study_squares")[0].get_offsets()) == 3
+    assert f"Q = {res.q:.2f}" in by_gid(fig, "heterogeneity")[0].get_text()
+    fig = forest_plot(one, measure_label="SMD")
+    assert by_gid(fig, "prediction_interval") == []
