@@ -191,10 +191,8 @@ def fmt_number(value: Any, digits: int = 2) -> str:
     if x is None:
         return DASH
     out = f"{x:.{digits}f}"
-    if out.startswith("-"):
-        out = MINUS + out[1:]
-        if _num(out[1:].replace(MINUS, "")) == 0:  # "-0.00" reads as a sign error
-            out = out[1:]
+    if out.startswith("-"):  # "-0.00" would read as a sign error
+        out = out[1:] if float(out) == 0 else MINUS + out[1:]
     return out
 
 
@@ -918,7 +916,8 @@ def _analysis_sections(inputs: ReportInputs) -> list[dict[str, Any]]:
 
 
 def _missing_section(inputs: ReportInputs, analyses: Sequence[Mapping[str, Any]],
-                     claims: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+                     claims: Sequence[Mapping[str, Any]],
+                     prevention: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     not_poolable = []
     for row in _rows(inputs.not_poolable):
         not_poolable.append({
@@ -935,14 +934,9 @@ def _missing_section(inputs: ReportInputs, analyses: Sequence[Mapping[str, Any]]
     no_data = [{"id": _text(a.get("id")), "title": _text(a.get("title"))}
                for a in configured if _text(a.get("id")) not in pooled_ids]
     no_evidence_claims = [c for c in claims if c["verdict"] == "no_evidence"]
-    prevention = _characteristics_section(inputs)["groups"]["prevention"]
     return {"not_poolable": not_poolable, "no_data": no_data,
             "no_evidence_claims": no_evidence_claims, "prevention": prevention,
             "not_poolable_state": _state(inputs.not_poolable)}
-
-
-def _within_arm_table(inputs: ReportInputs) -> dict[str, Any] | None:
-    return _generic_table(inputs.within_arm)
 
 
 def input_status(inputs: ReportInputs) -> list[dict[str, str]]:
@@ -966,14 +960,13 @@ def input_status(inputs: ReportInputs) -> list[dict[str, str]]:
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    return env
 
 
 def build_report(inputs: ReportInputs) -> str:
@@ -993,6 +986,7 @@ def build_report(inputs: ReportInputs) -> str:
     """
     claims = _claims_section(inputs)
     analyses = _analysis_sections(inputs)
+    characteristics = _characteristics_section(inputs)
     status = input_status(inputs)
     context = {
         "title": _text((inputs.config.get("review", {}) or {}).get("title"))
@@ -1004,16 +998,17 @@ def build_report(inputs: ReportInputs) -> str:
                             sum(c["verdict"] == v for c in claims)) for v in VERDICTS],
         "verdict_labels": VERDICT_LABELS,
         "verdict_symbols": VERDICT_SYMBOLS,
-        "within_arm": _within_arm_table(inputs),
+        "within_arm": _generic_table(inputs.within_arm),
         "methods": _methods_section(inputs),
         "prisma": _prisma_section(inputs),
-        "characteristics": _characteristics_section(inputs),
+        "characteristics": characteristics,
         "rob": _rob_section(inputs),
         "analyses": analyses,
         "pooled_state": _state(inputs.pooled),
         "registry": _generic_table(inputs.registry_vs_publication),
         "registry_state": _state(inputs.registry_vs_publication),
-        "missing": _missing_section(inputs, analyses, claims),
+        "missing": _missing_section(inputs, analyses, claims,
+                                    characteristics["groups"]["prevention"]),
         "status": status,
         "incomplete": [s for s in status if s["state"] != "loaded"
                        # the processed study list only stands in for the characteristics
