@@ -39,3 +39,20 @@ def test_caption_renders_without_warnings(path: Path):
         settings_overrides={"warning_stream": warnings, "halt_level": 5})["html_body"]
     assert warnings.getvalue() == ""
     assert len(html) > 200
+
+
+@pytest.mark.parametrize("name", ["forest_ptsd_smd_end", "funnel_ptsd_smd_end", "prisma",
+                                  "rob_summary", "cumulative_x", "leave1out_x", "other"])
+def test_figures_caption_follows_the_file_name(name: str):
+    """``figures.rst`` captions every PNG of the figures folder, chosen by its ``{name}``."""
+
+    class Job(_Snakemake):
+        wildcards = {"name": name}
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    text = env.from_string((REPORT_DIR / "figures.rst").read_text(encoding="utf-8")).render(
+        snakemake=Job, categories={}, files={})
+    first_words = {"forest": "Forest plot", "funnel": "Funnel plot", "prisma": "PRISMA 2020",
+                   "rob": "Risk of bias", "cumulative": "Cumulative", "leave1out": "Leave-one-out",
+                   "other": "Figure ``other``"}
+    assert text.strip().startswith(first_words[name.split("_")[0]])
