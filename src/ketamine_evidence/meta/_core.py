@@ -210,9 +210,12 @@ def rma(
           with :math:`w = 1/v` and Cochran's :math:`Q = \sum w_i (y_i - \hat\mu_w)^2`.
         * ``REML`` / ``ML`` (Viechtbauer 2005): roots of the (restricted) likelihood score,
           :math:`y^\top P P y = \operatorname{tr} P` (REML) or :math:`= \sum w_i` (ML), with
-          :math:`P = W - W 1 (1^\top W 1)^{-1} 1^\top W`, found by Fisher scoring
+          :math:`P = W - W 1 (1^\top W 1)^{-1} 1^\top W`, found from the HE estimate by
+          Newton-Raphson where the likelihood is locally concave and Fisher scoring
           (steps :math:`(y^\top PPy - \operatorname{tr}P)/\operatorname{tr}(PP)` and
-          :math:`(y^\top PPy - \sum w)/\sum w^2`) from the HE estimate, truncated at 0.
+          :math:`(y^\top PPy - \sum w)/\sum w^2`) elsewhere, safeguarded by a bracket
+          around the root and truncated at 0. As in metafor, an interior solution is
+          replaced by 0 when the likelihood at 0 is higher.
         * ``PM`` Paule & Mandel (1982): root of the generalised Q equation
           :math:`\sum w_i (y_i - \hat\mu_w)^2 = k - 1`, solved by Newton's method
           (derivative :math:`-y^\top P P y`); 0 if :math:`Q(0) \le k-1`.

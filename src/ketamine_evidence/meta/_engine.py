@@ -31,8 +31,8 @@ CONV_SINGLE = "single study (nothing to estimate)"
 CONV_NONE = "no tau2 (common-effect model)"
 CONV_CLOSED = "closed form"
 CONV_CLOSED0 = "closed form, truncated at 0"
-CONV_FISHER = "fisher scoring"
-CONV_FISHER0 = "fisher scoring (boundary: tau2 = 0)"
+CONV_FISHER = "newton/fisher scoring"
+CONV_FISHER0 = "newton/fisher scoring (boundary: tau2 = 0)"
 CONV_NEWTON = "newton (generalised Q estimating equation)"
 CONV_BOUND0 = "tau2 = 0 (Q(0) <= k - 1)"
 CONV_BRACKET = "bracketing root-finder"
@@ -96,6 +96,16 @@ def _score(method, Y, V, M, k, tau2):
     return m.ypy - (k - 1.0)
 
 
+def _loglik(method, Y, V, M, tau2):
+    """(Restricted) log-likelihood up to a constant, for comparing tau2 candidates."""
+    w = _weights(V, M, tau2)
+    m = _moments(Y, w)
+    ll = -0.5 * _rsum(np.where(M, np.log(V + tau2[:, None]), 0.0)) - 0.5 * m.ypy
+    if method == "REML":
+        ll = ll - 0.5 * np.log(m.sw)
+    return ll
+
+
 def _bracket_solve(method, Y, V, M, k, start):
     """Vectorised bisection for a root of the estimating equation on [0, upper].
 
@@ -105,8 +115,26 @@ def _bracket_solve(method, Y, V, M, k, start):
     Returns (tau2, n_iter, ok, at_zero).
     """
     n = Y.shape[0]
-    g0 = _score(method, Y, V, M, k, np.zeros(n))
-    at_zero = ~(g0 > 0)
+    zeros = np.zeros(n)
+    g0 = _score(method, Y, V, M, k, zeros)
+    lo = np.zeros(n)
+    ybar = _rsum(np.where(M, Y, 0.0)) / k
+    spread = _rsum(np.where(M, (Y - ybar[:, None]) ** 2, 0.0)) / k
+    scale = np.maximum(spread, _rsum(np.where(M, V, 0.0)) / k)
+    if method in ("REML", "ML"):
+        # the likelihood need not be unimodal: when the score is negative at 0, look for a
+        # later sign change on a log grid (an interior local maximum) before settling on 0
+        neg0 = ~(g0 > 0)
+        found = np.zeros(n, dtype=bool)
+        for e in np.linspace(-8.0, 4.0, 49):
+            t = scale * 10.0**e
+            g = _score(method, Y, V, M, k, t)
+            hit = neg0 & ~found & (g > 0)
+            lo = np.where(hit, t, lo)
+            found |= hit
+        at_zero = neg0 & ~found
+    else:
+        at_zero = ~(g0 > 0)
     tau2 = np.zeros(n)
     n_iter = np.zeros(n, dtype=int)
     ok = np.ones(n, dtype=bool)
@@ -114,10 +142,9 @@ def _bracket_solve(method, Y, V, M, k, start):
     if act.size == 0:
         return tau2, n_iter, ok, at_zero
     Ya, Va, Ma, ka = Y[act], V[act], M[act], k[act]
-    ybar = _rsum(np.where(Ma, Ya, 0.0)) / ka
-    spread = _rsum(np.where(Ma, (Ya - ybar[:, None]) ** 2, 0.0)) / ka
-    hi = np.maximum.reduce([np.ones(act.size), np.nan_to_num(start[act], nan=0.0), spread])
-    lo = np.zeros(act.size)
+    lo = lo[act]
+    hi = np.maximum.reduce([np.ones(act.size), np.nan_to_num(start[act], nan=0.0), scale[act]])
+    hi = np.maximum(hi, 2.0 * lo)
     its = np.zeros(act.size, dtype=int)
     for _ in range(2000):
         g = _score(method, Ya, Va, Ma, ka, hi)
@@ -138,7 +165,14 @@ def _bracket_solve(method, Y, V, M, k, start):
         lo = np.where(live & up, mid, lo)
         hi = np.where(live & ~up, mid, hi)
         its += live
-    tau2[act] = 0.5 * (lo + hi)
+    root = 0.5 * (lo + hi)
+    if method in ("REML", "ML"):
+        # an interior root reached from a negative score at 0: keep it only if it beats 0
+        z = np.zeros(act.size)
+        worse = ~(g0[act] > 0) & (_loglik(method, Ya, Va, Ma, z) > _loglik(method, Ya, Va, Ma, root))
+        root = np.where(worse, 0.0, root)
+        at_zero[act[worse]] = True
+    tau2[act] = root
     n_iter[act] = its
     ok[act] = good
     return tau2, n_iter, ok, at_zero
@@ -243,30 +277,50 @@ def _iterate(method, Y, V, M, k, he, multi, *, maxiter, force_bracket):
     done = ~multi.copy()
     conv = np.full(n, CONV_FAILED, dtype=object)
     fisher = method in ("REML", "ML")
+    g0 = _score(method, Y, V, M, k, np.zeros(n))
     if fisher:
         tau2 = np.where(multi, np.maximum(0.0, np.nan_to_num(he, nan=0.0)), 0.0)
     else:
         # Paule-Mandel: Q(0) <= k - 1 means the estimating equation has no positive root
-        g0 = _score(method, Y, V, M, k, np.zeros(n))
         zero = multi & ~(g0 > 0)
         conv[zero] = CONV_BOUND0
         done |= zero
     if force_bracket:
         maxiter = 0
+    lo = np.zeros(n)
+    hi = np.full(n, np.inf)
     for _ in range(maxiter):
         act = np.flatnonzero(~done)
         if act.size == 0:
             break
         t = tau2[act]
-        m = _moments(Y[act], _weights(V[act], M[act], t))
-        if method == "REML":
-            trpp = _sum_p2ab(_weights(V[act], M[act], t), M[act] * 1.0, M[act] * 1.0)
-            step = (m.yppy - m.trp) / trpp
-        elif method == "ML":
-            step = (m.yppy - m.sw) / m.sw2
-        else:  # Newton on y'P(tau2)y = k - 1, derivative -y'PPy
+        w = _weights(V[act], M[act], t)
+        m = _moments(Y[act], w)
+        if fisher:
+            wr = w * m.r
+            ypppy = _rsum(w * wr * wr) - _rsum(w * wr) ** 2 / m.sw
+            if method == "REML":
+                info = _sum_p2ab(w, M[act] * 1.0, M[act] * 1.0)
+                g = m.yppy - m.trp
+            else:
+                info = m.sw2
+                g = m.yppy - m.sw
+            # Newton with the observed information where the (restricted) likelihood is
+            # locally concave, Fisher scoring (expected information) elsewhere
+            gprime = info - 2.0 * ypppy
+            step = np.where(gprime < 0, -g / np.where(gprime < 0, gprime, -1.0), g / info)
+            # keep a bracket [lo, hi] around the root: score > 0 below, <= 0 above
+            lo[act] = np.where(g > 0, np.maximum(lo[act], t), lo[act])
+            hi[act] = np.where(g > 0, hi[act], np.minimum(hi[act], t))
+            cand = t + step
+            to_zero = (cand < 0) & ~(g0[act] > 0)  # boundary maximum: jump to tau2 = 0
+            outside = ~to_zero & ((cand <= lo[act]) | (cand >= hi[act]))
+            mid = np.where(np.isfinite(hi[act]), 0.5 * (lo[act] + hi[act]), t + g / info)
+            cand = np.where(to_zero, 0.0, np.where(outside & (step != 0), mid, cand))
+        else:  # Paule-Mandel: Newton on y'P(tau2)y = k - 1, derivative -y'PPy
             step = (m.ypy - (k[act] - 1.0)) / m.yppy
-        new = np.maximum(0.0, t + step)
+            cand = t + step
+        new = np.maximum(0.0, cand)
         bad = ~np.isfinite(new)
         new = np.where(bad, t, new)
         tau2[act] = new
@@ -279,6 +333,28 @@ def _iterate(method, Y, V, M, k, he, multi, *, maxiter, force_bracket):
         done[act[fin | bad]] = True
         # rows that produced a non-finite step fall through to the bracketing solver
         conv[act[bad]] = CONV_FAILED
+    if fisher:
+        # metafor's ll0check: with a non-positive score at 0, tau2 = 0 is itself a local
+        # maximum; keep the interior solution only if its likelihood is at least as high
+        chk = np.flatnonzero(multi & (conv == CONV_FISHER) & ~(g0 > 0))
+        if chk.size:
+            z = np.zeros(chk.size)
+            ll0 = _loglik(method, Y[chk], V[chk], M[chk], z)
+            ll1 = _loglik(method, Y[chk], V[chk], M[chk], tau2[chk])
+            worse = ll0 > ll1
+            tau2[chk[worse]] = 0.0
+            conv[chk[worse]] = CONV_FISHER0
+        # the (restricted) likelihood can be bimodal: when the score at 0 is negative and
+        # the iterations ended on the boundary, scan for a higher interior maximum
+        chk = np.flatnonzero(multi & (conv == CONV_FISHER0) & ~(g0 > 0))
+        if chk.size:
+            t_b, it_b, ok_b, z_b = _bracket_solve(
+                method, Y[chk], V[chk], M[chk], k[chk], tau2[chk]
+            )
+            better = ok_b & ~z_b
+            tau2[chk[better]] = t_b[better]
+            n_iter[chk] += it_b
+            conv[chk[better]] = CONV_BRACKET
     failed = np.flatnonzero(multi & (conv == CONV_FAILED))
     converged = np.ones(n, dtype=bool)
     if failed.size:
