@@ -20,7 +20,7 @@ class _Snakemake:
     """What Snakemake passes to a caption: the config and the job's wildcards."""
 
     config = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
-    wildcards = {"analysis": "ptsd_smd_end"}
+    wildcards = {"analysis": "ptsd_smd_end", "name": "forest_ptsd_smd_end"}
 
 
 def test_every_published_output_has_a_caption():
