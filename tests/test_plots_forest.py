@@ -266,3 +266,64 @@ def test_cumulative_and_leave1out():
     assert len(by_gid(fig, "pooled_diamond")) == 1
     assert "All studies" in all_text(fig)
     assert "Omitting" in all_text(fig)
+
+
+def test_direction_labels_verbatim():
+    fig = forest_plot(
+        fake_rma(3),
+        measure_label="Events",
+        direction_labels=("Less with ketamine", "More with ketamine"),
+    )
+    assert "Less with ketamine" in by_gid(fig, "favours_left")[0].get_text()
+    assert "Favours" not in all_text(fig)
+
+
+def test_long_claim_label_wraps_inside_the_panel():
+    label = "Claim C1: \u201ca 60-100% reduction in symptoms such as depression and anxiety\u201d"
+    fig = forest_plot(fake_rma(3), measure_label="MD", claim_range=(-40, -20), claim_label=label)
+    text = by_gid(fig, "claim_label")[0]
+    assert "\n" in text.get_text()
+    assert " ".join(text.get_text().split()) == label
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    box = text.get_window_extent(renderer)
+    panel = fig.axes[0].get_window_extent(renderer)
+    assert panel.x0 - 1 <= box.x0 and box.x1 <= panel.x1 + 1
+    # and it does not reach the title / beyond the top of the figure
+    assert box.y1 <= fig.bbox.y1
+
+
+def test_no_text_overlaps_between_columns():
+    fig = forest_plot(
+        fake_rma(5),
+        arms(5),
+        measure_label="MD",
+        claim_range=(-30, -15),
+        claim_label="Claim",
+        extra_columns={"Scale": "label"},
+    )
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    row_texts = [t for t in ax.texts if t.get_text() and t.get_position()[1] == 0]
+    boxes = sorted((t.get_window_extent(r) for t in row_texts), key=lambda b: b.x0)
+    for a, b in zip(boxes, boxes[1:], strict=False):
+        assert a.x1 <= b.x0 + 0.5
+
+
+def test_ratio_ticks_are_round_on_the_displayed_scale():
+    res = fake_rma(
+        3,
+        yi=np.log([0.3, 0.6, 0.9]),
+        vi=np.array([0.02, 0.03, 0.04]),
+        estimate=np.log(0.6),
+        ci_low=np.log(0.45),
+        ci_high=np.log(0.8),
+        pi_low=np.log(0.3),
+        pi_high=np.log(1.2),
+    )
+    fig = forest_plot(res, measure_label="Reduction (%)", transform="percent_reduction")
+    fig.canvas.draw()
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
+    assert "0" in ticks and "50" in ticks
+    assert all(t.lstrip("\N{MINUS SIGN}").isdigit() for t in ticks)

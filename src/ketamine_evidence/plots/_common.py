@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 # Okabe & Ito (2008) colour-blind-safe palette.
@@ -53,8 +54,11 @@ TEST_NAMES = {"knha": "HKSJ", "hksj": "HKSJ", "t": "t", "z": "Wald z", "adhoc": 
 
 
 def new_figure(width: float, height: float) -> Figure:
-    """A figure that is not registered with pyplot (no global state, no memory leak)."""
-    return Figure(figsize=(width, height), dpi=100)
+    """A figure not registered with pyplot (no global state, nothing to close), on an Agg
+    canvas so it can be drawn and measured without a display."""
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def get(obj: Any, *names: str, default: Any = None) -> Any:

@@ -40,6 +40,30 @@ def text_width_in(s: str, size: float = FONT_SIZE, weight: str = "normal") -> fl
     return max(widths) / 72.0
 
 
+def wrap_text(
+    text: str, width_in: float, size: float = FONT_SIZE, weight: str = "normal", hang: str = "  "
+) -> str:
+    """Wrap each line to ``width_in`` inches (measured, not counted in characters).
+
+    Continuation lines keep the line's leading indent plus ``hang``. Words are split on
+    ordinary spaces only, so no-break spaces hold "(n = 12)" together.
+    """
+    out = []
+    for line in text.split("\n"):
+        indent = line[: len(line) - len(line.lstrip(" "))]
+        words = [w for w in line.split(" ") if w]
+        cur = indent
+        for w in words:
+            trial = cur + ("" if cur.strip() == "" else " ") + w
+            if text_width_in(trial, size, weight) > width_in and cur.strip():
+                out.append(cur)
+                cur = indent + hang + w
+            else:
+                cur = trial
+        out.append(cur)
+    return "\n".join(out)
+
+
 @dataclass
 class Column:
     """One text column. ``cells[i]`` is drawn on row ``i``; ``align`` is left/right/center."""
@@ -81,6 +105,7 @@ class ForestGrid:
         row_height: float = 0.21,
         title: str | None = None,
         extra_bottom_rows: float = 0.0,
+        extra_top_rows: float = 0.0,
         gap_before: int | None = None,
     ) -> None:
         self.left, self.right, self.n_rows = left, right, n_rows
@@ -90,7 +115,10 @@ class ForestGrid:
         self.has_groups = any(c.group for c in left + right)
         self.header_y = 1.0
         self.group_y = 2.0
-        top = (self.group_y if self.has_groups else self.header_y) + 0.6
+        top = max(
+            (self.group_y if self.has_groups else self.header_y) + 0.6,
+            self.header_y + 0.6 + extra_top_rows,
+        )
         bottom = self.y(n_rows - 1) - 0.6 - extra_bottom_rows
         self._measure(left)
         self._measure(right)

@@ -38,7 +38,7 @@ from ._common import (
     is_finite,
     resolve_transform,
 )
-from ._table import Column, ForestGrid
+from ._table import Column, ForestGrid, text_width_in, wrap_text
 
 SQUARE_MIN_PT2 = 14.0
 SQUARE_MAX_PT2 = 110.0
@@ -107,6 +107,9 @@ _NICE_RATIOS = (
 )
 
 
+_LOG_SCALES = {"exp", "percent_reduction", "percent_change"}
+
+
 def _tick_label(v: float) -> str:
     if abs(v) >= 100 or float(v).is_integer():
         s = f"{v:.0f}"
@@ -149,8 +152,11 @@ def _set_ticks(ax: Axes, tr: ScaleTransform, xlim: tuple[float, float]) -> None:
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: _tick_label(float(tr(v)))))
         return
     dlo, dhi = tr.interval(lo, hi)
-    if tr.name == "exp":
-        disp = [r for r in _NICE_RATIOS if dlo <= r <= dhi]
+    if tr.name in _LOG_SCALES:
+        # ratio scales: ticks at round ratios (0.5, 0.8, 1, 1.25, 2 ...), shown as ratios or
+        # as the percent change/reduction they stand for (50, 20, 0, -25, -100 ...)
+        disp = [float(tr(np.log(r))) for r in _NICE_RATIOS]
+        disp = [d for d in disp if dlo <= d <= dhi]
     else:
         disp = list(MaxNLocator(nbins=14, steps=[1, 2, 2.5, 5, 10]).tick_values(dlo, dhi))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -160,8 +166,8 @@ def _set_ticks(ax: Axes, tr: ScaleTransform, xlim: tuple[float, float]) -> None:
     )
     pairs = _thin_ticks(
         pairs,
-        min_gap=(hi - lo) / 7.0,
-        anchor=float(tr.inverse(np.asarray(1.0 if tr.name == "exp" else 0.0))),
+        min_gap=(hi - lo) / 9.0,
+        anchor=0.0 if tr.name in _LOG_SCALES else float(tr.inverse(np.asarray(0.0))),
     )
     ax.xaxis.set_major_locator(FixedLocator([p for p, _ in pairs]))
     labels = {round(p, 12): _tick_label(d) for p, d in pairs}
@@ -242,6 +248,7 @@ def _claim_band(
     y_top: float,
     y_bottom: float,
     label_y: float,
+    panel_in: float,
 ) -> None:
     lo, hi = sorted((as_float(claim[0]), as_float(claim[1])), key=lambda v: (math.isnan(v), v))
     a = xlim[0] if not math.isfinite(lo) else max(lo, xlim[0])
@@ -266,25 +273,34 @@ def _claim_band(
                 [x, x], [y_bottom, y_top], color=CLAIM_COLOUR, lw=0.9, ls=(0, (3, 2)), zorder=0.5
             )
     if label:
-        mid = (a + b) / 2
+        # centred over the band, but kept inside the panel so it never runs into the columns
         span = xlim[1] - xlim[0]
-        ha = "center"
-        if mid - xlim[0] < 0.2 * span:
-            mid, ha = a, "left"
-        elif xlim[1] - mid < 0.2 * span:
-            mid, ha = b, "right"
+        half = min(text_width_in(label, SMALL_FONT_SIZE, "bold") / panel_in, 1.0) * span / 2
+        mid = min(max((a + b) / 2, xlim[0] + half), xlim[1] - half)
         ax.text(
             mid,
             label_y,
             label,
-            ha=ha,
-            va="center",
+            ha="center",
+            va="bottom",
             fontsize=SMALL_FONT_SIZE,
             color="#8a5a00",
             fontweight="bold",
             gid="claim_label",
             clip_on=False,
+            linespacing=1.2,
         )
+
+
+def _claim_label_lines(label: str | None, panel_in: float) -> tuple[str | None, float]:
+    """Wrap the claim label to the panel width; return it and the header rows it needs."""
+    if not label:
+        return label, 0.0
+    wrapped = wrap_text(label, panel_in - 0.05, SMALL_FONT_SIZE, "bold", hang="")
+    n = wrapped.count("\n") + 1
+    # the label sits on the header rule (y = 0.62) and grows upwards, 0.64 row per line;
+    # the grid already has 0.6 row above the header row (y = 1)
+    return wrapped, max(0.0, 0.62 + n * 0.64 + 0.12 - 1.6)
 
 
 def _direction_labels(
@@ -334,7 +350,14 @@ def _finish_axis(
         ax.set_xlabel(measure_label, fontsize=FONT_SIZE, labelpad=16 if favours else 4)
 
 
-def _favours(favours: Sequence[str] | None) -> tuple[str, str] | None:
+def _favours(
+    favours: Sequence[str] | None, direction_labels: Sequence[str] | None = None
+) -> tuple[str, str] | None:
+    """Labels under the axis: ``direction_labels`` verbatim, else "Favours <arm>"."""
+    if direction_labels is not None:
+        if len(direction_labels) != 2:
+            raise ValueError("direction_labels must be a pair: (left of the line, right of it)")
+        return (direction_labels[0] or "", direction_labels[1] or "")
     if favours is None:
         return None
     if len(favours) != 2:
@@ -530,6 +553,7 @@ def forest_plot(
     transform: Any = None,
     ref_line: float | None = 0.0,
     favours: Sequence[str] | None = ("ketamine", "control"),
+    direction_labels: Sequence[str] | None = None,
     arm_labels: Sequence[str] = ("Ketamine", "Control"),
     extra_columns: Mapping[str, str] | None = None,
     estimate_header: str | None = None,
@@ -573,6 +597,8 @@ def forest_plot(
         Line of no effect on the analysis scale.
     favours : (left, right) or None
         Printed under the axis as "Favours <left>" / "Favours <right>" either side of ``ref_line``.
+    direction_labels : (left, right), optional
+        Printed verbatim instead (e.g. ``("Less with ketamine", "More with ketamine")`` for harms).
     extra_columns : mapping header -> column of ``studies``, optional
         More text columns after the study label (e.g. ``{"Scale": "instrument"}``).
     digits, arm_digits : int
@@ -646,6 +672,10 @@ def forest_plot(
         right.append(Column("Weight", w_cells, "right"))
 
     # row indices used by the table: studies 0..k-1, pooled at k (printed at pooled_row)
+    panel_in = plot_width if ax is None else ax.get_position().width * ax.figure.get_figwidth()
+    claim_label, top_rows = _claim_label_lines(
+        claim_label if claim_range is not None else None, panel_in
+    )
     grid = ForestGrid(
         left,
         right,
@@ -656,6 +686,7 @@ def forest_plot(
         bold_rows={k} if show_pooled else set(),
         extra_bottom_rows=1.7,
         gap_before=k,
+        extra_top_rows=top_rows,
     )
     ax = grid.ax
 
@@ -681,7 +712,9 @@ def forest_plot(
             [est, est], [-(k - 1) - 0.5, y_top], color=GRID_GREY, lw=0.8, ls=(0, (2, 2)), zorder=1
         )
     if claim is not None:
-        _claim_band(ax, claim, claim_label, xlim, y_top, y_bottom, label_y=grid.header_y)
+        _claim_band(
+            ax, claim, claim_label, xlim, y_top, y_bottom, label_y=0.62, panel_in=grid.panel_width
+        )
 
     w = table["weight"].to_numpy(dtype=float)
     wmax = np.nanmax(w) if np.isfinite(w).any() else np.nan
@@ -732,7 +765,7 @@ def forest_plot(
         gid="heterogeneity",
         linespacing=1.35,
     )
-    _finish_axis(ax, xlim, tr, measure_label, _favours(favours), ref_line)
+    _finish_axis(ax, xlim, tr, measure_label, _favours(favours, direction_labels), ref_line)
     return grid.fig
 
 
@@ -764,6 +797,7 @@ def _summary_forest(
     transform: Any,
     ref_line: float | None,
     favours: Sequence[str] | None,
+    direction_labels: Sequence[str] | None,
     claim_range: Any,
     claim_label: str | None,
     claim_scale: str,
@@ -802,6 +836,10 @@ def _summary_forest(
         right.append(Column("\N{GREEK SMALL LETTER TAU}\N{SUPERSCRIPT TWO}", tau_cells, "right"))
     if np.isfinite(i2).any():
         right.append(Column("I\N{SUPERSCRIPT TWO}", i2_cells, "right"))
+    panel_in = plot_width if ax is None else ax.get_position().width * ax.figure.get_figwidth()
+    claim_label, top_rows = _claim_label_lines(
+        claim_label if claim_range is not None else None, panel_in
+    )
     grid = ForestGrid(
         [Column(header, left_cells, "left")],
         right,
@@ -811,6 +849,7 @@ def _summary_forest(
         title=title,
         bold_rows={n} if has_ref else set(),
         gap_before=n,
+        extra_top_rows=top_rows,
     )
     ax = grid.ax
     claim = _claim_on_axis(claim_range, claim_scale, tr)
@@ -850,7 +889,9 @@ def _summary_forest(
         )
         _diamond(ax, ref_est, ref_lo, ref_hi, grid.y(n))
     if claim is not None:
-        _claim_band(ax, claim, claim_label, xlim, y_top, y_bottom, label_y=grid.header_y)
+        _claim_band(
+            ax, claim, claim_label, xlim, y_top, y_bottom, label_y=0.62, panel_in=grid.panel_width
+        )
     ys = -np.arange(n, dtype=float)
     for y, a, b in zip(ys, lo, hi, strict=True):
         _interval(ax, a, b, y, xlim, color=STUDY_COLOUR, gid="row_ci")
@@ -866,7 +907,7 @@ def _summary_forest(
         linewidths=0.5,
         gid="row_points",
     )
-    _finish_axis(ax, xlim, tr, measure_label, _favours(favours), ref_line)
+    _finish_axis(ax, xlim, tr, measure_label, _favours(favours, direction_labels), ref_line)
     return grid.fig
 
 
@@ -878,6 +919,7 @@ def cumulative_plot(
     transform: Any = None,
     ref_line: float | None = 0.0,
     favours: Sequence[str] | None = ("ketamine", "control"),
+    direction_labels: Sequence[str] | None = None,
     claim_range: tuple[float, float] | None = None,
     claim_label: str | None = None,
     claim_scale: str = "analysis",
@@ -910,6 +952,7 @@ def cumulative_plot(
         transform=transform,
         ref_line=ref_line,
         favours=favours,
+        direction_labels=direction_labels,
         claim_range=claim_range,
         claim_label=claim_label,
         claim_scale=claim_scale,
@@ -930,6 +973,7 @@ def leave1out_plot(
     transform: Any = None,
     ref_line: float | None = 0.0,
     favours: Sequence[str] | None = ("ketamine", "control"),
+    direction_labels: Sequence[str] | None = None,
     claim_range: tuple[float, float] | None = None,
     claim_label: str | None = None,
     claim_scale: str = "analysis",
@@ -966,6 +1010,7 @@ def leave1out_plot(
         transform=transform,
         ref_line=ref_line,
         favours=favours,
+        direction_labels=direction_labels,
         claim_range=claim_range,
         claim_label=claim_label,
         claim_scale=claim_scale,

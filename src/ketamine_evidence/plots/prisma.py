@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from ._common import OKABE_ITO, SMALL_FONT_SIZE, TEXT_GREY, new_figure
-from ._table import text_width_in
+from ._table import text_width_in, wrap_text
 
 MISSING = "n/a"  # key absent from the counts
 NOT_RUN = "not run"  # key present, value None (e.g. the registry search was not run)
@@ -160,21 +160,7 @@ def prisma_boxes(counts: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _wrap(text: str, width_in: float, hang: str = "  ") -> str:
-    """Wrap each line to ``width_in`` inches (measured), keeping its leading indent."""
-    out = []
-    for line in text.split("\n"):
-        indent = line[: len(line) - len(line.lstrip())]
-        words = [w for w in line.split(" ") if w]
-        cur = indent
-        for w in words:
-            trial = cur + ("" if cur.strip() == "" else " ") + w
-            if text_width_in(trial, SMALL_FONT_SIZE) > width_in and cur.strip():
-                out.append(cur)
-                cur = indent + hang + w
-            else:
-                cur = trial
-        out.append(cur)
-    return "\n".join(out)
+    return wrap_text(text, width_in, SMALL_FONT_SIZE, hang=hang)
 
 
 def _height(text: str) -> float:
