@@ -327,3 +327,24 @@ def test_ratio_ticks_are_round_on_the_displayed_scale():
     ticks = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
     assert "0" in ticks and "50" in ticks
     assert all(t.lstrip("\N{MINUS SIGN}").isdigit() for t in ticks)
+
+
+def test_huge_pooled_ci_with_k2_is_cut_not_stretching_the_axis():
+    # HKSJ with k = 2 uses t(1): the pooled CI can be far wider than the studies
+    res = fake_rma(
+        2,
+        yi=np.array([-5.0, -3.0]),
+        vi=np.array([1.0, 1.0]),
+        estimate=-4.0,
+        ci_low=-60.0,
+        ci_high=52.0,
+        pi_low=math.nan,
+        pi_high=math.nan,
+    )
+    fig = forest_plot(res, measure_label="MD")
+    lo, hi = fig.axes[0].get_xlim()
+    assert lo > -60 and hi < 52
+    assert len(by_gid(fig, "clip_arrow")) == 2
+    xs = by_gid(fig, "pooled_diamond")[0].get_xy()[:, 0]
+    assert xs.min() >= lo - 1e-9 and xs.max() <= hi + 1e-9
+    assert "[\N{MINUS SIGN}60.00, 52.00]" in all_text(fig)

@@ -20,7 +20,7 @@ from matplotlib.transforms import blended_transform_factory
 from ._common import FONT_SIZE, TITLE_FONT_SIZE, new_figure
 
 COL_GAP_IN = 0.16  # between text columns
-PANEL_GAP_IN = 0.14  # between the text columns and the plot panel
+PANEL_GAP_IN = 0.2  # between the text columns and the plot panel
 MARGIN_IN = 0.08
 BOTTOM_IN = 0.78  # ticks, direction labels and axis label under the panel
 

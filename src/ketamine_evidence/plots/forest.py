@@ -222,22 +222,36 @@ def _diamond(
     lo: float,
     hi: float,
     y: float,
+    xlim: tuple[float, float],
     *,
     color: str = POOLED_COLOUR,
     gid: str = "pooled_diamond",
 ) -> None:
+    """Pooled-estimate diamond; a CI running off the axis is cut there and marked by an arrow."""
     h = DIAMOND_HALF_HEIGHT
+    if not (xlim[0] < est < xlim[1]) or not (math.isfinite(lo) and math.isfinite(hi)):
+        pts = [(lo, y), (est, y + h), (hi, y), (est, y - h)]  # left to the axes' clipping
+    else:
+        a, b = max(lo, xlim[0]), min(hi, xlim[1])
+        ha = h * (a - lo) / (est - lo) if est > lo else 0.0
+        hb = h * (hi - b) / (hi - est) if hi > est else 0.0
+        pts = [(a, y - ha), (a, y + ha), (est, y + h), (b, y + hb), (b, y - hb), (est, y - h)]
     ax.add_patch(
-        Polygon(
-            [(lo, y), (est, y + h), (hi, y), (est, y - h)],
-            closed=True,
-            facecolor=color,
-            edgecolor=color,
-            lw=0.8,
-            gid=gid,
+        Polygon(pts, closed=True, facecolor=color, edgecolor=color, lw=0.8, gid=gid, zorder=3)
+    )
+    arrows = [(xlim[0], "<")] if lo < xlim[0] else []
+    arrows += [(xlim[1], ">")] if hi > xlim[1] else []
+    for edge, marker in arrows:
+        ax.plot(
+            [edge],
+            [y],
+            marker=marker,
+            ms=ARROW_SIZE,
+            color=color,
+            clip_on=False,
+            gid="clip_arrow",
             zorder=3,
         )
-    )
 
 
 def _claim_band(
@@ -388,6 +402,16 @@ def _claim_on_axis(
     a = -math.inf if np.isnan(a) and lo == lo else a
     b = -math.inf if np.isnan(b) and hi == hi else b
     return (min(a, b), max(a, b))
+
+
+def _within(values: Sequence[float], core: Sequence[float], factor: float) -> list[float]:
+    """``values`` lying within ``factor`` x the spread of ``core`` beyond its ends."""
+    data = [v for v in core if math.isfinite(v)]
+    if not data:
+        return [v for v in values if math.isfinite(v)]
+    lo, hi = min(data), max(data)
+    span = max(hi - lo, 1e-9, 0.1 * max(abs(lo), abs(hi)))
+    return [v for v in values if math.isfinite(v) and lo - factor * span <= v <= hi + factor * span]
 
 
 def _claim_core(claim: tuple[float, float] | None, core: Sequence[float]) -> list[float]:
@@ -692,13 +716,15 @@ def forest_plot(
 
     claim = _claim_on_axis(claim_range, claim_scale, tr)
     if xlim is None:
-        core = list(table["yi"]) + [est, ci_lo, ci_hi]
-        if show_pi:
-            core += [pi_lo, pi_hi]
+        core = list(table["yi"]) + [est]
         if ref_line is not None:
             core.append(ref_line)
         core += _claim_core(claim, core)
-        xlim = _auto_xlim(core, list(table["ci_low"]) + list(table["ci_high"]))
+        # the pooled CI and PI widen the axis unless they are far wider than the studies'
+        # spread (HKSJ with k = 2 gives t(1) intervals): then they are cut with arrows
+        summary = [ci_lo, ci_hi] + ([pi_lo, pi_hi] if show_pi else [])
+        core += _within(summary, core, 2.0)
+        xlim = _auto_xlim(core, list(table["ci_low"]) + list(table["ci_high"]) + summary)
     xlim = (float(xlim[0]), float(xlim[1]))
 
     y_top = 0.5
@@ -738,7 +764,7 @@ def forest_plot(
         gid="study_squares",
     )
     if show_pooled:
-        _diamond(ax, est, ci_lo, ci_hi, grid.y(pooled_row))
+        _diamond(ax, est, ci_lo, ci_hi, grid.y(pooled_row), xlim)
     if show_pi:
         _interval(
             ax,
@@ -887,7 +913,7 @@ def _summary_forest(
             zorder=1,
             gid="reference_line",
         )
-        _diamond(ax, ref_est, ref_lo, ref_hi, grid.y(n))
+        _diamond(ax, ref_est, ref_lo, ref_hi, grid.y(n), xlim)
     if claim is not None:
         _claim_band(
             ax, claim, claim_label, xlim, y_top, y_bottom, label_y=0.62, panel_in=grid.panel_width
