@@ -348,3 +348,8 @@ def test_huge_pooled_ci_with_k2_is_cut_not_stretching_the_axis():
     xs = by_gid(fig, "pooled_diamond")[0].get_xy()[:, 0]
     assert xs.min() >= lo - 1e-9 and xs.max() <= hi + 1e-9
     assert "[\N{MINUS SIGN}60.00, 52.00]" in all_text(fig)
+
+
+def test_missing_extra_column_is_explained():
+    with pytest.raises(ValueError, match="'instrument'"):
+        forest_plot(fake_rma(2), arms(2), measure_label="MD", extra_columns={"Scale": "instrument"})

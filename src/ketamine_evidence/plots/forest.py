@@ -674,6 +674,11 @@ def forest_plot(
     left = [Column("Study", study_cells, "left")]
     if aligned is not None and extra_columns:
         for header, col in extra_columns.items():
+            if col not in aligned.columns:
+                raise ValueError(
+                    f"extra_columns asks for column {col!r} ({header!r}) but studies has only "
+                    f"{', '.join(map(str, aligned.columns))}"
+                )
             vals = ["" if pd.isna(v) else str(v) for v in aligned[col]]
             left.append(Column(header, vals + [""] * extra, "left"))
     if aligned is not None:
