@@ -954,7 +954,7 @@ def _effects_frame(rows: list[dict]) -> pd.DataFrame:
     df["year"] = df["year"].astype("Int64")
     for c in df.columns:
         if c not in _FLOAT_EFFECT_COLS and c not in ("sensitivity", "lower_is_better", "year"):
-            df[c] = df[c].astype(object).where(df[c].notna(), None)
+            df[c] = _text_column(df[c])
     return sx.EFFECTS_SCHEMA.validate(df)
 
 
@@ -976,5 +976,10 @@ def _frame(rows: list[dict], columns: list[str], schema: pa.DataFrameSchema) -> 
         if schema.columns[c].dtype is not None and str(schema.columns[c].dtype) == "float64":
             df[c] = pd.to_numeric(df[c]).astype("float64")
         else:
-            df[c] = df[c].astype(object).where(df[c].notna(), None)
+            df[c] = _text_column(df[c])
     return schema.validate(df)
+
+
+def _text_column(s: pd.Series) -> pd.Series:
+    """Text as pandas' string dtype, missing kept missing (also when the table is empty)."""
+    return s.astype(object).where(s.notna(), None).astype("str")

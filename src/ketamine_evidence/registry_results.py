@@ -472,7 +472,7 @@ def _measurement_row(meas, path, param, disp, n, n_path, n_problems) -> dict:
         except ValueError as exc:  # the conversion rejected its input; say why
             sd = how = se = None
             why = f"{disp} not converted to SD: {exc}"
-        if why and disp is not None:
+        if why:
             problems.append(why)
     if value is not None and spread is not None and spread < 0:
         problems.append(f"negative spread at {spread_path}")
@@ -713,7 +713,7 @@ WIDE_COLUMNS = [
     "reason",
 ]
 
-DEFAULT_ARM1_PATTERN = r"(?i)\b(es|s-|r-|ar)?ketamine\b"
+DEFAULT_ARM1_PATTERN = r"(?i)\b(?:es|s-|r-|ar)?ketamine\b"
 
 
 def registry_to_extraction_rows(

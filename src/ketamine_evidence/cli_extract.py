@@ -1,0 +1,198 @@
+"""Subcommands ``effects`` and ``validate-sheet``: curated sheets -> tidy effect tables.
+
+``ketamine-evidence validate-sheet``
+    Check the curated sheets against the codebook and list every problem (exit code 2).
+``ketamine-evidence effects``
+    Validate the sheets, derive the effects and write ``effects.csv``, ``not_poolable.csv``,
+    ``within_arm.csv``; with a registry snapshot also ``registry_rows.csv`` (arm-level numbers
+    posted on ClinicalTrials.gov for the included studies), ``registry_analyses.csv`` (posted
+    contrasts) and ``registry_vs_publication.csv``. Without a snapshot the registry tables are
+    written empty (headers only), so downstream steps always find them. Nothing is written
+    unless every table was computed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from ketamine_evidence import registry_results as rr
+from ketamine_evidence.extraction import derive_effects, load_curated
+from ketamine_evidence.tables import write_table
+
+
+def _read_config(path: Path | None) -> dict:
+    """The review configuration as plain YAML; an absent file or section means defaults."""
+    if path is None or not Path(path).is_file():
+        return {}
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: the top level must be a mapping of keys")
+    return data
+
+
+def _curated_dir(args: argparse.Namespace, config: dict) -> Path:
+    if args.curated_dir is not None:
+        return args.curated_dir
+    return Path((config.get("review") or {}).get("curated_dir") or "data/raw")
+
+
+def _registry_studies(folder: Path) -> tuple[list[dict], list[str]]:
+    """Study objects from a snapshot folder (hash-checked via its manifest) or a plain folder."""
+    problems: list[str] = []
+    if (folder / "manifest.json").is_file():
+        from ketamine_evidence.sources.snapshot import load_snapshot
+
+        snap = load_snapshot(folder)
+        studies = []
+        for f in snap.of("ctgov", "study"):
+            try:
+                studies.append(json.loads(f.content))
+            except ValueError as exc:
+                problems.append(f"{f.path}: not JSON ({exc})")
+        return studies, problems
+    studies = []
+    for path in sorted(folder.rglob("*.json")):
+        try:
+            studies.append(rr.load_study_json(path))
+        except (rr.RegistryResultsError, ValueError) as exc:
+            problems.append(f"{path.name}: skipped ({exc})")
+    return studies, problems
+
+
+def _included_ncts(characteristics: pd.DataFrame) -> dict[str, str]:
+    out = {}
+    for sid, ids in zip(characteristics["study_id"], characteristics["nct_ids"], strict=True):
+        if not isinstance(ids, str):
+            continue
+        for nct in ids.split(";"):
+            if nct.strip():
+                out[nct.strip().upper()] = sid
+    return out
+
+
+def registry_tables(
+    studies: list[dict], characteristics: pd.DataFrame, extraction: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(registry_rows, registry_analyses, registry_vs_publication) for the included studies."""
+    ncts = _included_ncts(characteristics)
+    arms, analyses = [], []
+    for study in studies:
+        nct = str(
+            ((study.get("protocolSection") or {}).get("identificationModule") or {}).get(
+                "nctId", ""
+            )
+        ).upper()
+        if nct not in ncts:
+            continue
+        arms.append(rr.registry_arm_rows(study))
+        analyses.append(rr.registry_analyses(study))
+    arm_df = pd.concat(arms, ignore_index=True) if arms else rr.registry_arm_rows(_EMPTY_STUDY)
+    an_df = (
+        pd.concat(analyses, ignore_index=True) if analyses else rr.registry_analyses(_EMPTY_STUDY)
+    )
+    arm_df.insert(2, "study_id", arm_df["nct_id"].map(ncts))
+    an_df.insert(2, "study_id", an_df["nct_id"].map(ncts))
+    wide = rr.registry_to_extraction_rows(arm_df, study_ids=ncts)
+    comparison = rr.compare_registry_publication(wide, extraction, characteristics=characteristics)
+    return arm_df, an_df, comparison
+
+
+_EMPTY_STUDY = {"protocolSection": {"identificationModule": {"nctId": "NCT00000000"}}}
+
+
+def effects_command(args: argparse.Namespace) -> int:
+    config = _read_config(args.config)
+    curated = _curated_dir(args, config)
+    sheets = load_curated(curated, require_risk_of_bias=False)
+    tables = derive_effects(sheets.extraction, sheets.characteristics, config)
+    problems: list[str] = []
+    studies: list[dict] = []
+    if args.registry_dir is not None:
+        if not args.registry_dir.is_dir():
+            raise OSError(f"registry snapshot folder not found: {args.registry_dir}")
+        studies, problems = _registry_studies(args.registry_dir)
+    reg_rows, reg_an, reg_cmp = registry_tables(studies, sheets.characteristics, sheets.extraction)
+    out = args.out_dir
+    outputs = {
+        "effects.csv": tables.effects,
+        "not_poolable.csv": tables.not_poolable,
+        "within_arm.csv": tables.within_arm,
+        "registry_rows.csv": reg_rows,
+        "registry_analyses.csv": reg_an,
+        "registry_vs_publication.csv": reg_cmp,
+    }
+    for name, frame in outputs.items():
+        write_table(frame, out / name)
+    n_rows = len(sheets.extraction)
+    n_eff_rows = len({r for ids in tables.effects["row_ids"] for r in str(ids).split(";")})
+    print(
+        f"{n_rows} extraction rows: {n_eff_rows} gave {len(tables.effects)} effects "
+        f"({int(tables.effects['sensitivity'].sum())} sensitivity rows), "
+        f"{len(tables.not_poolable)} not poolable; {len(tables.within_arm)} within-arm rows"
+    )
+    if args.registry_dir is not None:
+        status = reg_cmp["status"].value_counts().to_dict() if len(reg_cmp) else {}
+        print(
+            f"registry: {reg_rows['nct_id'].nunique()} included studies with posted results, "
+            f"{len(reg_rows)} arm rows; comparison {status}"
+        )
+    for p in problems:
+        print(f"registry: {p}")
+    return 0
+
+
+def validate_command(args: argparse.Namespace) -> int:
+    config = _read_config(args.config)
+    curated = _curated_dir(args, config)
+    sheets = load_curated(curated, require_risk_of_bias=not args.allow_missing_risk_of_bias)
+    print(
+        f"{curated}: OK ({len(sheets.extraction)} extraction rows, "
+        f"{len(sheets.characteristics)} studies, {len(sheets.risk_of_bias)} risk-of-bias rows)"
+    )
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``effects`` and ``validate-sheet`` to the ``ketamine-evidence`` command."""
+    p = subparsers.add_parser(
+        "effects",
+        help="derive effect sizes from the curated sheets (and compare with registry results)",
+    )
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=Path("config.yaml"),
+        help="review configuration (analysis.crossover_r ...); defaults if absent",
+    )
+    p.add_argument(
+        "--curated-dir",
+        type=Path,
+        default=None,
+        help="folder of the curated sheets (default: review.curated_dir or data/raw)",
+    )
+    p.add_argument(
+        "--registry-dir",
+        type=Path,
+        default=None,
+        help="snapshot folder with manifest.json, or a folder of CT.gov v2 study JSON",
+    )
+    p.add_argument("--out-dir", type=Path, default=Path("data/processed"))
+    p.set_defaults(func=effects_command)
+
+    p = subparsers.add_parser(
+        "validate-sheet",
+        help="check the curated sheets against the codebook, listing every problem",
+    )
+    p.add_argument("--config", type=Path, default=Path("config.yaml"))
+    p.add_argument("--curated-dir", type=Path, default=None)
+    p.add_argument(
+        "--allow-missing-risk-of-bias",
+        action="store_true",
+        help="do not fail when risk_of_bias.csv does not exist yet",
+    )
+    p.set_defaults(func=validate_command)
