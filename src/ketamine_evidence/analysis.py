@@ -350,3 +350,15 @@ def study_effects_table(outcome: AnalysisOutcome) -> pd.DataFrame:
     weights = getattr(outcome.result, "weights", None)
     table["weight"] = np.asarray(weights, float) if weights is not None else math.nan
     return table
+
+
+def run_analyses(effects: pd.DataFrame, settings: Mapping) -> list[AnalysisOutcome]:
+    """Select and pool every analysis of the config's ``analysis`` section, in order."""
+    outcomes = []
+    for spec in settings["analyses"]:
+        selected = select_effects(effects, spec, settings.get("instrument_priority", ()))
+        outcomes.append(pool_analysis(
+            selected, spec, method=settings.get("method", "REML"),
+            test=settings.get("test", "knha"), level=settings.get("level", 0.95),
+            pi_df=settings.get("pi_df")))
+    return outcomes

@@ -1,0 +1,33 @@
+# ketamine-evidence: the whole review, offline on the committed snapshot by default.
+#   snakemake --cores 2            records -> screening -> effects -> analyses -> claims -> figures -> report
+#   snakemake --cores 2 --report results/snakemake-report.html
+# A live refresh of the snapshot is a separate, explicit command: `ketamine-evidence refresh`.
+
+from snakemake.utils import min_version, validate
+
+min_version("8.0")
+
+
+configfile: "config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/records.smk"
+include: "workflow/rules/extract.smk"
+include: "workflow/rules/analyze.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        "results/report.html",
+        "results/claims.csv",
+        "results/pooled.csv",
+        "data/processed/prisma.json",
+    default_target: True

@@ -1,0 +1,72 @@
+"""Subcommands ``analyze`` and ``claims``: pooled analyses and claim verdicts from files."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from ketamine_evidence import analysis, claims
+from ketamine_evidence.config import load_config
+from ketamine_evidence.tables import read_table, write_table
+
+
+def analyze_command(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    settings = config["analysis"]
+    effects = read_table(args.effects)
+    outcomes = analysis.run_analyses(effects, config["analysis"])
+    pooled = pd.DataFrame([o.pooled_row() for o in outcomes])
+    study_rows = [analysis.study_effects_table(o) for o in outcomes]
+    study_rows = [t for t in study_rows if not t.empty]
+    study_effects = pd.concat(study_rows, ignore_index=True) if study_rows else pd.DataFrame(
+        columns=["analysis_id", "study_id"])
+    sensitivity = pd.concat(
+        [analysis.sensitivity_table(o, effects, instrument_priority=settings["instrument_priority"],
+                                    method=settings["method"], test=settings["test"],
+                                    level=settings["level"],
+                                    crossover_r=settings["crossover_r_sensitivity"])
+         for o in outcomes], ignore_index=True)
+    write_table(pooled, args.out_pooled)
+    write_table(study_effects, args.out_study_effects)
+    write_table(sensitivity, args.out_sensitivity)
+    print(f"pooled {len(outcomes)} analyses: "
+          + ", ".join(f"{o.analysis_id} (k={o.k})" for o in outcomes))
+    return 0
+
+
+def claims_command(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    table = claims.evaluate_claims(
+        config["claims"],
+        read_table(args.pooled),
+        study_effects=read_table(args.study_effects, required=False),
+        risk_of_bias=read_table(args.risk_of_bias, required=False),
+        not_poolable=read_table(args.not_poolable, required=False),
+        within_arm=read_table(args.within_arm, required=False),
+    )
+    write_table(table, args.out)
+    for _, row in table.iterrows():
+        print(f"{row['claim_id']}: {row['verdict']} (k={row['k']})")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("analyze", help="pool every configured analysis")
+    p.add_argument("--config", type=Path, default=Path("config.yaml"))
+    p.add_argument("--effects", type=Path, default=Path("data/processed/effects.csv"))
+    p.add_argument("--out-pooled", type=Path, default=Path("results/pooled.csv"))
+    p.add_argument("--out-study-effects", type=Path, default=Path("results/study_effects.csv"))
+    p.add_argument("--out-sensitivity", type=Path, default=Path("results/sensitivity.csv"))
+    p.set_defaults(func=analyze_command)
+
+    p = subparsers.add_parser("claims", help="judge every configured claim")
+    p.add_argument("--config", type=Path, default=Path("config.yaml"))
+    p.add_argument("--pooled", type=Path, default=Path("results/pooled.csv"))
+    p.add_argument("--study-effects", type=Path, default=Path("results/study_effects.csv"))
+    p.add_argument("--risk-of-bias", type=Path, default=Path("data/raw/risk_of_bias.csv"))
+    p.add_argument("--not-poolable", type=Path, default=Path("data/processed/not_poolable.csv"))
+    p.add_argument("--within-arm", type=Path, default=Path("data/processed/within_arm.csv"))
+    p.add_argument("--out", type=Path, default=Path("results/claims.csv"))
+    p.set_defaults(func=claims_command)

@@ -1,0 +1,157 @@
+"""Subcommand ``figures``: forest, funnel, cumulative, leave-one-out, PRISMA and RoB figures.
+
+Figures are written as PNG and SVG under ``--outdir`` with stable names
+(``forest_<analysis_id>``, ``funnel_<analysis_id>``, ``cumulative_<analysis_id>``,
+``leave1out_<analysis_id>``, ``prisma``, ``rob_summary``) and listed in ``index.csv``
+(figure, analysis_id, kind, files) so the report and ``snakemake --report`` can find them.
+An analysis draws only the figures that are defined for its k (forest k >= 1, cumulative
+k >= 2, funnel and leave-one-out k >= 3); index.csv says which were skipped and why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from ketamine_evidence import analysis, plots
+from ketamine_evidence.config import load_config
+from ketamine_evidence.plots.funnel import funnel_plot
+from ketamine_evidence.plots.prisma import prisma_flow
+from ketamine_evidence.plots.rob import rob_summary
+from ketamine_evidence.tables import read_table, write_table
+
+MEASURE_LABELS = {
+    "SMD": "Standardised mean difference (Hedges' g)",
+    "MD": "Mean difference (scale points)",
+    "ROM": "Percent reduction vs control, 100 (1 - ratio of means)",
+    "RR": "Risk ratio",
+    "OR": "Odds ratio",
+    "RD": "Risk difference",
+}
+TRANSFORMS = {"ROM": "percent_reduction", "RR": "exp", "OR": "exp"}
+# Which way is "better" depends on the outcome: lower symptom scores, higher response rates.
+HIGHER_IS_BETTER = {"response", "remission"}
+HARM_OUTCOMES = {"dissociation", "blood_pressure", "adverse_events", "dropout_adverse_event"}
+
+
+def _direction(outcome: str, measure: str) -> dict:
+    """Keywords for the labels under the axis, either side of the line of no effect."""
+    if outcome in HARM_OUTCOMES:
+        return {"favours": None,
+                "direction_labels": ("Less with ketamine", "More with ketamine")}
+    if measure == "ROM":
+        # Shown as percent reduction: the axis label says which way is better.
+        return {"favours": None}
+    if outcome in HIGHER_IS_BETTER:
+        return {"favours": ("control", "ketamine")}
+    return {"favours": ("ketamine", "control")}
+
+
+def _claims_for(analysis_id: str, claims: list[dict]) -> list[dict]:
+    return [c for c in claims if c["analysis"] == analysis_id]
+
+
+def _claim_band(spec: dict, claims: list[dict]) -> tuple[tuple[float, float] | None, str | None]:
+    """The first claim on this analysis, as a range on the analysis' display scale."""
+    matching = _claims_for(spec["id"], claims)
+    if not matching:
+        return None, None
+    claim = matching[0]
+    lo, hi = claim["claimed_range"]
+    lo = -math.inf if lo is None else float(lo)
+    hi = math.inf if hi is None else float(hi)
+    return (lo, hi), f"Claim {claim['id']}: \u201c{claim['text']}\u201d"
+
+
+def _figure_rows(outcome: analysis.AnalysisOutcome, claims: list[dict]):
+    """Yield (kind, figure or None, reason) for one analysis."""
+    spec = outcome.spec
+    measure = spec["measure"]
+    transform = TRANSFORMS.get(measure)
+    label = MEASURE_LABELS.get(measure, measure)
+    k = outcome.k
+    if k == 0:
+        yield "forest", None, "no poolable effect"
+        return
+    band, band_label = _claim_band(spec, claims)
+    ref = 0.0
+    direction = _direction(spec["outcome"], measure)
+    studies = analysis.study_effects_table(outcome).rename(columns={"row_label": "study"})
+    yield "forest", plots.forest_plot(
+        outcome.result, studies, measure_label=label, claim_range=band, claim_label=band_label,
+        claim_scale="display", transform=transform, ref_line=ref, **direction,
+        extra_columns={"Scale": "instrument", "Time": "timepoint"}, title=spec["title"]), ""
+    if outcome.cumulative is not None:
+        yield "cumulative", plots.cumulative_plot(
+            outcome.cumulative, measure_label=label, transform=transform, **direction,
+            title=f"Cumulative meta-analysis by year: {spec['title']}"), ""
+    else:
+        yield "cumulative", None, f"k={k}: cumulative analysis needs 2 studies"
+    if outcome.leave1out is not None:
+        yield "leave1out", plots.leave1out_plot(
+            outcome.leave1out, outcome.result, measure_label=label, transform=transform,
+            **direction,
+            title=f"Leave-one-out: {spec['title']}"), ""
+    else:
+        yield "leave1out", None, f"k={k}: leave-one-out needs 3 studies"
+    if outcome.egger is not None:
+        yield "funnel", funnel_plot(outcome.result, regtest=outcome.egger,
+                                    trimfill=outcome.trimfill, measure_label=label,
+                                    transform=transform, title=spec["title"]), ""
+    else:
+        yield "funnel", None, f"k={k}: funnel plot and Egger's test need 3 studies"
+
+
+def figures_command(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    outdir = Path(args.outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    effects = read_table(args.effects)
+    outcomes = analysis.run_analyses(effects, config["analysis"])
+    index = []
+
+    def save(fig, name: str, analysis_id: str, kind: str, reason: str = "") -> None:
+        if fig is None:
+            index.append({"figure": name, "analysis_id": analysis_id, "kind": kind,
+                          "files": "", "skipped": reason})
+            return
+        written = plots.save_figure(fig, outdir / name, formats=("png", "svg"), dpi=150)
+        plt.close(fig)
+        index.append({"figure": name, "analysis_id": analysis_id, "kind": kind,
+                      "files": ";".join(Path(p).name for p in written), "skipped": ""})
+
+    for outcome in outcomes:
+        for kind, fig, reason in _figure_rows(outcome, config["claims"]):
+            save(fig, f"{kind}_{outcome.analysis_id}", outcome.analysis_id, kind, reason)
+    counts = json.loads(Path(args.prisma).read_text(encoding="utf-8"))
+    save(prisma_flow(counts, title="PRISMA 2020 flow diagram"), "prisma", "", "prisma")
+    rob = read_table(args.risk_of_bias, required=False)
+    if rob.empty:
+        save(None, "rob_summary", "", "rob", "no risk-of-bias assessments")
+    else:
+        chars = read_table(args.characteristics, required=False)
+        labels = dict(zip(chars["study_id"], chars["label"], strict=True)) if len(chars) else None
+        save(rob_summary(rob, study_labels=labels), "rob_summary", "", "rob")
+    write_table(pd.DataFrame(index), outdir / "index.csv")
+    print(f"wrote {sum(bool(r['files']) for r in index)} figures to {outdir}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("figures", help="draw every figure of the review")
+    p.add_argument("--config", type=Path, default=Path("config.yaml"))
+    p.add_argument("--effects", type=Path, default=Path("data/processed/effects.csv"))
+    p.add_argument("--prisma", type=Path, default=Path("data/processed/prisma.json"))
+    p.add_argument("--risk-of-bias", type=Path, default=Path("data/raw/risk_of_bias.csv"))
+    p.add_argument("--characteristics", type=Path,
+                   default=Path("data/raw/study_characteristics.csv"))
+    p.add_argument("--outdir", type=Path, default=Path("results/figures"))
+    p.set_defaults(func=figures_command)

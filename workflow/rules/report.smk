@@ -1,0 +1,32 @@
+# Stage 6: the self-contained HTML report for reviewers.
+
+
+rule report:
+    input:
+        claims="results/claims.csv",
+        pooled="results/pooled.csv",
+        study_effects="results/study_effects.csv",
+        sensitivity="results/sensitivity.csv",
+        figures="results/figures",
+        prisma="data/processed/prisma.json",
+        studies="data/processed/studies.csv",
+        screening="data/processed/screening.csv",
+        characteristics=f"{CURATED}/study_characteristics.csv",
+        risk_of_bias=f"{CURATED}/risk_of_bias.csv",
+        not_poolable="data/processed/not_poolable.csv",
+        registry_vs_publication="data/processed/registry_vs_publication.csv",
+        within_arm="data/processed/within_arm.csv",
+        manifest=f"{SNAPSHOT}/manifest.json",
+    output:
+        report("results/report.html", caption="../report/report.rst", category="Report"),
+    log:
+        "logs/report.log",
+    shell:
+        "{KE} report --config {CONFIG_FILE} --claims {input.claims} --pooled {input.pooled}"
+        " --study-effects {input.study_effects} --sensitivity {input.sensitivity}"
+        " --figures-dir {input.figures} --prisma {input.prisma} --studies {input.studies}"
+        " --screening {input.screening} --characteristics {input.characteristics}"
+        " --risk-of-bias {input.risk_of_bias} --not-poolable {input.not_poolable}"
+        " --registry-vs-publication {input.registry_vs_publication}"
+        " --within-arm {input.within_arm} --manifest {input.manifest}"
+        " --out {output} > {log} 2>&1"
