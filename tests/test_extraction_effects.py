@@ -415,3 +415,36 @@ def test_every_row_in_exactly_one_output(tmp_path_factory, blanks, kinds):
         rows.append(row)
     t = _derive(tmp_path_factory.mktemp("sheet"), rows)
     _accounted(t, [r["row_id"] for r in rows])
+
+
+def _percent_sheet(pct1, pct2, n1, n2):
+    """A one-row count sheet giving percentages instead of counts."""
+    ext = pd.DataFrame([{c: None for c in sx.EXTRACTION_COLUMNS} | {
+        "row_id": "E0001", "study_id": "s2020", "comparison": "ketamine vs midazolam",
+        "outcome": "response", "instrument": "CAPS-5 >=30% reduction", "timepoint": "week 2",
+        "timepoint_days": 14.0, "data_type": "count", "lower_is_better": False,
+        "pct1i": pct1, "pct2i": pct2, "n1i": n1, "n2i": n2,
+        "source_id": "URL:https://example.org/fake", "location": "abstract"}])
+    return ext
+
+
+def test_counts_from_printed_percentages():
+    from ketamine_evidence import extraction
+
+    ext = _percent_sheet(67.0, 20.0, 15.0, 15.0)
+    chars = pd.DataFrame([{"study_id": "s2020", "label": "S 2020", "design": "parallel"}])
+    tables = extraction.derive_effects(ext, chars, {})
+    row = tables.effects.iloc[0]
+    assert (row["ai"], row["ci"]) == (10.0, 3.0)          # 66.7% -> 67, 20.0% -> 20
+    assert row["yi"] == pytest.approx(math.log((10 / 15) / (3 / 15)))
+    assert "round(67% x 15) = 10" in row["derivation"]
+
+
+def test_percentage_inconsistent_with_n_is_not_poolable():
+    from ketamine_evidence import extraction
+
+    ext = _percent_sheet(50.0, 20.0, 15.0, 15.0)          # 7.5 of 15: another denominator
+    chars = pd.DataFrame([{"study_id": "s2020", "label": "S 2020", "design": "parallel"}])
+    tables = extraction.derive_effects(ext, chars, {})
+    assert tables.effects.empty
+    assert "another denominator" in tables.not_poolable.iloc[0]["reason"]

@@ -91,7 +91,7 @@ def test_message_names_file_row_line_and_field(tmp_path):
         ({"measure": "SMDx"}, "measure: not one of"),
         ({"score_type": "final"}, "score_type: must be endpoint or change"),
         ({"m2i": ""}, "m2i: m2i is required when data_type is 'arm'"),
-        ({"data_type": "count"}, "ai: ai is required when data_type is 'count'"),
+        ({"data_type": "count"}, "ai: ai or pct1i is required when data_type is 'count'"),
         ({"data_type": "contrast"}, "measure: measure is required when data_type is 'contrast'"),
         (
             {"data_type": "contrast", "measure": "MD"},

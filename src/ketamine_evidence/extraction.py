@@ -160,8 +160,10 @@ def _coerce(
     return out
 
 
-def _header_errors(df: pd.DataFrame, file: str, expected: list[str], errors: list[str]) -> None:
-    missing = [c for c in expected if c not in df.columns]
+def _header_errors(
+    df: pd.DataFrame, file: str, expected: list[str], errors: list[str], optional=()
+) -> None:
+    missing = [c for c in expected if c not in df.columns and c not in optional]
     extra = [c for c in df.columns if c not in expected]
     if missing:
         errors.append(f"{file}: missing column(s): {', '.join(missing)}")
@@ -251,7 +253,7 @@ def _by_row(messages: list[str]) -> list[str]:
 
 def _validate_extraction(raw: pd.DataFrame, file: str, study_ids, errors) -> pd.DataFrame:
     start = len(errors)
-    _header_errors(raw, file, sx.EXTRACTION_COLUMNS, errors)
+    _header_errors(raw, file, sx.EXTRACTION_COLUMNS, errors, optional=sx.EXTRACTION_OPTIONAL)
     for c in sx.EXTRACTION_COLUMNS:
         if c not in raw:
             raw[c] = None
@@ -674,9 +676,35 @@ def _arm_effects(row, chars, r_main, r_sens, shared) -> list[dict]:
     return out
 
 
+def _events_from_percent(pct: float | None, n: float | None, arm: int) -> tuple[float, str]:
+    """Events in one arm from a printed percentage and the arm's n.
+
+    The count is ``round(pct * n / 100)``; it is accepted only if it reproduces the printed
+    percentage to the precision printed (half a unit of its last decimal), so a percentage of
+    a different denominator is refused rather than silently converted.
+    """
+    if pct is None or n is None:
+        raise _Unpoolable(f"arm {arm}: needs events, or a percentage and n{arm}i")
+    events = float(round(pct * n / 100.0))
+    text = f"{pct:g}"
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    if abs(100.0 * events / n - pct) > 0.5 * 10.0 ** -decimals + 1e-9:
+        raise _Unpoolable(
+            f"arm {arm}: {pct:g}% of n={n:g} is not a whole number of participants at the "
+            "printed precision; the percentage may use another denominator")
+    return events, f"events{arm} = round({pct:g}% x {n:g}) = {events:g} (from printed percent)"
+
+
 def _count_effects(row, chars, shared) -> list[dict]:
     c = chars.get(row["study_id"], {})
     a, cc, n1, n2 = (_f(row[k]) for k in ("ai", "ci", "n1i", "n2i"))
+    from_percent = []
+    if a is None:
+        a, how = _events_from_percent(_f(row["pct1i"]), n1, 1)
+        from_percent.append(how)
+    if cc is None:
+        cc, how = _events_from_percent(_f(row["pct2i"]), n2, 2)
+        from_percent.append(how)
     if None in (a, cc, n1, n2):
         raise _Unpoolable("count row needs ai, ci, n1i and n2i")
     rec = _base_effect(row, chars, "RR") | {"ai": a, "ci": cc, "n1i": n1, "n2i": n2}
@@ -695,7 +723,8 @@ def _count_effects(row, chars, shared) -> list[dict]:
         rec["assumption"] = "; ".join(assumption)
     yi, vi = _escalc1("RR", ai=a, ci=cc, n1i=n1, n2i=n2)
     zero = " (0.5 added to all cells: a zero cell)" if 0 in (a, cc) or a == n1 or cc == n2 else ""
-    return [_with_yi(rec, yi, vi, f"escalc RR (log risk ratio) from events/n{zero}")]
+    derivation = "; ".join([f"escalc RR (log risk ratio) from events/n{zero}", *from_percent])
+    return [_with_yi(rec, yi, vi, derivation)]
 
 
 _RATIO = {"RR", "OR", "HR"}

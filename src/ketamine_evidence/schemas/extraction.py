@@ -83,6 +83,8 @@ EXTRACTION_FLOAT = [
     "n2i",
     "ai",
     "ci",
+    "pct1i",
+    "pct2i",
     "baseline_m1i",
     "baseline_m2i",
     "estimate",
@@ -113,6 +115,8 @@ EXTRACTION_COLUMNS = [
     "n2i",
     "ai",
     "ci",
+    "pct1i",
+    "pct2i",
     "baseline_m1i",
     "baseline_m2i",
     "measure",
@@ -128,12 +132,14 @@ EXTRACTION_COLUMNS = [
     "location",
     "notes",
 ]
+#: columns added to the codebook later; a sheet without them is read as if they were empty
+EXTRACTION_OPTIONAL = ["pct1i", "pct2i"]
 EXTRACTION_REQUIRED = ["row_id", "study_id", "outcome", "data_type", "source_id", "location"]
 
 #: fields each data_type needs: every group in the list must have at least one filled field
 DATA_TYPE_NEEDS: dict[str, list[tuple[str, ...]]] = {
     "arm": [("m1i",), ("m2i",)],
-    "count": [("ai",), ("ci",), ("n1i",), ("n2i",)],
+    "count": [("ai", "pct1i"), ("ci", "pct2i"), ("n1i",), ("n2i",)],
     "contrast": [("measure",), ("estimate", "pvalue")],
     "within_arm": [("m1i",)],
     "narrative": [("narrative",)],
@@ -257,6 +263,8 @@ def extraction_schema(study_ids: Iterable[str] | None = None) -> pa.DataFrameSch
         nullable=True,
     )
     floats["pvalue"] = pa.Column(float, _within_interval("pvalue", 0, 1), nullable=True)
+    for c in ("pct1i", "pct2i"):
+        floats[c] = pa.Column(float, _within_interval(c, 0, 100), nullable=True)
     columns = text | floats | {"lower_is_better": pa.Column("boolean", nullable=True)}
     checks = [
         _le_check("ai", "n1i", "ai", "events in arm 1 exceed n1i"),
