@@ -3,39 +3,50 @@
 
 rule analyze:
     input:
+        config=CONFIG_FILE,
         effects="data/processed/effects.csv",
     output:
         pooled=report("results/pooled.csv", caption="../report/pooled.rst", category="Analyses"),
         study_effects="results/study_effects.csv",
         sensitivity="results/sensitivity.csv",
+    params:
+        ke=KE,
     log:
         "logs/analyze.log",
+    conda:
+        "../envs/ketamine-evidence.yaml"
     shell:
-        "{KE} analyze --config {CONFIG_FILE} --effects {input.effects}"
+        "{params.ke} analyze --config {input.config} --effects {input.effects}"
         " --out-pooled {output.pooled} --out-study-effects {output.study_effects}"
         " --out-sensitivity {output.sensitivity} > {log} 2>&1"
 
 
 rule claims:
     input:
+        config=CONFIG_FILE,
         pooled="results/pooled.csv",
         study_effects="results/study_effects.csv",
         risk_of_bias=f"{CURATED}/risk_of_bias.csv",
         not_poolable="data/processed/not_poolable.csv",
         within_arm="data/processed/within_arm.csv",
     output:
-        report("results/claims.csv", caption="../report/claims.rst", category="Claims"),
+        claims=report("results/claims.csv", caption="../report/claims.rst", category="Claims"),
+    params:
+        ke=KE,
     log:
         "logs/claims.log",
+    conda:
+        "../envs/ketamine-evidence.yaml"
     shell:
-        "{KE} claims --config {CONFIG_FILE} --pooled {input.pooled}"
+        "{params.ke} claims --config {input.config} --pooled {input.pooled}"
         " --study-effects {input.study_effects} --risk-of-bias {input.risk_of_bias}"
         " --not-poolable {input.not_poolable} --within-arm {input.within_arm}"
-        " --out {output} > {log} 2>&1"
+        " --out {output.claims} > {log} 2>&1"
 
 
 rule figures:
     input:
+        config=CONFIG_FILE,
         effects="data/processed/effects.csv",
         prisma="data/processed/prisma.json",
         risk_of_bias=f"{CURATED}/risk_of_bias.csv",
@@ -47,9 +58,13 @@ rule figures:
             caption="../report/figures.rst",
             category="Figures",
         ),
+    params:
+        ke=KE,
     log:
         "logs/figures.log",
+    conda:
+        "../envs/ketamine-evidence.yaml"
     shell:
-        "{KE} figures --config {CONFIG_FILE} --effects {input.effects} --prisma {input.prisma}"
-        " --risk-of-bias {input.risk_of_bias} --characteristics {input.characteristics}"
-        " --outdir {output.figures} > {log} 2>&1"
+        "{params.ke} figures --config {input.config} --effects {input.effects}"
+        " --prisma {input.prisma} --risk-of-bias {input.risk_of_bias}"
+        " --characteristics {input.characteristics} --outdir {output.figures} > {log} 2>&1"

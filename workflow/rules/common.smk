@@ -1,10 +1,17 @@
 # Helpers shared by the rules. Rules only wire files to `ketamine-evidence` subcommands;
-# all science lives in the package.
+# all science lives in the package. Rules get these values through `params:` (and the config
+# file through `input:`), so Snakemake tracks them and `snakemake --lint` stays clean.
 import sys
 from pathlib import Path
 
-# The interpreter running Snakemake also has the package installed (see README / Makefile).
-KE = f'"{sys.executable}" -m ketamine_evidence.cli'
+from snakemake.settings.types import DeploymentMethod
+
+# By default the interpreter running Snakemake also has the package installed (see README /
+# Makefile). With `--sdm conda` each rule runs in workflow/envs/ketamine-evidence.yaml instead.
+if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
+    KE = "python -m ketamine_evidence.cli"
+else:
+    KE = f'"{sys.executable}" -m ketamine_evidence.cli'
 CONFIG_FILE = workflow.configfiles[0] if workflow.configfiles else "config.yaml"
 SNAPSHOT = config["review"]["snapshot_dir"]
 CURATED = config["review"]["curated_dir"]
@@ -13,3 +20,8 @@ CURATED = config["review"]["curated_dir"]
 def snapshot_files(wildcards=None):
     """Every file of the committed raw snapshot, so a refresh re-triggers the pipeline."""
     return sorted(str(p) for p in Path(SNAPSHOT).rglob("*") if p.is_file())
+
+
+def parent_of(name):
+    """A `params:` function: the folder holding the named input (e.g. the snapshot folder)."""
+    return lambda wildcards, input: str(Path(input[name]).parent)

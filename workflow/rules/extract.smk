@@ -3,9 +3,11 @@
 
 rule effects:
     input:
+        config=CONFIG_FILE,
         extraction=f"{CURATED}/extraction.csv",
         characteristics=f"{CURATED}/study_characteristics.csv",
         risk_of_bias=f"{CURATED}/risk_of_bias.csv",
+        manifest=f"{SNAPSHOT}/manifest.json",
         snapshot=snapshot_files,
     output:
         effects=report(
@@ -17,9 +19,14 @@ rule effects:
         registry_analyses="data/processed/registry_analyses.csv",
         registry_vs_publication="data/processed/registry_vs_publication.csv",
     params:
+        ke=KE,
+        curated_dir=parent_of("extraction"),
+        registry_dir=parent_of("manifest"),
         out_dir=lambda wildcards, output: Path(output.effects).parent,
     log:
         "logs/effects.log",
+    conda:
+        "../envs/ketamine-evidence.yaml"
     shell:
-        "{KE} effects --config {CONFIG_FILE} --curated-dir {CURATED} --registry-dir {SNAPSHOT}"
-        " --out-dir {params.out_dir} > {log} 2>&1"
+        "{params.ke} effects --config {input.config} --curated-dir {params.curated_dir}"
+        " --registry-dir {params.registry_dir} --out-dir {params.out_dir} > {log} 2>&1"

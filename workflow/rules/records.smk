@@ -3,30 +3,45 @@
 
 rule records:
     input:
+        config=CONFIG_FILE,
+        manifest=f"{SNAPSHOT}/manifest.json",
         snapshot=snapshot_files,
         known_reports=f"{CURATED}/known_reports.csv",
     output:
         records="data/processed/records.csv",
         studies="data/processed/studies.csv",
+    params:
+        ke=KE,
+        snapshot_dir=parent_of("manifest"),
+        curated_dir=parent_of("known_reports"),
     log:
         "logs/records.log",
+    conda:
+        "../envs/ketamine-evidence.yaml"
     shell:
-        "{KE} records --config {CONFIG_FILE} --snapshot-dir {SNAPSHOT} --curated-dir {CURATED}"
+        "{params.ke} records --config {input.config} --snapshot-dir {params.snapshot_dir}"
+        " --curated-dir {params.curated_dir}"
         " --records {output.records} --studies {output.studies} > {log} 2>&1"
 
 
 rule screen:
     input:
+        config=CONFIG_FILE,
         records="data/processed/records.csv",
         studies="data/processed/studies.csv",
         overrides=f"{CURATED}/screening_overrides.csv",
     output:
-        "data/processed/screening.csv",
+        screening="data/processed/screening.csv",
+    params:
+        ke=KE,
     log:
         "logs/screen.log",
+    conda:
+        "../envs/ketamine-evidence.yaml"
     shell:
-        "{KE} screen --config {CONFIG_FILE} --records {input.records} --studies {input.studies}"
-        " --overrides {input.overrides} --output {output} > {log} 2>&1"
+        "{params.ke} screen --config {input.config} --records {input.records}"
+        " --studies {input.studies} --overrides {input.overrides}"
+        " --output {output.screening} > {log} 2>&1"
 
 
 rule prisma:
@@ -35,9 +50,14 @@ rule prisma:
         screening="data/processed/screening.csv",
         manifest=f"{SNAPSHOT}/manifest.json",
     output:
-        "data/processed/prisma.json",
+        prisma="data/processed/prisma.json",
+    params:
+        ke=KE,
+        snapshot_dir=parent_of("manifest"),
     log:
         "logs/prisma.log",
+    conda:
+        "../envs/ketamine-evidence.yaml"
     shell:
-        "{KE} prisma --records {input.records} --screening {input.screening}"
-        " --snapshot-dir {SNAPSHOT} --output {output} > {log} 2>&1"
+        "{params.ke} prisma --records {input.records} --screening {input.screening}"
+        " --snapshot-dir {params.snapshot_dir} --output {output.prisma} > {log} 2>&1"

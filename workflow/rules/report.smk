@@ -3,6 +3,7 @@
 
 rule report:
     input:
+        config=CONFIG_FILE,
         claims="results/claims.csv",
         pooled="results/pooled.csv",
         study_effects="results/study_effects.csv",
@@ -18,15 +19,20 @@ rule report:
         within_arm="data/processed/within_arm.csv",
         manifest=f"{SNAPSHOT}/manifest.json",
     output:
-        report("results/report.html", caption="../report/report.rst", category="Report"),
+        html=report("results/report.html", caption="../report/report.rst", category="Report"),
+    params:
+        ke=KE,
     log:
         "logs/report.log",
+    conda:
+        "../envs/ketamine-evidence.yaml"
     shell:
-        "{KE} report --config {CONFIG_FILE} --claims {input.claims} --pooled {input.pooled}"
-        " --study-effects {input.study_effects} --sensitivity {input.sensitivity}"
-        " --figures-dir {input.figures} --prisma {input.prisma} --studies {input.studies}"
-        " --screening {input.screening} --characteristics {input.characteristics}"
-        " --risk-of-bias {input.risk_of_bias} --not-poolable {input.not_poolable}"
+        "{params.ke} report --config {input.config} --claims {input.claims}"
+        " --pooled {input.pooled} --study-effects {input.study_effects}"
+        " --sensitivity {input.sensitivity} --figures-dir {input.figures}"
+        " --prisma {input.prisma} --studies {input.studies} --screening {input.screening}"
+        " --characteristics {input.characteristics} --risk-of-bias {input.risk_of_bias}"
+        " --not-poolable {input.not_poolable}"
         " --registry-vs-publication {input.registry_vs_publication}"
         " --within-arm {input.within_arm} --manifest {input.manifest}"
-        " --out {output} > {log} 2>&1"
+        " --out {output.html} > {log} 2>&1"
