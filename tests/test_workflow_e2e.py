@@ -1,0 +1,246 @@
+"""End-to-end run of the Snakemake workflow on the SYNTHETIC data set in ``tests/e2e/``.
+
+The workflow (``Snakefile`` + ``workflow/``) is copied into a temporary folder together with
+the tiny config, curated sheets and snapshot, and run with ``snakemake --cores 2`` in a
+subprocess, exactly as a reviewer would run it. The checks then re-derive what they can from
+the outputs (pooled numbers from ``meta.rma`` on the selected effects, PRISMA balance) instead of
+comparing against stored numbers, so they stay valid when the package's formulas are refined.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from ketamine_evidence import meta
+from ketamine_evidence.claims import VERDICTS
+
+ROOT = Path(__file__).resolve().parents[1]
+E2E = ROOT / "tests" / "e2e"
+TIMEOUT = 600
+
+pytestmark = pytest.mark.slow
+
+OUTPUTS = [
+    "results/report.html",
+    "results/claims.csv",
+    "results/pooled.csv",
+    "results/study_effects.csv",
+    "results/sensitivity.csv",
+    "data/processed/records.csv",
+    "data/processed/studies.csv",
+    "data/processed/screening.csv",
+    "data/processed/effects.csv",
+    "data/processed/not_poolable.csv",
+    "data/processed/within_arm.csv",
+    "data/processed/registry_rows.csv",
+    "data/processed/registry_vs_publication.csv",
+    "data/processed/prisma.json",
+]
+
+
+def _stage(dest: Path, config_text: str | None = None) -> Path:
+    """Copy the workflow and the synthetic inputs into ``dest``; return it."""
+    shutil.copy2(ROOT / "Snakefile", dest / "Snakefile")
+    shutil.copytree(ROOT / "workflow", dest / "workflow")
+    for name in ("curated", "snapshot"):
+        shutil.copytree(E2E / name, dest / name)
+    if config_text is None:
+        shutil.copy2(E2E / "config.yaml", dest / "config.yaml")
+    else:
+        (dest / "config.yaml").write_text(config_text, encoding="utf-8")
+    return dest
+
+
+def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, MPLBACKEND="Agg")
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", *args],
+        cwd=workdir, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False,
+    )
+
+
+def _explain(proc: subprocess.CompletedProcess, workdir: Path) -> str:
+    logs = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
+                     for p in sorted((workdir / "logs").glob("*.log")))
+    return f"exit {proc.returncode}\nSTDOUT\n{proc.stdout[-3000:]}\nSTDERR\n" \
+           f"{proc.stderr[-5000:]}\nLOGS\n{logs}"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Path:
+    """The synthetic review, run once for all tests of this module."""
+    workdir = _stage(tmp_path_factory.mktemp("e2e"))
+    proc = _snakemake(workdir, "--cores", "2")
+    assert proc.returncode == 0, _explain(proc, workdir)
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def config(run) -> dict:
+    from ketamine_evidence.config import load_config
+
+    return load_config(run / "config.yaml")
+
+
+def test_every_output_exists(run, config):
+    missing = [p for p in OUTPUTS if not (run / p).is_file() or (run / p).stat().st_size == 0]
+    assert not missing, f"missing or empty outputs: {missing}"
+    for spec in config["analysis"]["analyses"]:
+        assert (run / "results" / "figures" / f"forest_{spec['id']}.png").is_file()
+    # k >= 3 draws funnel and leave-one-out (SMD k = 4, ROM k = 3 in the synthetic data)
+    for kind in ("funnel", "leave1out", "cumulative"):
+        for analysis_id in ("ptsd_smd_end", "ptsd_rom_end"):
+            assert (run / "results" / "figures" / f"{kind}_{analysis_id}.png").is_file()
+    assert (run / "results" / "figures" / "prisma.png").is_file()
+    assert (run / "results" / "figures" / "rob_summary.png").is_file()
+
+
+def test_claims_one_row_per_claim_with_allowed_verdict(run, config):
+    claims = pd.read_csv(run / "results" / "claims.csv")
+    expected = [c["id"] for c in config["claims"]]
+    assert sorted(claims["claim_id"]) == sorted(expected)
+    assert not claims["claim_id"].duplicated().any()
+    bad = claims.loc[~claims["verdict"].isin(VERDICTS), ["claim_id", "verdict"]]
+    assert bad.empty, f"verdicts outside {VERDICTS}:\n{bad}"
+    assert set(claims["verdict"]) != {"no_evidence"}, "the synthetic data should decide claims"
+
+
+def _select(effects: pd.DataFrame, spec: dict, priority: list[str]) -> pd.DataFrame:
+    """The rows an analysis pools, chosen independently of ``analysis.select_effects``.
+
+    Main (non-sensitivity) rows of the outcome and measure inside the day window; per study x
+    comparison the latest/earliest/closest timepoint, then the instrument first in ``priority``.
+    """
+    lo, hi = spec.get("window_days", [None, None])
+    days = pd.to_numeric(effects["timepoint_days"], errors="coerce")
+    mask = (
+        (effects["outcome"] == spec["outcome"])
+        & (effects["measure"] == spec["measure"])
+        & ~effects["sensitivity"].astype(str).str.lower().isin({"true", "1"})
+        & days.between(-math.inf if lo is None else lo, math.inf if hi is None else hi)
+    )
+    rows = effects[mask].assign(_days=days[mask])
+    rank = {name.lower(): i for i, name in enumerate(priority)}
+    rows = rows.assign(_rank=rows["instrument"].map(lambda s: rank.get(str(s).lower(), 99)))
+    pick = spec.get("pick", "latest")
+    key = {"latest": -rows["_days"], "earliest": rows["_days"]}.get(pick)
+    if key is None:
+        key = (rows["_days"] - spec["target_days"]).abs()
+    rows = rows.assign(_key=key).sort_values(["_key", "_rank"], kind="stable")
+    return rows.drop_duplicates(["study_id", "comparison"], keep="first")
+
+
+def test_pooled_numbers_equal_meta_rma_on_the_selected_effects(run, config):
+    effects = pd.read_csv(run / "data" / "processed" / "effects.csv")
+    pooled = pd.read_csv(run / "results" / "pooled.csv").set_index("analysis_id")
+    study_effects = pd.read_csv(run / "results" / "study_effects.csv")
+    settings = config["analysis"]
+    assert list(pooled.index) == [a["id"] for a in settings["analyses"]]
+    for spec in settings["analyses"]:
+        chosen = _select(effects, spec, settings["instrument_priority"])
+        row = pooled.loc[spec["id"]]
+        assert row["k"] == len(chosen) > 0, spec["id"]
+        used = study_effects.loc[study_effects["analysis_id"] == spec["id"], "effect_id"]
+        assert sorted(used) == sorted(chosen["effect_id"]), spec["id"]
+        res = meta.rma(chosen["yi"].to_numpy(float), chosen["vi"].to_numpy(float),
+                       method=settings["method"], test=settings["test"],
+                       level=settings["level"], pi_df=settings["pi_df"])
+        for name in ("estimate", "se", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2",
+                     "q", "q_pvalue", "pvalue"):
+            assert row[name] == pytest.approx(getattr(res, name), rel=1e-9, abs=1e-12), \
+                f"{spec['id']}: {name}"
+        assert row["method"] == settings["method"]
+
+
+def test_prisma_counts_every_record_once(run):
+    prisma = json.loads((run / "data" / "processed" / "prisma.json").read_text())
+    records = pd.read_csv(run / "data" / "processed" / "records.csv")
+    screening = pd.read_csv(run / "data" / "processed" / "screening.csv")
+    assert len(screening) == len(records) == prisma["check"]["records"]
+    assert sorted(screening["record_id"]) == sorted(records["record_id"])
+    total = 0
+    for column in ("databases_and_registers", "other_methods"):
+        c = prisma[column]
+        assert c["identified"] == (c["duplicates_removed"] + c["records_excluded"]
+                                   + c["reports_not_retrieved"] + c["reports_excluded"]
+                                   + c["reports_included"]), column
+        assert c["records_screened"] == c["identified"] - c["duplicates_removed"]
+        assert sum(c["reports_excluded_reasons"].values()) == c["reports_excluded"]
+        total += c["identified"]
+    assert total == len(records)
+    ident = prisma["identification"]
+    assert sum(ident["databases"].values()) + ident["other_methods"]["known_reports"] == total
+    # the synthetic data: 1 CT.gov record + 5 known reports, KR002 duplicates the CT.gov record,
+    # KR005 (a review) is excluded; three studies included
+    assert ident["databases"]["ClinicalTrials.gov"] == 1
+    assert prisma["other_methods"]["duplicates_removed"] == 1
+    assert prisma["other_methods"]["reports_excluded_reasons"] == {"review": 1}
+    assert prisma["included"]["study_ids"] == ["alpha2020", "beta2021", "gamma2022"]
+
+
+def test_registry_results_compared_with_the_publication(run):
+    rows = pd.read_csv(run / "data" / "processed" / "registry_rows.csv")
+    assert set(rows["nct_id"]) == {"NCT99990001"}
+    cmp = pd.read_csv(run / "data" / "processed" / "registry_vs_publication.csv")
+    status = cmp.set_index(["row_id", "field"])["status"]
+    assert status[("E0001", "m1i")] == "agree"
+    assert status[("E0002", "ai")] == "discrepancy"  # registry 11 responders, publication 10
+
+
+def test_designs_handled(run):
+    effects = pd.read_csv(run / "data" / "processed" / "effects.csv")
+    not_poolable = pd.read_csv(run / "data" / "processed" / "not_poolable.csv")
+    crossover = effects[effects["study_id"] == "gamma2022"]
+    assert set(crossover["measure"]) == {"SMD", "MD"}  # paired: no ROM
+    assert crossover["sensitivity"].astype(str).str.lower().eq("true").any()
+    beta = effects[(effects["study_id"] == "beta2021") & (effects["measure"] == "SMD")]
+    assert sorted(beta["n2i"]) == [15.0, 15.0]  # the shared saline arm (n = 30) split in two
+    assert {"E0003", "E0008"} <= set(not_poolable["row_ids"])  # narrative rows
+    assert (effects["measure"] == "RR").sum() == 2
+
+
+def test_report_names_every_claim_and_verdict(run, config):
+    html = (run / "results" / "report.html").read_text(encoding="utf-8")
+    claims = pd.read_csv(run / "results" / "claims.csv")
+    for claim_id, verdict in zip(claims["claim_id"], claims["verdict"], strict=True):
+        assert claim_id in html
+        assert verdict.replace("_", " ") in html or verdict in html, (claim_id, verdict)
+    assert config["review"]["title"] in html
+
+
+def test_rerun_has_nothing_to_do(run):
+    proc = _snakemake(run, "-n", "--cores", "2")
+    assert proc.returncode == 0, _explain(proc, run)
+    assert "Nothing to be done" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
+
+def test_snakemake_report(run):
+    proc = _snakemake(run, "--report", "results/snakemake-report.html")
+    assert proc.returncode == 0, _explain(proc, run)
+    page = run / "results" / "snakemake-report.html"
+    assert page.is_file() and page.stat().st_size > 10_000
+    text = page.read_text(encoding="utf-8", errors="replace")
+    for name in ("pooled.csv", "claims.csv", "report.html", "forest_ptsd_smd_end.png"):
+        assert name in text, name
+
+
+def test_bad_config_fails_naming_the_key(tmp_path):
+    config = yaml.safe_load((E2E / "config.yaml").read_text(encoding="utf-8"))
+    config["analysis"]["method"] = "NOT_AN_ESTIMATOR"
+    workdir = _stage(tmp_path, yaml.safe_dump(config, sort_keys=False))
+    proc = _snakemake(workdir, "--cores", "2")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert "NOT_AN_ESTIMATOR" in out
+    assert "['analysis']['method']" in out or "analysis.method" in out, out
+    assert not (workdir / "results").exists()
