@@ -96,3 +96,58 @@ def test_within_arm_text_is_labelled_as_uncontrolled():
     text = claims._within_arm_text(within, "ptsd_severity")
     assert "40% to 62%" in text or "40% to 63%" in text
     assert "not a controlled effect" in text
+
+
+def _pooled(rows):
+    base = {"estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "pi_low": np.nan,
+            "pi_high": np.nan, "outcome": "ptsd_severity"}
+    return pd.DataFrame([base | r for r in rows])
+
+
+def test_fallback_analysis_used_only_when_planned_one_is_empty():
+    claim = {"id": "C2", "text": "rapid", "analysis": "smd24", "metric": "smd",
+             "claimed_range": [None, 0],
+             "fallback_analyses": [{"analysis": "md24", "metric": "md"}]}
+    pooled = _pooled([{"analysis_id": "smd24", "k": 0},
+                      {"analysis_id": "md24", "k": 1, "estimate": -12.7, "ci_low": -22.8,
+                       "ci_high": -2.5}])
+    row = claims.evaluate_claims([claim], pooled).iloc[0]
+    assert (row["analysis_used"], row["metric"], row["verdict"]) == ("md24", "md", "supported")
+    assert "judged on md24 instead" in row["verdict_reason"]
+    pooled.loc[0, ["k", "estimate", "ci_low", "ci_high"]] = [2, 0.1, -0.3, 0.5]
+    row = claims.evaluate_claims([claim], pooled).iloc[0]
+    assert (row["analysis_used"], row["verdict"]) == ("smd24", "inconclusive")
+
+
+def test_narrative_results_match_window_and_skip_pooled_studies():
+    claim = {"id": "C6", "text": "big", "analysis": "end", "metric": "smd",
+             "claimed_range": [None, -0.8]}
+    spec = {"id": "end", "outcome": "ptsd_severity", "window_days": [1, 35]}
+    pooled = _pooled([{"analysis_id": "end", "k": 1, "estimate": -1.1, "ci_low": -1.9,
+                       "ci_high": -0.3}])
+    study_effects = pd.DataFrame({"analysis_id": ["end"], "study_id": ["pooled2021"]})
+    not_poolable = pd.DataFrame({
+        "study_id": ["pooled2021", "null2022", "late2020", "vague2019", "other2018"],
+        "label": ["Pooled 2021", "Null 2022", "Late 2020", "Vague 2019", "Other 2018"],
+        "outcome": ["ptsd_severity"] * 4 + ["depression"],
+        "timepoint_days": [1, 14, 90, np.nan, 14],
+        "narrative": ["24 h in words", "no significant difference", "held at 3 months",
+                      "improved equally", "better mood"],
+        "reason": ["narrative"] * 5,
+    })
+    row = claims.evaluate_claims([claim], pooled, analyses=[spec], study_effects=study_effects,
+                                 not_poolable=not_poolable).iloc[0]
+    assert row["narrative_studies"] == "Null 2022; Vague 2019"
+    assert "Null 2022: no significant difference" in row["narrative_results"]
+    assert "Null 2022" in row["verdict_reason"]
+
+
+def test_narrative_results_follow_the_analysis_filters():
+    not_poolable = pd.DataFrame({
+        "study_id": ["tr2022", "nontr2021"], "label": ["TR 2022", "Non-TR 2021"],
+        "outcome": ["ptsd_severity"] * 2, "timepoint_days": [14, 14],
+        "narrative": ["no difference", "better"], "reason": ["narrative"] * 2,
+        "treatment_resistant": ["yes", "no"]})
+    out = claims._narrative_results(not_poolable, ["ptsd_severity"], [1, 35],
+                                    filters={"treatment_resistant": ["yes"]})
+    assert out == [("TR 2022", "no difference")]

@@ -61,3 +61,14 @@ def test_missing_file_and_bad_yaml(tmp_path):
     bad.write_text("analysis: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(bad, ROOT / "workflow/schemas/config.schema.yaml")
+
+
+def test_fallback_on_another_scale_needs_scale_free_range(config):
+    bad = copy.deepcopy(config)
+    claim = next(c for c in bad["claims"] if c["id"] == "C6")
+    claim["fallback_analyses"] = [{"analysis": "ptsd_md_end_caps5", "metric": "md"}]
+    with pytest.raises(ConfigError, match="scale-free claimed range"):
+        validate_config(bad, SCHEMA)
+    claim["fallback_analyses"] = [{"analysis": "nope", "metric": "smd"}]
+    with pytest.raises(ConfigError, match=r"fallback_analyses\.0\.analysis"):
+        validate_config(bad, SCHEMA)

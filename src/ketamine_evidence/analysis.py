@@ -34,7 +34,7 @@ def _is_true(value) -> bool:
     return bool(value) if not pd.isna(value) else False
 
 
-def _matches(values: pd.Series, allowed: Sequence) -> pd.Series:
+def matches_any(values: pd.Series, allowed: Sequence) -> pd.Series:
     """Row mask: does ``values`` take one of ``allowed``? Numbers compare numerically.
 
     Cells may hold several ``;``-separated values (e.g. doses of two arms); the row matches
@@ -113,7 +113,7 @@ def select_effects(
         if column not in effects:
             raise ValueError(f"analysis {spec.get('id')!r}: filter column {column!r} is not in "
                              "the effects table")
-        mask &= _matches(effects[column], allowed)
+        mask &= matches_any(effects[column], allowed)
     chosen = effects[mask & np.isfinite(pd.to_numeric(effects["yi"], errors="coerce"))].copy()
     if chosen.empty:
         return chosen.assign(analysis_id=spec.get("id"))
@@ -197,17 +197,30 @@ class AnalysisOutcome:
 
 
 def _participants(selected: pd.DataFrame) -> float:
-    """Participants analysed: n1i + n2i summed over rows (crossover trials counted once)."""
+    """Participants in the pooled comparisons.
+
+    Per study: the arm sizes of its rows (``n1i + n2i``; a crossover trial's participants
+    once, as ``n1i``); a study whose rows give no arm sizes counts its ``n_randomised_total``
+    once. NaN when no study gives either.
+    """
     if selected.empty:
         return 0
-    n1 = pd.to_numeric(selected.get("n1i"), errors="coerce")
-    n2 = pd.to_numeric(selected.get("n2i"), errors="coerce")
-    design = selected.get("design", pd.Series("parallel", index=selected.index)).fillna("")
-    total = np.where(design.str.lower() == "crossover", n1, n1 + n2)
-    total = pd.Series(total, index=selected.index)
-    if total.isna().all():
-        return math.nan
-    return float(total.sum(skipna=True))
+    total, known = 0.0, False
+    for _, rows in selected.groupby("study_id", sort=False):
+        n1 = pd.to_numeric(rows.get("n1i"), errors="coerce")
+        n2 = pd.to_numeric(rows.get("n2i"), errors="coerce")
+        crossover = rows.get("design", pd.Series("", index=rows.index)).fillna("") \
+            .astype(str).str.lower().eq("crossover")
+        arm_total = np.where(crossover, n1, n1 + n2)
+        if np.isfinite(arm_total).all():
+            total += float(np.sum(arm_total))
+            known = True
+            continue
+        randomised = pd.to_numeric(rows.get("n_randomised_total"), errors="coerce")
+        if randomised is not None and randomised.notna().any():
+            total += float(randomised.dropna().iloc[0])
+            known = True
+    return total if known else math.nan
 
 
 def pool_analysis(

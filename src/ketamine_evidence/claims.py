@@ -42,6 +42,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from ketamine_evidence.analysis import matches_any
+
 VERDICTS = ("supported", "contradicted", "inconclusive", "no_evidence")
 PI_STATUSES = ("inside", "straddles", "outside", "not_estimable")
 
@@ -208,6 +210,7 @@ def evaluate_claims(
     claims: Sequence[Mapping],
     pooled: pd.DataFrame,
     *,
+    analyses: Sequence[Mapping] = (),
     study_effects: pd.DataFrame | None = None,
     risk_of_bias: pd.DataFrame | None = None,
     not_poolable: pd.DataFrame | None = None,
@@ -219,18 +222,24 @@ def evaluate_claims(
     ----------
     claims
         Claim specifications from ``config.yaml`` (``id``, ``text``, ``analysis``, ``metric``,
-        ``claimed_range``, optional ``comparator_analysis``, ``narrative_outcomes``,
-        ``within_arm_instrument_outcome``).
+        ``claimed_range``, optional ``fallback_analyses``, ``comparator_analysis``,
+        ``narrative_outcomes``, ``within_arm_instrument_outcome``). When the claim's own
+        analysis pooled nothing, the first ``fallback_analyses`` entry (``analysis``,
+        ``metric``) with at least one study is judged instead, and ``analysis_used`` says so.
     pooled
         One row per analysis (``analysis_id``, ``k``, ``estimate``, ``ci_low`` ...).
+    analyses
+        The analysis specifications (``id``, ``outcome``, ``window_days``): narrative-only
+        results are matched to a claim by outcome and, where their timepoint is known, by
+        the analysis' window of days.
     study_effects
         Rows pooled per analysis (``analysis_id``, ``study_id``, ``label``); used to count
-        studies by risk of bias.
+        studies by risk of bias and to leave pooled studies out of the narrative list.
     risk_of_bias
         RoB 2 table (``study_id``, ``domain``, ``judgement``); the ``overall`` rows are used.
     not_poolable
-        Rows that could not be pooled (``study_id``, ``outcome``, ``label`` optional): trials
-        reporting the claim's outcome only in words are named in the verdict.
+        Rows that could not be pooled (``study_id``, ``label``, ``outcome``,
+        ``timepoint_days``, ``narrative``, ``reason``).
     within_arm
         Within-arm reductions from baseline (``study_id``, ``outcome``, ``percent_reduction``).
 
@@ -240,24 +249,24 @@ def evaluate_claims(
         One row per claim with the verdict and the numbers behind it.
     """
     by_id = pooled.set_index("analysis_id") if len(pooled) else pd.DataFrame()
+    specs = {spec["id"]: spec for spec in analyses}
     overall = _overall_rob(risk_of_bias)
     rows = []
     for claim in claims:
-        analysis_id = claim["analysis"]
-        metric = claim["metric"]
-        if analysis_id in by_id.index:
-            stats = by_id.loc[analysis_id]
-        else:
-            stats = pd.Series(dtype=object)
-        k = int(stats.get("k", 0) or 0) if not pd.isna(stats.get("k", 0)) else 0
-        outcome = _analysis_outcome(claim, stats)
-        narrative_outcomes = list(claim.get("narrative_outcomes", [])) or [outcome]
-        narrative = _narrative_studies(not_poolable, narrative_outcomes)
+        analysis_id, metric = _analysis_to_judge(claim, by_id)
+        stats = by_id.loc[analysis_id] if analysis_id in by_id.index else pd.Series(dtype=object)
+        k = 0 if pd.isna(stats.get("k", 0)) else int(stats.get("k", 0) or 0)
+        spec = specs.get(analysis_id, {"outcome": stats.get("outcome")})
+        outcomes = list(claim.get("narrative_outcomes", [])) or [spec.get("outcome")]
+        pooled_ids = _pooled_studies(study_effects, analysis_id)
+        narrative = _narrative_results(not_poolable, outcomes, spec.get("window_days"),
+                                       filters=spec.get("filters"), exclude=pooled_ids)
+        labels = sorted({label for label, _ in narrative})
         verdict = judge(
             claim["id"], metric, claim["claimed_range"], k=k,
             estimate=_num(stats.get("estimate")), ci_low=_num(stats.get("ci_low")),
             ci_high=_num(stats.get("ci_high")), pi_low=_num(stats.get("pi_low")),
-            pi_high=_num(stats.get("pi_high")), narrative_studies=narrative,
+            pi_high=_num(stats.get("pi_high")), narrative_studies=labels,
         )
         row = {
             "claim_id": claim["id"],
@@ -266,21 +275,49 @@ def evaluate_claims(
             "population": claim.get("population", ""),
             "outcome": claim.get("outcome", ""),
             "timepoint": claim.get("timepoint", ""),
-            "analysis_id": analysis_id,
+            "analysis_id": claim["analysis"],
+            "analysis_used": analysis_id,
             **{key: value for key, value in verdict.to_dict().items() if key != "claim_id"},
             "claimed_range_text": format_range(claim["claimed_range"]),
             "n_participants": _num(stats.get("n_participants")),
             "tau2": _num(stats.get("tau2")),
             "i2": _num(stats.get("i2")),
             "q_pvalue": _num(stats.get("q_pvalue")),
-            "narrative_studies": "; ".join(narrative),
+            "narrative_studies": "; ".join(labels),
+            "narrative_results": " | ".join(f"{label}: {text}" for label, text in narrative),
         }
+        if analysis_id != claim["analysis"]:
+            row["verdict_reason"] = (
+                f"The planned analysis ({claim['analysis']}) had no poolable trial; judged on "
+                f"{analysis_id} instead. " + row["verdict_reason"])
         row.update(_rob_counts(study_effects, overall, analysis_id))
         row.update(_comparator(claim, by_id, metric))
         row["within_arm_reduction"] = _within_arm_text(
             within_arm, claim.get("within_arm_instrument_outcome"))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _analysis_to_judge(claim: Mapping, by_id: pd.DataFrame) -> tuple[str, str]:
+    """The claim's analysis, or its first fallback with k > 0 (analysis id, metric)."""
+    def k_of(analysis_id: str) -> int:
+        if analysis_id not in by_id.index:
+            return 0
+        k = by_id.loc[analysis_id].get("k", 0)
+        return 0 if pd.isna(k) else int(k)
+
+    if k_of(claim["analysis"]) == 0:
+        for fallback in claim.get("fallback_analyses", []):
+            if k_of(fallback["analysis"]) > 0:
+                return fallback["analysis"], fallback["metric"]
+    return claim["analysis"], claim["metric"]
+
+
+def _pooled_studies(study_effects: pd.DataFrame | None, analysis_id: str) -> set[str]:
+    if study_effects is None or study_effects.empty or "analysis_id" not in study_effects:
+        return set()
+    rows = study_effects[study_effects["analysis_id"] == analysis_id]
+    return set(rows["study_id"].astype(str))
 
 
 def _num(value) -> float:
@@ -342,12 +379,43 @@ def _comparator(claim: Mapping, by_id: pd.DataFrame, metric: str) -> dict[str, f
     return out
 
 
-def _narrative_studies(not_poolable: pd.DataFrame | None, outcomes: Sequence[str]) -> list[str]:
+def _narrative_results(
+    not_poolable: pd.DataFrame | None,
+    outcomes: Sequence[str],
+    window_days: Sequence[float | None] | None = None,
+    *,
+    filters: Mapping[str, Sequence] | None = None,
+    exclude: set[str] = frozenset(),
+) -> list[tuple[str, str]]:
+    """(study label, result in words) of unpooled results on ``outcomes`` in the window.
+
+    Rows with an unknown timepoint are kept (they may fall in the window); the analysis'
+    ``filters`` on study characteristics apply where the column is present; studies in
+    ``exclude`` (already pooled in the analysis) are left out.
+    """
     if not_poolable is None or not_poolable.empty or "outcome" not in not_poolable:
         return []
-    rows = not_poolable[not_poolable["outcome"].isin(list(outcomes))]
-    column = "label" if "label" in rows and rows["label"].notna().any() else "study_id"
-    return sorted({str(v) for v in rows[column].dropna()})
+    rows = not_poolable[not_poolable["outcome"].isin([o for o in outcomes if o])]
+    rows = rows[~rows["study_id"].astype(str).isin(exclude)]
+    if window_days is not None and "timepoint_days" in rows:
+        lo, hi = window_days
+        days = pd.to_numeric(rows["timepoint_days"], errors="coerce")
+        inside = days.between(-math.inf if lo is None else lo, math.inf if hi is None else hi)
+        rows = rows[days.isna() | inside]
+    for column, allowed in (filters or {}).items():
+        if column in rows:
+            rows = rows[matches_any(rows[column], allowed)]
+    out = []
+    for _, row in rows.iterrows():
+        label = row.get("label")
+        label = str(row["study_id"]) if label is None or pd.isna(label) else str(label)
+        text = row.get("narrative")
+        if text is None or pd.isna(text) or not str(text).strip():
+            text = row.get("reason", "")
+        text = "" if text is None or pd.isna(text) else str(text)
+        if (label, text) not in out:
+            out.append((label, text))
+    return out
 
 
 def _within_arm_text(within_arm: pd.DataFrame | None, outcome: str | None) -> str:

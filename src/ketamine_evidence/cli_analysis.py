@@ -41,6 +41,7 @@ def claims_command(args: argparse.Namespace) -> int:
     table = claims.evaluate_claims(
         config["claims"],
         read_table(args.pooled),
+        analyses=config["analysis"]["analyses"],
         study_effects=read_table(args.study_effects, required=False),
         risk_of_bias=read_table(args.risk_of_bias, required=False),
         not_poolable=read_table(args.not_poolable, required=False),

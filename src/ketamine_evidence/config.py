@@ -91,6 +91,15 @@ def _cross_checks(config: Mapping, source: str) -> list[str]:
         lo, hi = claim["claimed_range"]
         if lo is not None and hi is not None and lo > hi:
             problems.append(f"{source}: claims.{i}.claimed_range: lower bound above upper")
+        for j, fallback in enumerate(claim.get("fallback_analyses", [])):
+            where = f"{source}: claims.{i}.fallback_analyses.{j}"
+            if fallback["analysis"] not in ids:
+                problems.append(f"{where}.analysis: {fallback['analysis']!r} is not an "
+                                "analysis id in analysis.analyses")
+            if fallback["metric"] != claim["metric"] and any(
+                    bound not in (None, 0) for bound in (lo, hi)):
+                problems.append(f"{where}.metric: a fallback on another scale needs a "
+                                "scale-free claimed range (bounds 0 or null)")
     return problems
 
 

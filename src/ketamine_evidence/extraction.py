@@ -510,6 +510,7 @@ def _base_effect(row, chars: Mapping, measure: str) -> dict:
         "dose_mg_per_kg": _arm_dose(c.get("dose_mg_per_kg"), row["comparison"]),
         "treatment_resistant": c.get("treatment_resistant"),
         "year": _study_year(row["study_id"]),
+        "n_randomised_total": _f(c.get("n_randomised_total")),
         "sensitivity": False,
         "assumption": None,
         "assumption_value": None,
@@ -910,6 +911,11 @@ def derive_effects(
                 "source_id": row["source_id"],
                 "location": row["location"],
                 "row_ids": row["row_id"],
+                # study characteristics, so analyses' filters also apply to these results
+                "question": c.get("question"),
+                "design": c.get("design"),
+                "dose_mg_per_kg": _arm_dose(c.get("dose_mg_per_kg"), row["comparison"]),
+                "treatment_resistant": c.get("treatment_resistant"),
             }
         )
 
@@ -970,6 +976,7 @@ _FLOAT_EFFECT_COLS = [
     "ai",
     "ci",
     "assumption_value",
+    "n_randomised_total",
 ]
 
 

@@ -510,6 +510,7 @@ EFFECTS_COLUMNS = [
     "dose_mg_per_kg",
     "treatment_resistant",
     "year",
+    "n_randomised_total",
 ]
 
 EFFECTS_SCHEMA = pa.DataFrameSchema(
@@ -559,6 +560,9 @@ EFFECTS_SCHEMA = pa.DataFrameSchema(
         "dose_mg_per_kg": pa.Column(str, nullable=True),
         "treatment_resistant": pa.Column(str, nullable=True),
         "year": pa.Column("Int64", nullable=True),
+        # the study's total randomised (all arms), to count participants when a reported
+        # contrast gives no arm sizes; counted once per study, not per comparison
+        "n_randomised_total": pa.Column(float, pa.Check.ge(0), nullable=True),
     },
     checks=[pa.Check(lambda df: df["ci_low"] <= df["ci_high"], error="ci_low above ci_high")],
     strict=True,
@@ -579,6 +583,10 @@ NOT_POOLABLE_COLUMNS = [
     "source_id",
     "location",
     "row_ids",
+    "question",
+    "design",
+    "dose_mg_per_kg",
+    "treatment_resistant",
 ]
 NOT_POOLABLE_SCHEMA = pa.DataFrameSchema(
     {
@@ -595,6 +603,10 @@ NOT_POOLABLE_SCHEMA = pa.DataFrameSchema(
         "source_id": pa.Column(str),
         "location": pa.Column(str),
         "row_ids": pa.Column(str, pa.Check.str_length(min_value=1)),
+        "question": pa.Column(str, nullable=True),
+        "design": pa.Column(str, nullable=True),
+        "dose_mg_per_kg": pa.Column(str, nullable=True),
+        "treatment_resistant": pa.Column(str, nullable=True),
     },
     strict=True,
     ordered=True,
