@@ -255,3 +255,30 @@ def test_forest_with_real_rma():
     assert f"Q = {res.q:.2f}" in by_gid(fig, "heterogeneity")[0].get_text()
     fig = forest_plot(one, measure_label="SMD")
     assert by_gid(fig, "prediction_interval") == []
+
+
+def test_prisma_from_the_prisma_module_json():
+    """The real prisma.json layout: two columns of stages, database search not run."""
+    prisma = {
+        "database_search": {"status": "not_run", "note": "No database search has been run.",
+                            "per_source": {"pubmed": "not_run", "ctgov": "not_run"}},
+        "identification": {"databases": {"PubMed": 0, "ClinicalTrials.gov": 0},
+                           "other_methods": {"known_reports": 59}},
+        "databases_and_registers": {"duplicates_removed": 0, "records_screened": 0,
+                                    "records_excluded": 0, "reports_sought": 0,
+                                    "reports_not_retrieved": 0, "reports_assessed": 0,
+                                    "reports_excluded": 0, "reports_excluded_reasons": {}},
+        "other_methods": {"reports_sought": 59, "reports_not_retrieved": 0,
+                          "reports_assessed": 59, "reports_excluded": 39,
+                          "reports_excluded_reasons": {"wrong_design": 20, "review": 10,
+                                                       "ongoing_no_results": 8, "other": 1}},
+        "included": {"studies": 6, "reports": 20},
+    }
+    boxes = prisma_boxes(prisma)
+    assert "PubMed (n = not run)" in boxes["identified"]
+    assert "ClinicalTrials.gov (n = not run)" in boxes["identified"]
+    assert "Reports known to the reviewers (n = 59)" in boxes["other_identified"]
+    assert "(n = 6)" in boxes["included"] and "(n = 20)" in boxes["included"]
+    assert "Wrong study design (n = 20)" in boxes["other_stages"]["assessed_excluded"]
+    assert boxes["notes"] == ["No database search has been run."]
+    assert isinstance(prisma_flow(prisma), Figure)

@@ -82,6 +82,57 @@ def _name(key: str) -> str:
     return SOURCE_NAMES.get(key, key.replace("_", " ").capitalize())
 
 
+_SOURCE_KEYS = {"pubmed": "pubmed", "clinicaltrials.gov": "ctgov"}
+
+
+def counts_from_prisma_json(prisma: Mapping[str, Any]) -> dict[str, Any]:
+    """Translate ``data/processed/prisma.json`` (``ketamine_evidence.prisma``) to box counts.
+
+    The JSON keeps one column of stage counts per identification route
+    (``databases_and_registers`` and ``other_methods``); the diagram takes the database
+    column as the main flow and gives the other-methods column its own retrieval and
+    eligibility boxes, as in the PRISMA 2020 template. A database whose search was not run
+    prints "not run" instead of 0, and the search status note is shown under the diagram.
+    """
+    search = prisma.get("database_search") or {}
+    status = search.get("per_source") or {}
+    ident = prisma.get("identification") or {}
+    main = prisma.get("databases_and_registers") or {}
+    other = prisma.get("other_methods") or {}
+    included = prisma.get("included") or {}
+    databases = {}
+    for name, n in (ident.get("databases") or {}).items():
+        key = _SOURCE_KEYS.get(str(name).lower(), str(name).lower())
+        databases[key] = None if status.get(key) == "not_run" else n
+
+    def excluded(column: Mapping) -> Any:
+        reasons = column.get("reports_excluded_reasons")
+        return reasons if reasons else column.get("reports_excluded")
+
+    other_methods = dict(ident.get("other_methods") or {})
+    if other:
+        other_methods |= {
+            "reports_sought": other.get("reports_sought"),
+            "reports_not_retrieved": other.get("reports_not_retrieved"),
+            "reports_assessed": other.get("reports_assessed"),
+            "reports_excluded": excluded(other),
+        }
+    not_run = all(v is None for v in databases.values()) and bool(databases)
+    return {
+        "identification": {"databases": databases, "other_methods": other_methods},
+        "duplicates_removed": None if not_run else main.get("duplicates_removed"),
+        "records_screened": None if not_run else main.get("records_screened"),
+        "records_excluded": None if not_run else main.get("records_excluded"),
+        "reports_sought": None if not_run else main.get("reports_sought"),
+        "reports_not_retrieved": None if not_run else main.get("reports_not_retrieved"),
+        "reports_assessed": None if not_run else main.get("reports_assessed"),
+        "reports_excluded": None if not_run else excluded(main),
+        "studies_included": included.get("studies"),
+        "reports_included": included.get("reports"),
+        "notes": [search["note"]] if search.get("note") and search.get("status") != "complete" else [],
+    }
+
+
 def prisma_boxes(counts: Mapping[str, Any]) -> dict[str, Any]:
     """Map the PRISMA counts dictionary to the text of each box (the one place to adapt keys).
 
@@ -102,6 +153,8 @@ def prisma_boxes(counts: Mapping[str, Any]) -> dict[str, Any]:
     are taken to join the main flow at screening (the counts above include them).
     """
     c = counts if isinstance(counts, Mapping) else {}
+    if "databases_and_registers" in c:
+        c = counts_from_prisma_json(c)
     ident = c.get("identification") if isinstance(c.get("identification"), Mapping) else {}
     dbs = ident.get("databases") if isinstance(ident.get("databases"), Mapping) else {}
     other = ident.get("other_methods") if isinstance(ident.get("other_methods"), Mapping) else {}
