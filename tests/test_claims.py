@@ -151,3 +151,9 @@ def test_narrative_results_follow_the_analysis_filters():
     out = claims._narrative_results(not_poolable, ["ptsd_severity"], [1, 35],
                                     filters={"treatment_resistant": ["yes"]})
     assert out == [("TR 2022", "no difference")]
+
+
+def test_single_study_has_no_prediction_interval():
+    v = claims.judge("C", "smd", [None, 0], k=1, estimate=-1.0, ci_low=-1.5, ci_high=-0.5,
+                     pi_low=-1.5, pi_high=-0.5)
+    assert math.isnan(v.pi_low) and v.pi_status == "not_estimable"

@@ -201,6 +201,9 @@ def judge(
         reason += " Based on a single trial."
     if narrative:
         reason += f" Not poolable (narrative only): {narrative}."
+    if k < 2:
+        # A single study's "prediction interval" is its own CI: nothing about other settings.
+        plo = phi = math.nan
     pi_status = _position(plo, phi, range_low, range_high)
     return ClaimVerdict(claim_id, metric, range_low, range_high, int(k), est, lo, hi, plo, phi,
                         verdict, reason, pi_status)

@@ -480,7 +480,8 @@ def _claims_section(inputs: ReportInputs) -> list[dict[str, Any]]:
             "population": _text(row.get("population")),
             "outcome": _text(row.get("outcome")),
             "timepoint": _text(row.get("timepoint")),
-            "analysis_id": _text(row.get("analysis_id")),
+            # the analysis actually judged (a fallback when the planned one pooled nothing)
+            "analysis_id": _text(row.get("analysis_used")) or _text(row.get("analysis_id")),
             "metric": METRIC_LABELS.get(metric, metric),
             "verdict": verdict if verdict in VERDICTS else "no_evidence",
             "verdict_label": VERDICT_LABELS.get(verdict, _humanise(verdict)),
