@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import yaml
 from test_extraction_fixtures import CHARS, ext_row, write_sheets
 
 from ketamine_evidence import cli_extract
@@ -14,6 +15,9 @@ from ketamine_evidence.schemas import extraction as sx
 FIXTURE = (
     Path(__file__).resolve().parent / "fixtures" / "registry" / "ketamine_midazolam_posted.json"
 )
+
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run(argv):
@@ -75,7 +79,9 @@ def test_effects_writes_all_tables(tmp_path, capsys):
     shutil.copy(FIXTURE, reg / "study_NCT99999901.json")
     (reg / "search_p001.json").write_text('{"studies": []}')
     config = tmp_path / "config.yaml"
-    config.write_text("analysis:\n  crossover_r: 0.6\n")
+    project = yaml.safe_load((ROOT / "config.yaml").read_text())
+    project["analysis"]["crossover_r"] = 0.6
+    config.write_text(yaml.safe_dump(project))
     out = tmp_path / "processed"
     argv = [
         "effects",

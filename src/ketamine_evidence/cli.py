@@ -8,32 +8,45 @@ import sys
 
 from ketamine_evidence import __version__
 
-# Each module defines ``register(subparsers)`` adding its subcommands.
-SUBCOMMAND_MODULES = (
-    "ketamine_evidence.cli_records",    # refresh, records, screen, prisma
-    "ketamine_evidence.cli_extract",    # effects, validate-sheet
-    "ketamine_evidence.cli_effects",    # escalc
-    "ketamine_evidence.cli_meta",       # pool
-    "ketamine_evidence.cli_analysis",   # analyze, claims
-    "ketamine_evidence.cli_figures",    # figures
-    "ketamine_evidence.cli_report",     # report
-)
+# Each module defines ``register(subparsers)`` adding the subcommands listed beside it. Only
+# the module of the subcommand being run is imported (they pull in pandas, scipy, matplotlib),
+# which keeps every workflow step's start-up short; --help imports them all.
+SUBCOMMANDS = {
+    "ketamine_evidence.cli_records": ("refresh", "init-snapshot", "records", "screen", "prisma"),
+    "ketamine_evidence.cli_extract": ("effects", "validate-sheet"),
+    "ketamine_evidence.cli_effects": ("escalc",),
+    "ketamine_evidence.cli_meta": ("pool",),
+    "ketamine_evidence.cli_analysis": ("analyze", "claims"),
+    "ketamine_evidence.cli_figures": ("figures",),
+    "ketamine_evidence.cli_report": ("report",),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _modules_for(argv: list[str]) -> list[str]:
+    command = next((a for a in argv if not a.startswith("-")), None)
+    for module, commands in SUBCOMMANDS.items():
+        if command in commands:
+            return [module]
+    return list(SUBCOMMANDS)
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The ``ketamine-evidence`` parser; with ``argv``, only the subcommand it names."""
     parser = argparse.ArgumentParser(
         prog="ketamine-evidence",
         description="Living evidence synthesis of ketamine for PTSD: retrieval, screening, "
                     "extraction, meta-analysis, claims and report.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in SUBCOMMAND_MODULES:
+    modules = list(SUBCOMMANDS) if argv is None else _modules_for(argv)
+    for name in modules:
         importlib.import_module(name).register(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

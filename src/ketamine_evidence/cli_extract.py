@@ -18,21 +18,23 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from ketamine_evidence import registry_results as rr
+from ketamine_evidence.config import load_config
 from ketamine_evidence.extraction import derive_effects, load_curated
 from ketamine_evidence.tables import write_table
 
 
 def _read_config(path: Path | None) -> dict:
-    """The review configuration as plain YAML; an absent file or section means defaults."""
+    """The validated review configuration with the schema's defaults; {} when there is none.
+
+    Defaults must come from the same schema as for ``analyze``: otherwise a default such as
+    ``analysis.crossover_r_sensitivity`` would be applied when pooling but not here, and the
+    sensitivity rows it asks for would silently be missing.
+    """
     if path is None or not Path(path).is_file():
         return {}
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: the top level must be a mapping of keys")
-    return data
+    return load_config(path)
 
 
 def _curated_dir(args: argparse.Namespace, config: dict) -> Path:

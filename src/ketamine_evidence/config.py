@@ -39,8 +39,13 @@ _DefaultFillingValidator = _with_defaults(jsonschema.Draft202012Validator)
 
 
 def find_schema(config_path: Path) -> Path:
-    """The config schema of the workflow that ``config_path`` belongs to."""
-    for folder in [config_path.resolve().parent, *config_path.resolve().parents]:
+    """The config schema of the workflow that ``config_path`` belongs to.
+
+    Looked for beside the config file and in its parent folders, then in the source
+    checkout this package is installed from (``pip install -e .``).
+    """
+    checkout = Path(__file__).resolve().parents[2]
+    for folder in [config_path.resolve().parent, *config_path.resolve().parents, checkout]:
         candidate = folder / SCHEMA_RELATIVE
         if candidate.exists():
             return candidate

@@ -11,6 +11,7 @@ rule analyze:
         sensitivity="results/sensitivity.csv",
     params:
         ke=KE,
+        code=PACKAGE_CODE,
     log:
         "logs/analyze.log",
     conda:
@@ -33,6 +34,7 @@ rule claims:
         claims=report("results/claims.csv", caption="../report/claims.rst", category="Claims"),
     params:
         ke=KE,
+        code=PACKAGE_CODE,
     log:
         "logs/claims.log",
     conda:
@@ -60,6 +62,7 @@ rule figures:
         ),
     params:
         ke=KE,
+        code=PACKAGE_CODE,
     log:
         "logs/figures.log",
     conda:

@@ -1,6 +1,8 @@
 # Helpers shared by the rules. Rules only wire files to `ketamine-evidence` subcommands;
 # all science lives in the package. Rules get these values through `params:` (and the config
 # file through `input:`), so Snakemake tracks them and `snakemake --lint` stays clean.
+import hashlib
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -25,3 +27,25 @@ def snapshot_files(wildcards=None):
 def parent_of(name):
     """A `params:` function: the folder holding the named input (e.g. the snapshot folder)."""
     return lambda wildcards, input: str(Path(input[name]).parent)
+
+
+def package_fingerprint():
+    """SHA-256 over the package's source, templates and styles.
+
+    Every rule takes it as a parameter, so a change to the science code re-runs the steps it
+    could affect (Snakemake's own code trigger only sees the rule's shell command).
+    """
+    source = Path(workflow.basedir) / "src" / "ketamine_evidence"
+    if not source.is_dir():
+        spec = importlib.util.find_spec("ketamine_evidence")
+        source = Path(spec.origin).parent if spec and spec.origin else None
+    digest = hashlib.sha256()
+    files = [] if source is None else sorted(
+        p for p in source.rglob("*") if p.suffix in {".py", ".j2", ".css", ".json", ".yaml"})
+    for path in files:
+        digest.update(str(path.relative_to(source)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+PACKAGE_CODE = package_fingerprint()

@@ -20,6 +20,7 @@ rule effects:
         registry_vs_publication="data/processed/registry_vs_publication.csv",
     params:
         ke=KE,
+        code=PACKAGE_CODE,
         curated_dir=parent_of("extraction"),
         registry_dir=parent_of("manifest"),
         out_dir=lambda wildcards, output: Path(output.effects).parent,

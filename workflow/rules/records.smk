@@ -12,6 +12,7 @@ rule records:
         studies="data/processed/studies.csv",
     params:
         ke=KE,
+        code=PACKAGE_CODE,
         snapshot_dir=parent_of("manifest"),
         curated_dir=parent_of("known_reports"),
     log:
@@ -34,6 +35,7 @@ rule screen:
         screening="data/processed/screening.csv",
     params:
         ke=KE,
+        code=PACKAGE_CODE,
     log:
         "logs/screen.log",
     conda:
@@ -53,6 +55,7 @@ rule prisma:
         prisma="data/processed/prisma.json",
     params:
         ke=KE,
+        code=PACKAGE_CODE,
         snapshot_dir=parent_of("manifest"),
     log:
         "logs/prisma.log",

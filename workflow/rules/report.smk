@@ -22,6 +22,7 @@ rule report:
         html=report("results/report.html", caption="../report/report.rst", category="Report"),
     params:
         ke=KE,
+        code=PACKAGE_CODE,
     log:
         "logs/report.log",
     conda:
