@@ -20,7 +20,7 @@ review: setup
 	$(BIN)/snakemake --cores $(CORES)
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks workflow/scripts
+	$(BIN)/ruff check src tests benchmarks
 
 test: lint
 	$(BIN)/python -m pytest
