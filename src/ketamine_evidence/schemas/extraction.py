@@ -71,29 +71,6 @@ EXTRACTION_TEXT = [
 ]
 EXTRACTION_BOOL = ["lower_is_better"]
 EXTRACTION_NONNEG = ["sd1i", "se1i", "n1i", "sd2i", "se2i", "n2i", "ai", "ci", "se"]
-EXTRACTION_FLOAT = [
-    "timepoint_days",
-    "m1i",
-    "sd1i",
-    "se1i",
-    "n1i",
-    "m2i",
-    "sd2i",
-    "se2i",
-    "n2i",
-    "ai",
-    "ci",
-    "pct1i",
-    "pct2i",
-    "baseline_m1i",
-    "baseline_m2i",
-    "estimate",
-    "ci_low",
-    "ci_high",
-    "ci_level",
-    "se",
-    "pvalue",
-]
 EXTRACTION_COLUMNS = [
     "row_id",
     "study_id",
@@ -132,6 +109,8 @@ EXTRACTION_COLUMNS = [
     "location",
     "notes",
 ]
+#: the numeric fields: every column that is neither text nor boolean, in sheet order
+EXTRACTION_FLOAT = [c for c in EXTRACTION_COLUMNS if c not in EXTRACTION_TEXT + EXTRACTION_BOOL]
 #: columns added to the codebook later; a sheet without them is read as if they were empty
 EXTRACTION_OPTIONAL = ["pct1i", "pct2i"]
 EXTRACTION_REQUIRED = ["row_id", "study_id", "outcome", "data_type", "source_id", "location"]
@@ -471,47 +450,7 @@ def risk_of_bias_schema(study_ids: Iterable[str] | None = None) -> pa.DataFrameS
 # ----------------------------------------------------------------------------------------
 # derived tables
 # ----------------------------------------------------------------------------------------
-EFFECTS_COLUMNS = [
-    "effect_id",
-    "study_id",
-    "label",
-    "comparison",
-    "outcome",
-    "instrument",
-    "timepoint",
-    "timepoint_days",
-    "measure",
-    "yi",
-    "vi",
-    "sei",
-    "ci_low",
-    "ci_high",
-    "n1i",
-    "n2i",
-    "m1i",
-    "sd1i",
-    "m2i",
-    "sd2i",
-    "ai",
-    "ci",
-    "data_type",
-    "score_type",
-    "lower_is_better",
-    "derivation",
-    "assumption",
-    "assumption_value",
-    "sensitivity",
-    "source_id",
-    "location",
-    "row_ids",
-    "design",
-    "question",
-    "drug",
-    "dose_mg_per_kg",
-    "treatment_resistant",
-    "year",
-    "n_randomised_total",
-]
+# Each schema is ordered, so its columns are the table's column list (``*_COLUMNS``).
 
 EFFECTS_SCHEMA = pa.DataFrameSchema(
     {
@@ -568,26 +507,8 @@ EFFECTS_SCHEMA = pa.DataFrameSchema(
     strict=True,
     ordered=True,
 )
+EFFECTS_COLUMNS = list(EFFECTS_SCHEMA.columns)
 
-NOT_POOLABLE_COLUMNS = [
-    "study_id",
-    "label",
-    "comparison",
-    "outcome",
-    "instrument",
-    "timepoint",
-    "timepoint_days",
-    "data_type",
-    "reason",
-    "narrative",
-    "source_id",
-    "location",
-    "row_ids",
-    "question",
-    "design",
-    "dose_mg_per_kg",
-    "treatment_resistant",
-]
 NOT_POOLABLE_SCHEMA = pa.DataFrameSchema(
     {
         "study_id": pa.Column(str),
@@ -611,25 +532,8 @@ NOT_POOLABLE_SCHEMA = pa.DataFrameSchema(
     strict=True,
     ordered=True,
 )
+NOT_POOLABLE_COLUMNS = list(NOT_POOLABLE_SCHEMA.columns)
 
-WITHIN_ARM_COLUMNS = [
-    "study_id",
-    "label",
-    "comparison",
-    "arm",
-    "outcome",
-    "instrument",
-    "timepoint",
-    "timepoint_days",
-    "baseline_mean",
-    "endpoint_mean",
-    "change_mean",
-    "percent_reduction",
-    "derivation",
-    "source_id",
-    "location",
-    "row_id",
-]
 WITHIN_ARM_SCHEMA = pa.DataFrameSchema(
     {
         "study_id": pa.Column(str),
@@ -652,3 +556,4 @@ WITHIN_ARM_SCHEMA = pa.DataFrameSchema(
     strict=True,
     ordered=True,
 )
+WITHIN_ARM_COLUMNS = list(WITHIN_ARM_SCHEMA.columns)
