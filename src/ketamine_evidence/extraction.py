@@ -960,24 +960,12 @@ def derive_effects(
     )
 
 
-_FLOAT_EFFECT_COLS = [
-    "timepoint_days",
-    "yi",
-    "vi",
-    "sei",
-    "ci_low",
-    "ci_high",
-    "n1i",
-    "n2i",
-    "m1i",
-    "sd1i",
-    "m2i",
-    "sd2i",
-    "ai",
-    "ci",
-    "assumption_value",
-    "n_randomised_total",
-]
+def _float_columns(schema: pa.DataFrameSchema) -> list[str]:
+    """The schema's float64 columns, in table order."""
+    return [c for c, col in schema.columns.items() if str(col.dtype) == "float64"]
+
+
+_FLOAT_EFFECT_COLS = _float_columns(sx.EFFECTS_SCHEMA)
 
 
 def _effects_frame(rows: list[dict]) -> pd.DataFrame:
@@ -1008,8 +996,9 @@ def _effect_ids(df: pd.DataFrame) -> list[str]:
 
 def _frame(rows: list[dict], columns: list[str], schema: pa.DataFrameSchema) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=columns)
+    floats = _float_columns(schema)
     for c in columns:
-        if schema.columns[c].dtype is not None and str(schema.columns[c].dtype) == "float64":
+        if c in floats:
             df[c] = pd.to_numeric(df[c]).astype("float64")
         else:
             df[c] = _text_column(df[c])
