@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import pandas as pd
@@ -59,6 +59,12 @@ def _check_pi_df(pi_df):
     if pi_df not in PI_DF:
         raise ValueError(f"pi_df must be one of {PI_DF}, got {pi_df!r}")
     return pi_df
+
+
+def _shared_fields(fit, result_cls) -> dict:
+    """The attributes of an engine fit that ``result_cls`` holds under the same name."""
+    names = {f.name for f in fields(result_cls)}
+    return {f.name: getattr(fit, f.name) for f in fields(fit) if f.name in names}
 
 
 @dataclass(frozen=True, eq=False)
@@ -461,34 +467,13 @@ def rma_many(
         )
     fit = fit_rows(Y, V, M, m, test, level, pi_df)
     return RMAManyResult(
-        k=fit.k,
         method=label,
         test=test,
         level=level,
-        estimate=fit.estimate,
-        se=fit.se,
-        statistic=fit.statistic,
-        df=fit.df,
-        pvalue=fit.pvalue,
-        ci_low=fit.ci_low,
-        ci_high=fit.ci_high,
-        pi_low=fit.pi_low,
-        pi_high=fit.pi_high,
-        tau2=fit.tau2,
-        se_tau2=fit.se_tau2,
-        i2=fit.i2,
-        h2=fit.h2,
-        q=fit.q,
-        q_df=fit.q_df,
-        q_pvalue=fit.q_pvalue,
-        s2=fit.s2,
-        weights=fit.weights,
         yi=np.where(M, Y, np.nan),
         vi=np.where(M, V, np.nan),
-        converged=fit.converged,
-        n_iter=fit.n_iter,
-        convergence=fit.convergence,
         pi_df=pi_df,
+        **_shared_fields(fit, RMAManyResult),
     )
 
 
@@ -621,24 +606,6 @@ def metareg(
         level=level,
         terms=("intercept", name),
         coef=fit.beta,
-        se=fit.se,
-        statistic=fit.statistic,
-        pvalue=fit.pvalue,
-        ci_low=fit.ci_low,
-        ci_high=fit.ci_high,
-        df=fit.df,
-        qm=fit.qm,
-        qm_df=fit.qm_df,
-        qm_pvalue=fit.qm_pvalue,
-        qe=fit.qe,
-        qe_df=fit.qe_df,
-        qe_pvalue=fit.qe_pvalue,
-        tau2=fit.tau2,
-        se_tau2=fit.se_tau2,
-        i2=fit.i2,
-        h2=fit.h2,
         r2=float(r2),
-        converged=fit.converged,
-        n_iter=fit.n_iter,
-        convergence=fit.convergence,
+        **_shared_fields(fit, MetaRegResult),
     )
