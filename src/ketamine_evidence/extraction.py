@@ -251,19 +251,56 @@ def _by_row(messages: list[str]) -> list[str]:
     return sorted(messages, key=key)
 
 
-def _validate_extraction(raw: pd.DataFrame, file: str, study_ids, errors) -> pd.DataFrame:
+def _validate_sheet(
+    raw: pd.DataFrame,
+    file: str,
+    errors: list[str],
+    *,
+    columns: list[str],
+    label_cols: list[str],
+    required: list[str],
+    schema: pa.DataFrameSchema,
+    numeric: list[str] | None = None,
+    boolean: list[str] | None = None,
+    optional: list[str] | None = None,
+) -> pd.DataFrame:
+    """Check one curated sheet against its codebook columns and schema; collect messages."""
     start = len(errors)
-    _header_errors(raw, file, sx.EXTRACTION_COLUMNS, errors, optional=sx.EXTRACTION_OPTIONAL)
-    for c in sx.EXTRACTION_COLUMNS:
+    _header_errors(raw, file, columns, errors, optional=optional or ())
+    for c in columns:
         if c not in raw:
             raw[c] = None
-    raw = raw[[c for c in raw.columns if c in sx.EXTRACTION_COLUMNS]]
-    df = _coerce(raw, file, EXTRACTION_LABEL, sx.EXTRACTION_FLOAT, sx.EXTRACTION_BOOL, errors)
-    _required_errors(df, file, EXTRACTION_LABEL, sx.EXTRACTION_REQUIRED, errors)
-    schema = sx.extraction_schema(study_ids)
-    _pandera_errors(schema, df, raw, file, EXTRACTION_LABEL, sx.EXTRACTION_REQUIRED, errors)
+    raw = raw[[c for c in raw.columns if c in columns]]
+    df = _coerce(raw, file, label_cols, numeric or [], boolean or [], errors)
+    _required_errors(df, file, label_cols, required, errors)
+    _pandera_errors(schema, df, raw, file, label_cols, required, errors)
     errors[start:] = _by_row(errors[start:])
-    return df[sx.EXTRACTION_COLUMNS]
+    return df[columns]
+
+
+def _read_sheet(path: str | Path, validate, **kw) -> pd.DataFrame:
+    """Read one curated sheet with ``validate``; raise every problem found at once."""
+    path = Path(path)
+    errors: list[str] = []
+    df = validate(_read_text_csv(path), path.name, errors, **kw)
+    if errors:
+        raise SheetValidationError(errors)
+    return df
+
+
+def _validate_extraction(raw: pd.DataFrame, file: str, errors, study_ids=None) -> pd.DataFrame:
+    return _validate_sheet(
+        raw,
+        file,
+        errors,
+        columns=sx.EXTRACTION_COLUMNS,
+        label_cols=EXTRACTION_LABEL,
+        required=sx.EXTRACTION_REQUIRED,
+        schema=sx.extraction_schema(study_ids),
+        numeric=sx.EXTRACTION_FLOAT,
+        boolean=sx.EXTRACTION_BOOL,
+        optional=sx.EXTRACTION_OPTIONAL,
+    )
 
 
 def read_extraction(path: str | Path, study_ids=None) -> pd.DataFrame:
@@ -286,71 +323,42 @@ def read_extraction(path: str | Path, study_ids=None) -> pd.DataFrame:
     SheetValidationError
         Listing every problem found.
     """
-    path = Path(path)
-    errors: list[str] = []
-    df = _validate_extraction(_read_text_csv(path), path.name, study_ids, errors)
-    if errors:
-        raise SheetValidationError(errors)
-    return df
+    return _read_sheet(path, _validate_extraction, study_ids=study_ids)
 
 
-def _validate_characteristics(raw, file, errors) -> pd.DataFrame:
-    start = len(errors)
-    _header_errors(raw, file, sx.CHARACTERISTICS_COLUMNS, errors)
-    for c in sx.CHARACTERISTICS_COLUMNS:
-        if c not in raw:
-            raw[c] = None
-    raw = raw[[c for c in raw.columns if c in sx.CHARACTERISTICS_COLUMNS]]
-    df = _coerce(raw, file, CHARACTERISTICS_LABEL, sx.CHARACTERISTICS_NUMERIC, [], errors)
-    # lower-case the controlled vocabularies' case only where the codebook is lower-case
-    _required_errors(df, file, CHARACTERISTICS_LABEL, sx.CHARACTERISTICS_REQUIRED, errors)
-    _pandera_errors(
-        sx.characteristics_schema(),
-        df,
+def _validate_characteristics(raw: pd.DataFrame, file: str, errors) -> pd.DataFrame:
+    return _validate_sheet(
         raw,
         file,
-        CHARACTERISTICS_LABEL,
-        sx.CHARACTERISTICS_REQUIRED,
         errors,
+        columns=sx.CHARACTERISTICS_COLUMNS,
+        label_cols=CHARACTERISTICS_LABEL,
+        required=sx.CHARACTERISTICS_REQUIRED,
+        schema=sx.characteristics_schema(),
+        numeric=sx.CHARACTERISTICS_NUMERIC,
     )
-    errors[start:] = _by_row(errors[start:])
-    return df[sx.CHARACTERISTICS_COLUMNS]
 
 
 def read_characteristics(path: str | Path) -> pd.DataFrame:
     """Read and validate ``study_characteristics.csv`` (see :func:`read_extraction`)."""
-    path = Path(path)
-    errors: list[str] = []
-    df = _validate_characteristics(_read_text_csv(path), path.name, errors)
-    if errors:
-        raise SheetValidationError(errors)
-    return df
+    return _read_sheet(path, _validate_characteristics)
 
 
-def _validate_rob(raw, file, study_ids, errors) -> pd.DataFrame:
-    start = len(errors)
-    _header_errors(raw, file, sx.ROB_COLUMNS, errors)
-    for c in sx.ROB_COLUMNS:
-        if c not in raw:
-            raw[c] = None
-    raw = raw[[c for c in raw.columns if c in sx.ROB_COLUMNS]]
-    df = _coerce(raw, file, ROB_LABEL, [], [], errors)
-    _required_errors(df, file, ROB_LABEL, sx.ROB_REQUIRED, errors)
-    _pandera_errors(
-        sx.risk_of_bias_schema(study_ids), df, raw, file, ROB_LABEL, sx.ROB_REQUIRED, errors
+def _validate_rob(raw: pd.DataFrame, file: str, errors, study_ids=None) -> pd.DataFrame:
+    return _validate_sheet(
+        raw,
+        file,
+        errors,
+        columns=sx.ROB_COLUMNS,
+        label_cols=ROB_LABEL,
+        required=sx.ROB_REQUIRED,
+        schema=sx.risk_of_bias_schema(study_ids),
     )
-    errors[start:] = _by_row(errors[start:])
-    return df[sx.ROB_COLUMNS]
 
 
 def read_risk_of_bias(path: str | Path, study_ids=None) -> pd.DataFrame:
     """Read and validate ``risk_of_bias.csv`` (see :func:`read_extraction`)."""
-    path = Path(path)
-    errors: list[str] = []
-    df = _validate_rob(_read_text_csv(path), path.name, study_ids, errors)
-    if errors:
-        raise SheetValidationError(errors)
-    return df
+    return _read_sheet(path, _validate_rob, study_ids=study_ids)
 
 
 @dataclass(frozen=True)
@@ -382,12 +390,12 @@ def load_curated(curated_dir: str | Path, *, require_risk_of_bias: bool = True) 
         study_ids = None
     if (d / EXTRACTION_FILE).exists():
         ext = _validate_extraction(
-            _read_text_csv(d / EXTRACTION_FILE), EXTRACTION_FILE, study_ids, errors
+            _read_text_csv(d / EXTRACTION_FILE), EXTRACTION_FILE, errors, study_ids
         )
     else:
         errors.append(f"{EXTRACTION_FILE}: file not found in {d}")
     if (d / ROB_FILE).exists():
-        rob = _validate_rob(_read_text_csv(d / ROB_FILE), ROB_FILE, study_ids, errors)
+        rob = _validate_rob(_read_text_csv(d / ROB_FILE), ROB_FILE, errors, study_ids)
     elif require_risk_of_bias:
         errors.append(f"{ROB_FILE}: file not found in {d}")
     else:
