@@ -108,6 +108,24 @@ def _row_label(file: str, df: pd.DataFrame, i, label_cols: list[str]) -> str:
     return f"{file} row {i + 1} (line {i + 2}{ident})"
 
 
+def _parse_number(v: object) -> tuple[float, str | None]:
+    try:
+        x = float(str(v).replace(",", ""))
+    except ValueError:
+        x = np.nan
+    if not math.isfinite(x):
+        return np.nan, f"is not a number ({v!r}); leave the cell empty when not reported"
+    return x, None
+
+
+def _parse_bool(v: object) -> tuple[object, str | None]:
+    if str(v).lower() in _TRUE:
+        return True, None
+    if str(v).lower() in _FALSE:
+        return False, None
+    return pd.NA, f"must be true or false ({v!r})"
+
+
 def _coerce(
     df: pd.DataFrame,
     file: str,
@@ -117,43 +135,23 @@ def _coerce(
     errors: list[str],
 ) -> pd.DataFrame:
     out = df.copy()
-    for c in numeric:
-        if c not in out:
-            continue
-        vals = []
-        for i, v in out[c].items():
-            if _missing(v):
-                vals.append(np.nan)
+    for cols, parse, empty, dtype in (
+        (numeric, _parse_number, np.nan, "float64"),
+        (boolean, _parse_bool, pd.NA, "boolean"),
+    ):
+        for c in cols:
+            if c not in out:
                 continue
-            try:
-                x = float(str(v).replace(",", ""))
-            except ValueError:
-                x = np.nan
-            if not math.isfinite(x):
-                errors.append(
-                    f"{_row_label(file, df, i, label_cols)}: {c}: is not a number ({v!r}); "
-                    "leave the cell empty when not reported"
-                )
-                x = np.nan
-            vals.append(x)
-        out[c] = pd.Series(vals, index=out.index, dtype="float64")
-    for c in boolean:
-        if c not in out:
-            continue
-        vals = []
-        for i, v in out[c].items():
-            if _missing(v):
-                vals.append(pd.NA)
-            elif str(v).lower() in _TRUE:
-                vals.append(True)
-            elif str(v).lower() in _FALSE:
-                vals.append(False)
-            else:
-                errors.append(
-                    f"{_row_label(file, df, i, label_cols)}: {c}: must be true or false ({v!r})"
-                )
-                vals.append(pd.NA)
-        out[c] = pd.Series(vals, index=out.index, dtype="boolean")
+            vals = []
+            for i, v in out[c].items():
+                if _missing(v):
+                    vals.append(empty)
+                    continue
+                x, problem = parse(v)
+                if problem is not None:
+                    errors.append(f"{_row_label(file, df, i, label_cols)}: {c}: {problem}")
+                vals.append(x)
+            out[c] = pd.Series(vals, index=out.index, dtype=dtype)
     for c in out.columns:
         if c not in numeric and c not in boolean:
             out[c] = out[c].astype(object)
