@@ -133,6 +133,16 @@ def _g(x: float) -> str:
     return f"{x:.6g}"
 
 
+def _check_limits(lower: float, upper: float) -> None:
+    if lower >= upper:
+        raise ValueError(f"lower: must be below upper ({lower:g} >= {upper:g})")
+
+
+def _sd_from_se_of_difference(se: float, n1: float, n2: float) -> float:
+    """Common within-group SD behind the SE of a difference of two independent means."""
+    return se / math.sqrt(1 / n1 + 1 / n2)
+
+
 # --------------------------------------------------------------------------- SDs
 
 
@@ -197,8 +207,7 @@ def sd_from_ci(
     Cochrane Handbook v6.4, section 6.5.2.2.
     """
     lower, upper, n = _num("lower", lower), _num("upper", upper), _n("n", n)
-    if lower >= upper:
-        raise ValueError(f"lower: must be below upper ({lower:g} >= {upper:g})")
+    _check_limits(lower, upper)
     q, qname = _quantile(level, dist, n - 1)
     sd = math.sqrt(n) * (upper - lower) / (2 * q)
     return Conversion(
@@ -219,7 +228,7 @@ def sd_from_se_difference(se: float, n1: float, n2: float) -> Conversion:
     Cochrane Handbook v6.4, section 6.5.2.3.
     """
     se, n1, n2 = _pos("se", se), _n("n1", n1), _n("n2", n2)
-    sd = se / math.sqrt(1 / n1 + 1 / n2)
+    sd = _sd_from_se_of_difference(se, n1, n2)
     return Conversion(
         sd,
         f"SD (both groups) from SE of mean difference: SD = SE/sqrt(1/n1+1/n2) = "
@@ -241,11 +250,10 @@ def sd_from_ci_difference(
     """
     lower, upper = _num("lower", lower), _num("upper", upper)
     n1, n2 = _n("n1", n1), _n("n2", n2)
-    if lower >= upper:
-        raise ValueError(f"lower: must be below upper ({lower:g} >= {upper:g})")
+    _check_limits(lower, upper)
     q, qname = _quantile(level, dist, n1 + n2 - 2)
     se = (upper - lower) / (2 * q)
-    sd = se / math.sqrt(1 / n1 + 1 / n2)
+    sd = _sd_from_se_of_difference(se, n1, n2)
     return Conversion(
         sd,
         f"SD (both groups) from {level:.0%} CI of mean difference: SE = (upper-lower)/(2*{qname}) = "
@@ -268,7 +276,7 @@ def sd_from_t_difference(mean_difference: float, t: float, n1: float, n2: float)
     if t == 0 or md == 0:
         raise ValueError("t: t and the mean difference must be non-zero to recover an SE")
     se = abs(md / t)
-    sd = se / math.sqrt(1 / n1 + 1 / n2)
+    sd = _sd_from_se_of_difference(se, n1, n2)
     return Conversion(
         sd,
         f"SD (both groups) from t: SE = |MD/t| = |{_g(md)}/{_g(t)}| = {_g(se)}; "
