@@ -98,6 +98,20 @@ def _credentials_from_env(email: str | None, api_key: str | None) -> tuple[str |
             api_key or os.environ.get("NCBI_API_KEY") or None)
 
 
+def _answer_root(raw: bytes, what: str):
+    """The root element of an E-utilities XML answer, parsed safely.
+
+    A refused entity is a :class:`SourceError`; a body that is not well-formed (e.g.
+    truncated) is a :class:`TransientError`, worth another try.
+    """
+    try:
+        return safe_et.fromstring(raw)
+    except DefusedXmlException as exc:
+        raise SourceError(f"{what} answer refused by the safe XML parser: {exc}") from exc
+    except safe_et.ParseError as exc:
+        raise TransientError(f"{what} answer is not well-formed XML ({exc})") from exc
+
+
 def parse_esearch(raw: bytes) -> ESearchResult:
     """Parse an ESearch XML answer (safely).
 
@@ -108,12 +122,7 @@ def parse_esearch(raw: bytes) -> ESearchResult:
     SourceError
         The service answered with an ``<ERROR>`` (it does so with HTTP 200).
     """
-    try:
-        root = safe_et.fromstring(raw)
-    except DefusedXmlException as exc:
-        raise SourceError(f"ESearch answer refused by the safe XML parser: {exc}") from exc
-    except safe_et.ParseError as exc:
-        raise TransientError(f"ESearch answer is not well-formed XML ({exc})") from exc
+    root = _answer_root(raw, "ESearch")
     if root.tag != "eSearchResult":
         raise SourceError(f"unexpected ESearch answer: root element <{root.tag}>")
     error = root.findtext("ERROR")
@@ -133,12 +142,7 @@ def parse_esearch(raw: bytes) -> ESearchResult:
 
 def check_efetch(raw: bytes) -> list[str]:
     """Check an EFetch body is a complete ``PubmedArticleSet``; return the PMIDs in it."""
-    try:
-        root = safe_et.fromstring(raw)
-    except DefusedXmlException as exc:
-        raise SourceError(f"EFetch answer refused by the safe XML parser: {exc}") from exc
-    except safe_et.ParseError as exc:
-        raise TransientError(f"EFetch answer is not well-formed XML ({exc})") from exc
+    root = _answer_root(raw, "EFetch")
     if root.tag != "PubmedArticleSet":
         message = (root.findtext("ERROR") or "").strip()
         raise SourceError(f"unexpected EFetch answer <{root.tag}> {message}".strip())
