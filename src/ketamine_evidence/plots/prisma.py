@@ -344,30 +344,19 @@ def prisma_flow(
         )
 
     # headers
-    box(
-        col_x[0],
-        top + off,
-        main_w,
-        header_h,
-        headers[0],
-        fill=HEADER_FILL,
-        gid="prisma_header",
-        tx=main_w / 2,
-        ha="center",
-        fontweight="bold",
-    )
-    box(
-        col_x[2],
-        top + off,
-        other_w,
-        header_h,
-        headers[1],
-        fill=HEADER_FILL,
-        gid="prisma_header",
-        tx=other_w / 2,
-        ha="center",
-        fontweight="bold",
-    )
+    for x, w, text in ((col_x[0], main_w, headers[0]), (col_x[2], other_w, headers[1])):
+        box(
+            x,
+            top + off,
+            w,
+            header_h,
+            text,
+            fill=HEADER_FILL,
+            gid="prisma_header",
+            tx=w / 2,
+            ha="center",
+            fontweight="bold",
+        )
     # phase bars
     for name, r0, r1 in PHASES:
         y0, y1 = row_y[r0], row_y[r1] + heights[r1]
