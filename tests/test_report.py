@@ -343,3 +343,24 @@ def test_prisma_columns_and_search_status():
     methods = html.split('id="methods"')[1].split("</section>")[0]
     assert "Database search: not run (as of 2026-11-27)." in methods
     assert "PubMed" in methods
+
+
+def test_published_syntheses_shown_as_printed_and_checked(tmp_path):
+    from ketamine_evidence import report
+
+    path = tmp_path / "published_syntheses.csv"
+    path.write_text(
+        "synthesis_id,first_author,year,journal,n_studies,outcome,timepoint,measure,estimate,"
+        "ci_low,ci_high,pvalue,conclusion,notes,source_id,location\n"
+        "smith2024,Smith,2024,J Fake,6,PTSD symptoms,end,g,0.20,-0.08,0.48,,modest,"
+        "bias-corrected,PMID:12345678,abstract\n")
+    table = report.read_published_syntheses(path)
+    assert table.loc[0, "estimate"] == "0.20"           # kept as printed, not 0.2
+    html = report.build_report(report.ReportInputs(published_syntheses=table))
+    assert "0.20 (-0.08 to 0.48)" in html
+    assert "pubmed.ncbi.nlm.nih.gov/12345678" in html
+    assert report.read_published_syntheses(tmp_path / "absent.csv") is None
+    path.write_text("synthesis_id,outcome,estimate,ci_low,ci_high,source_id,location\n"
+                    "x2020,PTSD,about 0.3,,,PMID:1,\n")
+    with pytest.raises(ValueError, match=r"row 1 \(line 2; x2020\): location is empty\n.*estimate is not a number"):
+        report.read_published_syntheses(path)

@@ -34,6 +34,8 @@ INPUT_OPTIONS = (
      "data/processed/registry_vs_publication.csv", "registry versus publication discrepancies"),
     ("--within-arm", "within_arm", "data/processed/within_arm.csv",
      "within-arm reductions from baseline"),
+    ("--published-syntheses", "published_syntheses", "data/raw/published_syntheses.csv",
+     "published meta-analyses, shown for context (never pooled)"),
     ("--manifest", "manifest", "data/raw/snapshot/manifest.json", "snapshot retrieval manifest"),
     ("--config", "config", "config.yaml", "the review configuration"),
 )

@@ -108,12 +108,14 @@ INPUT_DESCRIPTIONS = {
     "not_poolable": "data/processed/not_poolable.csv",
     "registry_vs_publication": "data/processed/registry_vs_publication.csv",
     "within_arm": "data/processed/within_arm.csv",
+    "published_syntheses": "data/raw/published_syntheses.csv",
     "prisma": "data/processed/prisma.json",
     "manifest": "data/raw/snapshot/manifest.json",
 }
 TABLE_FIELDS = (
     "claims", "pooled", "study_effects", "sensitivity", "studies", "screening",
     "characteristics", "risk_of_bias", "not_poolable", "registry_vs_publication", "within_arm",
+    "published_syntheses",
 )
 SOFTWARE = ("python", "ketamine-evidence", "numpy", "pandas", "scipy", "statsmodels",
             "matplotlib", "snakemake", "jinja2")
@@ -140,6 +142,7 @@ class ReportInputs:
     not_poolable: pd.DataFrame | None = None
     registry_vs_publication: pd.DataFrame | None = None
     within_arm: pd.DataFrame | None = None
+    published_syntheses: pd.DataFrame | None = None   # context only, never pooled
     prisma: Mapping[str, Any] | None = None
     manifest: Mapping[str, Any] | None = None
     config: Mapping[str, Any] = field(default_factory=dict)
@@ -1007,6 +1010,8 @@ def build_report(inputs: ReportInputs) -> str:
         "analyses": analyses,
         "pooled_state": _state(inputs.pooled),
         "registry": _generic_table(inputs.registry_vs_publication),
+        "syntheses": _syntheses_section(inputs.published_syntheses),
+        "syntheses_state": _state(inputs.published_syntheses),
         "registry_state": _state(inputs.registry_vs_publication),
         "missing": _missing_section(inputs, analyses, claims,
                                     characteristics["groups"]["prevention"]),
@@ -1035,6 +1040,75 @@ def read_table(path: str | Path | None) -> pd.DataFrame | None:
         return pd.read_csv(path)
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
+
+
+SYNTHESES_REQUIRED = ("synthesis_id", "outcome", "source_id", "location")
+SYNTHESES_NUMERIC = ("estimate", "ci_low", "ci_high")
+
+
+def read_published_syntheses(path: str | Path | None) -> pd.DataFrame | None:
+    """``published_syntheses.csv`` with every cell kept as printed (text), checked.
+
+    Published meta-analyses are shown for context only; their numbers are never pooled.
+    Cells are read as text so that values appear exactly as the curator typed them from the
+    source. Raises ``ValueError`` naming the file, row and field when a required field is
+    empty or a number column holds something that is not a number.
+    """
+    if path is None or not Path(path).is_file():
+        return None
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    problems = [f"{Path(path).name}: missing column {c}" for c in
+                (*SYNTHESES_REQUIRED, *SYNTHESES_NUMERIC) if c not in table]
+    for i, row in table.iterrows():
+        where = f"{Path(path).name} row {i + 1} (line {i + 2}; {row.get('synthesis_id', '')})"
+        problems += [f"{where}: {c} is empty" for c in SYNTHESES_REQUIRED
+                     if c in table and not row[c].strip()]
+        for c in SYNTHESES_NUMERIC:
+            if c in table and row[c].strip() and _num(row[c]) is None:
+                problems.append(f"{where}: {c} is not a number ({row[c]!r})")
+    if problems:
+        raise ValueError("invalid published syntheses:\n  " + "\n  ".join(problems))
+    return table
+
+
+def _syntheses_section(table: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """Published results grouped by review: the review once, then its results as printed.
+
+    Review-level text (journal, scope, conclusion, source) is taken from the review's first
+    row; a result's notes are shown beside it only where they differ from that row's notes.
+    """
+    if not _has_rows(table):
+        return []
+    groups: dict[str, dict[str, Any]] = {}
+    for row in _rows(table):
+        def cell(name: str, row: Mapping[str, Any] = row) -> str:
+            return _text(row.get(name)).strip()
+
+        key = cell("synthesis_id")
+        if key not in groups:
+            groups[key] = {
+                "synthesis": " ".join(x for x in (cell("first_author"), cell("year")) if x)
+                or key,
+                "journal": cell("journal"), "scope": cell("design_scope"),
+                "search_date": cell("search_date"), "conclusion": cell("conclusion"),
+                "direction": cell("direction_note"),
+                "notes": cell("notes"), "source": source_links(cell("source_id")),
+                "location": cell("location"), "results": [],
+            }
+        interval = (f"{cell('ci_low')} to {cell('ci_high')}"
+                    if cell("ci_low") and cell("ci_high") else "")
+        estimate = cell("estimate")
+        groups[key]["results"].append({
+            "k": cell("n_studies"), "outcome": cell("outcome"), "timepoint": cell("timepoint"),
+            "measure": cell("measure"),
+            "result": (f"{estimate} ({interval})" if interval else estimate) or "in words only",
+            "p": cell("pvalue"), "i2": cell("i2"),
+            "notes": cell("notes") if cell("notes") != groups[key]["notes"] else "",
+        })
+    return list(groups.values())
 
 
 def read_json(path: str | Path | None) -> dict[str, Any] | None:
@@ -1102,6 +1176,7 @@ def load_report_inputs(
     not_poolable: str | Path | None = "data/processed/not_poolable.csv",
     registry_vs_publication: str | Path | None = "data/processed/registry_vs_publication.csv",
     within_arm: str | Path | None = "data/processed/within_arm.csv",
+    published_syntheses: str | Path | None = "data/raw/published_syntheses.csv",
     manifest: str | Path | None = "data/raw/snapshot/manifest.json",
     config: str | Path | Mapping[str, Any] | None = "config.yaml",
     versions: Mapping[str, str] | None = None,
@@ -1130,6 +1205,7 @@ def load_report_inputs(
         not_poolable=read_table(not_poolable),
         registry_vs_publication=read_table(registry_vs_publication),
         within_arm=read_table(within_arm),
+        published_syntheses=read_published_syntheses(published_syntheses),
         prisma=read_json(prisma),
         manifest=read_json(manifest),
         config=cfg,

@@ -24,6 +24,11 @@ def snapshot_files(wildcards=None):
     return sorted(str(p) for p in Path(SNAPSHOT).rglob("*") if p.is_file())
 
 
+def optional_curated(name):
+    """An input function: a curated file that a review may not have (``[]`` when absent)."""
+    return lambda wildcards: [str(p)] if (p := Path(CURATED) / name).exists() else []
+
+
 def parent_of(name):
     """A `params:` function: the folder holding the named input (e.g. the snapshot folder)."""
     return lambda wildcards, input: str(Path(input[name]).parent)

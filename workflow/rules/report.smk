@@ -18,11 +18,13 @@ rule report:
         registry_vs_publication="data/processed/registry_vs_publication.csv",
         within_arm="data/processed/within_arm.csv",
         manifest=f"{SNAPSHOT}/manifest.json",
+        published_syntheses=optional_curated("published_syntheses.csv"),
     output:
         html=report("results/report.html", caption="../report/report.rst", category="Report"),
     params:
         ke=KE,
         code=PACKAGE_CODE,
+        syntheses=lambda wildcards, input: input.published_syntheses or "none",
     log:
         "logs/report.log",
     conda:
@@ -35,5 +37,6 @@ rule report:
         " --characteristics {input.characteristics} --risk-of-bias {input.risk_of_bias}"
         " --not-poolable {input.not_poolable}"
         " --registry-vs-publication {input.registry_vs_publication}"
-        " --within-arm {input.within_arm} --manifest {input.manifest}"
+        " --within-arm {input.within_arm} --published-syntheses {params.syntheses}"
+        " --manifest {input.manifest}"
         " --out {output.html} > {log} 2>&1"
