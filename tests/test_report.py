@@ -364,3 +364,14 @@ def test_published_syntheses_shown_as_printed_and_checked(tmp_path):
                     "x2020,PTSD,about 0.3,,,PMID:1,\n")
     with pytest.raises(ValueError, match=r"row 1 \(line 2; x2020\): location is empty\n.*estimate is not a number"):
         report.read_published_syntheses(path)
+
+
+def test_records_awaiting_a_reviewer_are_listed():
+    from ketamine_evidence import report
+
+    screening = pd.DataFrame({
+        "record_id": ["pubmed:99"], "study_id": ["auto_pmid99"], "source": ["pubmed"],
+        "record_type": ["publication"], "stage": ["full_text"], "decision": ["include"],
+        "decided_by": ["rules"]})
+    html = report.build_report(report.ReportInputs(screening=screening))
+    assert "pubmed:99" in html and "automatic rules only" in html

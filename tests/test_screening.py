@@ -160,3 +160,22 @@ def test_repository_config_and_curated_files_screen():
     out = screen(records, studies, config,
                  read_overrides(ROOT / "data" / "raw" / "screening_overrides.csv"))
     assert len(out) == len(records)
+
+
+def test_awaiting_curation_lists_rule_inclusions_and_uncurated_studies():
+    from ketamine_evidence.screening import awaiting_curation
+
+    screening = pd.DataFrame({
+        "record_id": ["pubmed:1", "pubmed:2", "KR001", "KR002", "pubmed:3"],
+        "study_id": ["new2026", "feder2021", "feder2021", "feder2014", "old2010"],
+        "source": ["pubmed", "pubmed", "other", "other", "pubmed"],
+        "record_type": ["publication"] * 5,
+        "stage": ["full_text", "full_text", "full_text", "full_text", "title_abstract"],
+        "decision": ["include", "include", "include", "exclude", "exclude"],
+        "decided_by": ["rules", "override:R 2026-11-27", "curator", "curator", "rules"],
+    })
+    out = awaiting_curation(screening, ["feder2021", "feder2014"])
+    assert list(out["record_id"]) == ["pubmed:1"]
+    assert "automatic rules only" in out.loc[0, "why"]
+    assert "not extracted yet" in out.loc[0, "why"]
+    assert awaiting_curation(screening.iloc[0:0], []).empty

@@ -36,6 +36,8 @@ from typing import Any, NamedTuple
 import jinja2
 import pandas as pd
 
+from ketamine_evidence.screening import awaiting_curation
+
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 RATIO_MEASURES = frozenset({"ROM", "RR", "OR", "HR", "IRR"})
@@ -938,7 +940,17 @@ def _missing_section(inputs: ReportInputs, analyses: Sequence[Mapping[str, Any]]
     no_data = [{"id": _text(a.get("id")), "title": _text(a.get("title"))}
                for a in configured if _text(a.get("id")) not in pooled_ids]
     no_evidence_claims = [c for c in claims if c["verdict"] == "no_evidence"]
-    return {"not_poolable": not_poolable, "no_data": no_data,
+    awaiting = []
+    if _has_rows(inputs.screening) and {"stage", "decision", "decided_by"} <= set(
+            inputs.screening.columns):
+        curated = (inputs.characteristics["study_id"] if _has_rows(inputs.characteristics)
+                   else [])
+        for row in _rows(awaiting_curation(inputs.screening, curated)):
+            awaiting.append({"record": _text(row.get("record_id")),
+                             "study": _text(row.get("study_id")),
+                             "source": _text(row.get("source")),
+                             "why": _text(row.get("why"))})
+    return {"not_poolable": not_poolable, "no_data": no_data, "awaiting": awaiting,
             "no_evidence_claims": no_evidence_claims, "prevention": prevention,
             "not_poolable_state": _state(inputs.not_poolable)}
 

@@ -277,3 +277,44 @@ def _from_override(ov: dict) -> tuple:
         who += f" {ov['date']}"
     return (ov["stage"], ov["decision"], ov["reason_code"],
             _val(ov.get("reason_text")) or "reviewer override", who)
+
+
+AWAITING_COLUMNS = ["record_id", "study_id", "source", "record_type", "decided_by", "why"]
+
+
+def awaiting_curation(screening: pd.DataFrame, curated_study_ids) -> pd.DataFrame:
+    """Included records that still need a reviewer: the living review's to-do list.
+
+    A record needs attention when it is included at full text but either the automatic
+    rules alone included it (no reviewer has confirmed the full-text decision), or its study
+    has no row in ``study_characteristics.csv`` (nothing has been extracted from it yet).
+    After a live refresh this lists the new trials, so a reviewer (or CI) sees them at once.
+
+    Parameters
+    ----------
+    screening : pandas.DataFrame
+        ``data/processed/screening.csv``.
+    curated_study_ids : iterable of str
+        ``study_id`` values of ``study_characteristics.csv``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per record with ``why`` it needs attention (reasons joined by "; ").
+    """
+    if screening is None or screening.empty:
+        return pd.DataFrame(columns=AWAITING_COLUMNS)
+    curated = {str(s) for s in curated_study_ids}
+    included = screening[(screening["stage"] == "full_text")
+                         & (screening["decision"] == "include")]
+    rows = []
+    for _, rec in included.iterrows():
+        why = []
+        if str(rec["decided_by"]) == "rules":
+            why.append("included by the automatic rules only: needs a reviewer's full-text "
+                       "decision (screening_overrides.csv)")
+        if str(rec["study_id"]) not in curated:
+            why.append("its study has no row in study_characteristics.csv: not extracted yet")
+        if why:
+            rows.append({**{c: rec.get(c) for c in AWAITING_COLUMNS[:-1]}, "why": "; ".join(why)})
+    return pd.DataFrame(rows, columns=AWAITING_COLUMNS)
