@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
+from statsmodels.regression.linear_model import WLS
 
 from ._core import RMAResult, _norm_method, rma
 from ._engine import EPS, fit_rows, q_of_tau2
@@ -217,26 +218,22 @@ def regtest(
             ci_high=float(fit.ci_high[0]),
             fit=fit,
         )
-    w = 1.0 / v
-    xtwx_inv = np.linalg.inv(X.T @ (w[:, None] * X))
-    beta = xtwx_inv @ (X.T @ (w * y))
-    sigma2 = float(np.sum(w * (y - X @ beta) ** 2) / (k - 2))
-    se = np.sqrt(np.diag(sigma2 * xtwx_inv))
-    tval = beta / se
-    df = float(k - 2)
-    crit = stats.t.isf((1.0 - level) / 2.0, df)
+    # Egger's classical test is a weighted least-squares regression with the residual
+    # variance estimated (multiplicative dispersion): statsmodels' WLS is that model.
+    ols = WLS(y, X, weights=1.0 / v).fit()
+    ci = ols.conf_int(alpha=1.0 - level)
     return RegtestResult(
         model=model,
         predictor=predictor,
         method=None,
         test="t",
         level=level,
-        statistic=float(tval[1]),
-        df=df,
-        pvalue=float(2.0 * stats.t.sf(abs(tval[1]), df)),
-        est=float(beta[0]),
-        ci_low=float(beta[0] - crit * se[0]),
-        ci_high=float(beta[0] + crit * se[0]),
+        statistic=float(ols.tvalues[1]),
+        df=float(ols.df_resid),
+        pvalue=float(ols.pvalues[1]),
+        est=float(ols.params[0]),
+        ci_low=float(ci[0, 0]),
+        ci_high=float(ci[0, 1]),
         fit=None,
     )
 
