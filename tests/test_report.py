@@ -375,3 +375,11 @@ def test_records_awaiting_a_reviewer_are_listed():
         "decided_by": ["rules"]})
     html = report.build_report(report.ReportInputs(screening=screening))
     assert "pubmed:99" in html and "automatic rules only" in html
+
+
+def test_empty_inputs_are_noted_not_warned():
+    html = report.build_report(report.ReportInputs(
+        claims=_claims(), within_arm=pd.DataFrame(), registry_vs_publication=pd.DataFrame()))
+    banner = html.split("Incomplete inputs", 1)[1].split("</p>", 1)[0]
+    assert "within_arm.csv" not in banner
+    assert "Inputs with no rows yet" in html and "within_arm.csv" in html

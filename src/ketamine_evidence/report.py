@@ -1028,9 +1028,12 @@ def build_report(inputs: ReportInputs) -> str:
         "missing": _missing_section(inputs, analyses, claims,
                                     characteristics["groups"]["prevention"]),
         "status": status,
-        "incomplete": [s for s in status if s["state"] != "loaded"
+        # A missing file means a step did not run: warn. An empty table is a real answer
+        # (e.g. no registry results in the snapshot yet): say so quietly.
+        "incomplete": [s for s in status if s["state"] == "missing"
                        # the processed study list only stands in for the characteristics
                        and not (s["name"] == "studies" and _has_rows(inputs.characteristics))],
+        "empty_inputs": [s for s in status if s["state"] == "empty"],
         "egger_min_k": EGGER_MIN_K,
     }
     return _environment().get_template("report.html.j2").render(**context)
