@@ -78,3 +78,16 @@ def test_labels_add_comparison_only_for_multi_arm_studies():
     spec = {"id": "end", "outcome": "ptsd_severity", "measure": "SMD", "window_days": [1, 35]}
     labels = study_labels(select_effects(_effects(), spec, PRIORITY))
     assert labels == ["A 2014", "B 2021", "C 2022 (0.2 vs saline)", "C 2022 (0.5 vs saline)"]
+
+
+def test_participants_from_arms_or_randomised_total():
+    from ketamine_evidence.analysis import _participants
+
+    rows = pd.DataFrame({
+        "study_id": ["par", "cross", "multi", "multi", "contrast"],
+        "design": ["parallel", "crossover", "parallel", "parallel", "parallel"],
+        "n1i": [10, 20, 15, 14, np.nan], "n2i": [11, 20, 8, 7, np.nan],
+        "n_randomised_total": [21, 20, 44, 44, 30]})
+    # 21 + 20 (crossover counted once) + (15 + 8) + (14 + 7) + 30 (no arm sizes)
+    assert _participants(rows) == 21 + 20 + 23 + 21 + 30
+    assert np.isnan(_participants(rows[["study_id"]]))

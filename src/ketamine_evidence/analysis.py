@@ -24,10 +24,6 @@ PICK_RULES = ("latest", "earliest", "closest")
 STUDY_KEYS = ["study_id", "comparison"]
 
 
-class AnalysisWarning(KetamineEvidenceWarning):
-    """A data-dependent concern about an analysis (e.g. too few studies for a test)."""
-
-
 def _is_true(value) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in {"true", "1", "yes"}
@@ -205,20 +201,24 @@ def _participants(selected: pd.DataFrame) -> float:
     """
     if selected.empty:
         return 0
+    def column(rows: pd.DataFrame, name: str) -> pd.Series:
+        if name not in rows:
+            return pd.Series(math.nan, index=rows.index)
+        return pd.to_numeric(rows[name], errors="coerce")
+
     total, known = 0.0, False
     for _, rows in selected.groupby("study_id", sort=False):
-        n1 = pd.to_numeric(rows.get("n1i"), errors="coerce")
-        n2 = pd.to_numeric(rows.get("n2i"), errors="coerce")
-        crossover = rows.get("design", pd.Series("", index=rows.index)).fillna("") \
-            .astype(str).str.lower().eq("crossover")
+        n1, n2 = column(rows, "n1i"), column(rows, "n2i")
+        design = rows["design"] if "design" in rows else pd.Series("", index=rows.index)
+        crossover = design.fillna("").astype(str).str.lower().eq("crossover")
         arm_total = np.where(crossover, n1, n1 + n2)
         if np.isfinite(arm_total).all():
             total += float(np.sum(arm_total))
             known = True
             continue
-        randomised = pd.to_numeric(rows.get("n_randomised_total"), errors="coerce")
-        if randomised is not None and randomised.notna().any():
-            total += float(randomised.dropna().iloc[0])
+        randomised = column(rows, "n_randomised_total").dropna()
+        if len(randomised):
+            total += float(randomised.iloc[0])
             known = True
     return total if known else math.nan
 
