@@ -448,3 +448,24 @@ def test_percentage_inconsistent_with_n_is_not_poolable():
     tables = extraction.derive_effects(ext, chars, {})
     assert tables.effects.empty
     assert "another denominator" in tables.not_poolable.iloc[0]["reason"]
+
+
+def test_reported_cohens_d_gets_hedges_correction_when_arm_sizes_known():
+    from ketamine_evidence import extraction
+    from ketamine_evidence.effects import hedges_j
+
+    base = {c: None for c in sx.EXTRACTION_COLUMNS} | {
+        "row_id": "E0001", "study_id": "s2020", "comparison": "ketamine vs midazolam",
+        "outcome": "ptsd_severity", "instrument": "CAPS-5", "timepoint": "week 2",
+        "timepoint_days": 14.0, "data_type": "contrast", "lower_is_better": True,
+        "measure": "d", "estimate": -1.13, "ci_low": -1.91, "ci_high": -0.36,
+        "source_id": "https://example.org/fake", "location": "abstract"}
+    chars = pd.DataFrame([{"study_id": "s2020", "label": "S 2020", "design": "parallel"}])
+    unknown = extraction.derive_effects(pd.DataFrame([base]), chars, {}).effects.iloc[0]
+    known = extraction.derive_effects(pd.DataFrame([base | {"n1i": 15.0, "n2i": 15.0}]),
+                                      chars, {}).effects.iloc[0]
+    j = float(hedges_j(28))
+    assert known["yi"] == pytest.approx(j * unknown["yi"])
+    assert known["vi"] == pytest.approx(j * j * unknown["vi"])
+    assert "arm sizes unknown" in unknown["derivation"]
+    assert "Hedges' g = J x d" in known["derivation"]

@@ -771,7 +771,17 @@ def _contrast_effects(row, chars) -> list[dict]:
     else:
         raise _Unpoolable(f"{measure} contrast without CI, SE, exact p-value or group sizes")
     if measure == "d" and "Hedges" not in deriv:
-        deriv += " (Cohen's d as reported; no small-sample correction)"
+        if n1 is not None and n2 is not None:
+            # Hedges' small-sample correction, as escalc applies it to SMD (Hedges 1981):
+            # g = J d with J = J(n1 + n2 - 2); the sampling variance scales by J^2.
+            from ketamine_evidence.effects import hedges_j
+
+            j = float(hedges_j(n1 + n2 - 2))
+            yi, vi = j * yi, j * j * vi
+            deriv += (f"; Hedges' g = J x d with J({n1 + n2 - 2:g}) = {j:.4f} from the arm "
+                      "sizes, variance scaled by J^2")
+        else:
+            deriv += " (Cohen's d as reported; no small-sample correction: arm sizes unknown)"
     c = chars.get(row["study_id"], {})
     if str(c.get("design") or "").lower() == "crossover":
         deriv += "; paired contrast reported by the crossover trial (no r assumed)"
