@@ -301,7 +301,9 @@ def refresh(root: Path | str, config: dict, pubmed_client, ctgov_client,
     if (root / MANIFEST).is_file():
         try:
             m = read_manifest(root)
-            previous = f"folder {m.get('current')!r}, as of {m['database_search']['as_of']}"
+            as_of = m["database_search"]["as_of"]
+            previous = (f"folder {m['current']!r}, as of {as_of}" if m.get("current")
+                        else f"no database search yet, reviewers' list only, as of {as_of}")
         except (SnapshotError, KeyError):
             previous = "an unreadable manifest"
     files = []
