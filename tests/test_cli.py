@@ -32,3 +32,25 @@ def cli_config():
     from pathlib import Path
 
     return Path(__file__).resolve().parents[1] / "config.yaml"
+
+
+def test_awaiting_lists_new_trials_and_fails_on_request(tmp_path, capsys):
+    import pandas as pd
+
+    from ketamine_evidence.schemas.records import SCREENING_SCHEMA, write_table
+
+    row = {c: None for c in SCREENING_SCHEMA.columns}
+    row |= {"record_id": "pubmed:40000001", "source": "pubmed", "record_type": "publication",
+            "study_id": "auto_pmid40000001", "stage": "full_text", "decision": "include",
+            "reason_code": "include", "reason_text": "publication type RCT",
+            "decided_by": "rules", "overridden": False, "rule_stage": "full_text",
+            "rule_decision": "include", "rule_reason_code": "include"}
+    screening = tmp_path / "screening.csv"
+    write_table(pd.DataFrame([row]), screening, SCREENING_SCHEMA)
+    chars = tmp_path / "study_characteristics.csv"
+    chars.write_text("study_id,label\nfeder2021,Feder 2021\n")
+    argv = ["awaiting", "--screening", str(screening), "--characteristics", str(chars)]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "1 included record(s) need a reviewer" in out and "pubmed:40000001" in out
+    assert cli.main([*argv, "--fail-if-any"]) == 3

@@ -12,7 +12,8 @@ from ketamine_evidence import __version__
 # the module of the subcommand being run is imported (they pull in pandas, scipy, matplotlib),
 # which keeps every workflow step's start-up short; --help imports them all.
 SUBCOMMANDS = {
-    "ketamine_evidence.cli_records": ("refresh", "init-snapshot", "records", "screen", "prisma"),
+    "ketamine_evidence.cli_records": ("refresh", "init-snapshot", "records", "screen", "prisma",
+                                      "awaiting"),
     "ketamine_evidence.cli_extract": ("effects", "validate-sheet"),
     "ketamine_evidence.cli_effects": ("escalc",),
     "ketamine_evidence.cli_meta": ("pool",),

@@ -109,6 +109,25 @@ def _cmd_prisma(args) -> int:
     return 0
 
 
+def _cmd_awaiting(args) -> int:
+    """Print the included records that still need a reviewer; exit 3 with --fail-if-any."""
+    import pandas as pd
+
+    from .screening import awaiting_curation
+
+    screening = read_table(args.screening, SCREENING_SCHEMA)
+    path = Path(args.characteristics)
+    curated = (pd.read_csv(path, dtype=str)["study_id"] if path.is_file() else [])
+    todo = awaiting_curation(screening, curated)
+    if todo.empty:
+        print("every included record has a reviewer's decision and an extracted study")
+        return 0
+    print(f"{len(todo)} included record(s) need a reviewer:")
+    for _, row in todo.iterrows():
+        print(f"  {row['record_id']} (study {row['study_id']}, {row['source']}): {row['why']}")
+    return 3 if args.fail_if_any else 0
+
+
 def register(subparsers) -> None:
     """Add this module's subcommands to the ``ketamine-evidence`` parser."""
     fmt = argparse.ArgumentDefaultsHelpFormatter
@@ -147,6 +166,16 @@ def register(subparsers) -> None:
     p.add_argument("--overrides", default="data/raw/screening_overrides.csv")
     p.add_argument("--output", default="data/processed/screening.csv")
     p.set_defaults(func=_cmd_screen)
+
+    p = subparsers.add_parser(
+        "awaiting", formatter_class=fmt,
+        help="list included records awaiting a reviewer or extraction (the living review's "
+             "to-do list); with --fail-if-any, exit 3 when there are some")
+    p.add_argument("--screening", default="data/processed/screening.csv")
+    p.add_argument("--characteristics", default="data/raw/study_characteristics.csv")
+    p.add_argument("--fail-if-any", action="store_true",
+                   help="exit with status 3 when any record awaits a reviewer (for scheduled CI)")
+    p.set_defaults(func=_cmd_awaiting)
 
     p = subparsers.add_parser(
         "prisma", formatter_class=fmt, help="PRISMA 2020 counts -> prisma.json")
