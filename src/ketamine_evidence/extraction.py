@@ -334,6 +334,7 @@ def _validate_characteristics(raw: pd.DataFrame, file: str, errors) -> pd.DataFr
         required=sx.CHARACTERISTICS_REQUIRED,
         schema=sx.characteristics_schema(),
         numeric=sx.CHARACTERISTICS_NUMERIC,
+        optional=sx.CHARACTERISTICS_OPTIONAL,
     )
 
 
@@ -515,6 +516,7 @@ def _base_effect(row, chars: Mapping, measure: str) -> dict:
         "drug": c.get("drug"),
         "dose_mg_per_kg": _arm_dose(c.get("dose_mg_per_kg"), row["comparison"]),
         "treatment_resistant": c.get("treatment_resistant"),
+        "control_type": c.get("control_type"),
         "year": _study_year(row["study_id"]),
         "n_randomised_total": _f(c.get("n_randomised_total")),
         "sensitivity": False,
@@ -932,6 +934,7 @@ def derive_effects(
                 "design": c.get("design"),
                 "dose_mg_per_kg": _arm_dose(c.get("dose_mg_per_kg"), row["comparison"]),
                 "treatment_resistant": c.get("treatment_resistant"),
+                "control_type": c.get("control_type"),
             }
         )
 

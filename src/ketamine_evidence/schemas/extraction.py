@@ -41,6 +41,9 @@ QUESTIONS = ("treatment", "prevention")
 DESIGNS = ("parallel", "crossover")
 YES_NO = ("yes", "no")
 TREATMENT_RESISTANT = ("yes", "no", "unclear")
+#: comparator classes, for the subgroup analysis by kind of control (active placebo such as
+#: midazolam keeps blinding against ketamine's dissociative effects; saline does not)
+CONTROL_TYPES = ("active_placebo", "inactive_placebo", "active_comparator", "no_treatment")
 DRUGS = ("ketamine", "esketamine")
 ROB_DOMAINS = ("D1", "D2", "D3", "D4", "D5", "overall")
 JUDGEMENTS = ("low", "some_concerns", "high")
@@ -285,6 +288,7 @@ CHARACTERISTICS_COLUMNS = [
     "n_infusions",
     "schedule",
     "control",
+    "control_type",
     "cointervention",
     "n_randomised_ketamine",
     "n_randomised_control",
@@ -296,6 +300,8 @@ CHARACTERISTICS_COLUMNS = [
     "location",
     "notes",
 ]
+#: columns added to the codebook later; a sheet without them is read as if they were empty
+CHARACTERISTICS_OPTIONAL = ["control_type"]
 CHARACTERISTICS_NUMERIC = [
     "washout_days",
     "n_randomised_control",
@@ -368,6 +374,11 @@ def characteristics_schema() -> pa.DataFrameSchema:
     cols["treatment_resistant"] = pa.Column(
         str,
         pa.Check.isin(TREATMENT_RESISTANT, error="treatment_resistant: must be yes, no or unclear"),
+        nullable=True,
+    )
+    cols["control_type"] = pa.Column(
+        str,
+        pa.Check.isin(CONTROL_TYPES, error="control_type: must be one of " + ", ".join(CONTROL_TYPES)),
         nullable=True,
     )
     cols["drug"] = pa.Column(str, _semicolon_values(DRUGS, "drug"), nullable=True)
@@ -498,6 +509,7 @@ EFFECTS_SCHEMA = pa.DataFrameSchema(
         "drug": pa.Column(str, nullable=True),
         "dose_mg_per_kg": pa.Column(str, nullable=True),
         "treatment_resistant": pa.Column(str, nullable=True),
+        "control_type": pa.Column(str, nullable=True),
         "year": pa.Column("Int64", nullable=True),
         # the study's total randomised (all arms), to count participants when a reported
         # contrast gives no arm sizes; counted once per study, not per comparison
