@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
@@ -383,3 +384,19 @@ def test_empty_inputs_are_noted_not_warned():
     banner = html.split("Incomplete inputs", 1)[1].split("</p>", 1)[0]
     assert "within_arm.csv" not in banner
     assert "Inputs with no rows yet" in html and "within_arm.csv" in html
+
+
+def test_moderator_rows_shown_per_analysis():
+    moderators = pd.DataFrame({
+        "analysis_id": ["a1", "a1"], "kind": ["subgroup", "metareg"],
+        "moderator": ["control_type", "dose_mg_per_kg"], "term": ["", ""], "k": [1, 1],
+        "estimate": [np.nan, np.nan], "se": [np.nan] * 2, "ci_low": [np.nan] * 2,
+        "ci_high": [np.nan] * 2, "tau2": [np.nan] * 2, "statistic": [np.nan] * 2,
+        "df": [np.nan] * 2, "pvalue": [np.nan] * 2,
+        "note": ["not estimable: every study has control_type = 'active_placebo'",
+                 "not estimable: needs 3 studies and 2 values"]})
+    pooled = pd.DataFrame([{"analysis_id": "a1", "title": "T", "measure": "SMD", "k": 1,
+                            "estimate": -1.0, "ci_low": -1.5, "ci_high": -0.5}])
+    html = report.build_report(report.ReportInputs(pooled=pooled, moderators=moderators))
+    assert "Subgroups and meta-regression planned in the protocol" in html
+    assert "every study has control_type" in html and "dose_mg_per_kg" in html

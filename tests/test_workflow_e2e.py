@@ -36,6 +36,7 @@ OUTPUTS = [
     "results/pooled.csv",
     "results/study_effects.csv",
     "results/sensitivity.csv",
+    "results/moderators.csv",
     "data/processed/records.csv",
     "data/processed/studies.csv",
     "data/processed/screening.csv",
@@ -160,6 +161,31 @@ def test_pooled_numbers_equal_meta_rma_on_the_selected_effects(run, config):
             assert row[name] == pytest.approx(getattr(res, name), rel=1e-9, abs=1e-12), \
                 f"{spec['id']}: {name}"
         assert row["method"] == settings["method"]
+
+
+def test_planned_subgroups_and_metaregression(run, config):
+    """The protocol's subgroups and dose meta-regression run on the selected effects."""
+    effects = pd.read_csv(run / "data" / "processed" / "effects.csv")
+    settings = config["analysis"]
+    spec = next(a for a in settings["analyses"] if a["id"] == "ptsd_smd_end")
+    chosen = _select(effects, spec, settings["instrument_priority"])
+    table = pd.read_csv(run / "results" / "moderators.csv")
+    table = table[table["analysis_id"] == "ptsd_smd_end"]
+    test_row = table[(table["moderator"] == "treatment_resistant")
+                     & (table["term"] == "test for subgroup differences")].iloc[0]
+    ref = meta.subgroup(chosen["yi"], chosen["vi"], chosen["treatment_resistant"].astype(str),
+                        method=settings["method"], test=settings["test"])
+    assert test_row["statistic"] == pytest.approx(ref.q_between, rel=1e-9)
+    assert test_row["pvalue"] == pytest.approx(ref.p_between, rel=1e-9)
+    # control_type is not in this sheet: every study is 'not reported', so no test, but a row
+    assert "not estimable" in table[table["moderator"] == "control_type"].iloc[0]["note"]
+    slope = table[(table["kind"] == "metareg") & (table["term"] == "slope")].iloc[0]
+    dose = pd.to_numeric(chosen["dose_mg_per_kg"], errors="coerce")
+    ok = dose.notna().to_numpy()
+    reg = meta.metareg(chosen["yi"].to_numpy(float)[ok], chosen["vi"].to_numpy(float)[ok],
+                       dose[ok].to_numpy(float), method=settings["method"],
+                       test=settings["test"])
+    assert slope["estimate"] == pytest.approx(reg.coef[1], rel=1e-9)
 
 
 def test_prisma_counts_every_record_once(run):

@@ -375,3 +375,98 @@ def run_analyses(effects: pd.DataFrame, settings: Mapping) -> list[AnalysisOutco
             test=settings.get("test", "knha"), level=settings.get("level", 0.95),
             pi_df=settings.get("pi_df")))
     return outcomes
+
+
+MODERATOR_COLUMNS = ["analysis_id", "kind", "moderator", "term", "k", "estimate", "se",
+                     "ci_low", "ci_high", "tau2", "statistic", "df", "pvalue", "note"]
+
+
+def moderator_table(
+    outcome: AnalysisOutcome,
+    *,
+    method: str = "REML",
+    test: str = "knha",
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Subgroup analyses and one-moderator meta-regressions planned for one analysis.
+
+    ``spec["subgroups"]`` names columns of the effects table (e.g. ``control_type``,
+    ``treatment_resistant``); each is analysed with :func:`ketamine_evidence.meta.subgroup`:
+    one row per level (its own random-effects estimate) and one row for the test for
+    subgroup differences (Q between subgroups with separate tau^2, chi^2 with G - 1 df;
+    Borenstein et al. 2009, ch. 19). ``spec["moderators"]`` names numeric columns (e.g.
+    ``dose_mg_per_kg``); each is a mixed-effects meta-regression
+    (:func:`ketamine_evidence.meta.metareg`, ``yi ~ 1 + x``, as metafor's
+    ``rma(yi, vi, mods = ~ x)``): one row per coefficient.
+
+    A planned analysis that the data cannot support (one level only, fewer than three
+    studies, a moderator that does not vary) gives one row saying why, so nothing planned
+    disappears silently.
+    """
+    spec = outcome.spec
+    selected = outcome.selected
+    rows: list[dict] = []
+
+    def note_row(kind: str, moderator: str, note: str) -> None:
+        rows.append({"kind": kind, "moderator": moderator, "term": "", "k": len(selected),
+                     "note": note})
+
+    if selected.empty:
+        return pd.DataFrame(columns=MODERATOR_COLUMNS)
+    yi = selected["yi"].to_numpy(float)
+    vi = selected["vi"].to_numpy(float)
+    labels = study_labels(selected)
+    for column in spec.get("subgroups", []) or []:
+        if column not in selected:
+            raise ValueError(f"analysis {spec['id']!r}: subgroup column {column!r} is not in "
+                             "the effects table")
+        groups = selected[column].astype(object).where(selected[column].notna(),
+                                                       "not reported").astype(str)
+        levels = sorted(set(groups))
+        if len(levels) < 2:
+            note_row("subgroup", column, f"not estimable: every study has {column} = "
+                                         f"{levels[0]!r}")
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", KetamineEvidenceWarning)
+            res = meta.subgroup(yi, vi, groups.to_numpy(), method=method, test=test,
+                                level=level, study=labels)
+        for lev in res.groups:
+            r = res.results[lev]
+            rows.append({"kind": "subgroup", "moderator": column, "term": str(lev), "k": r.k,
+                         "estimate": r.estimate, "se": r.se, "ci_low": r.ci_low,
+                         "ci_high": r.ci_high, "tau2": r.tau2, "statistic": r.statistic,
+                         "df": r.df, "pvalue": r.pvalue,
+                         "note": "single study" if r.k == 1 else ""})
+        rows.append({"kind": "subgroup", "moderator": column,
+                     "term": "test for subgroup differences", "k": len(selected),
+                     "statistic": res.q_between, "df": res.df_between,
+                     "pvalue": res.p_between,
+                     "note": "Q between subgroups, separate tau^2 per subgroup (chi-square)"})
+    for column in spec.get("moderators", []) or []:
+        if column not in selected:
+            raise ValueError(f"analysis {spec['id']!r}: moderator column {column!r} is not in "
+                             "the effects table")
+        x = pd.to_numeric(selected[column], errors="coerce")
+        usable = x.notna().to_numpy()
+        if usable.sum() < 3 or x[usable].nunique() < 2:
+            note_row("metareg", column, f"not estimable: {int(usable.sum())} studies with a "
+                                        f"numeric {column}, {x[usable].nunique()} distinct "
+                                        "value(s); needs 3 studies and 2 values")
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", KetamineEvidenceWarning)
+            res = meta.metareg(yi[usable], vi[usable], x[usable].to_numpy(float),
+                               method=method, test=test, level=level)
+        dropped = int((~usable).sum())
+        for i, term in enumerate(("intercept", "slope")):
+            rows.append({"kind": "metareg", "moderator": column, "term": term, "k": res.k,
+                         "estimate": res.coef[i], "se": res.se[i], "ci_low": res.ci_low[i],
+                         "ci_high": res.ci_high[i], "tau2": res.tau2,
+                         "statistic": res.statistic[i], "df": res.df, "pvalue": res.pvalue[i],
+                         "note": (f"R^2 = {res.r2:.3g}" if term == "slope" else "")
+                         + (f"; {dropped} studies without a numeric {column} left out"
+                            if dropped and term == "slope" else "")})
+    table = pd.DataFrame(rows, columns=[c for c in MODERATOR_COLUMNS if c != "analysis_id"])
+    table.insert(0, "analysis_id", outcome.analysis_id)
+    return table

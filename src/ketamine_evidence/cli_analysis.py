@@ -28,6 +28,11 @@ def analyze_command(args: argparse.Namespace) -> int:
                                     level=settings["level"],
                                     crossover_r=settings["crossover_r_sensitivity"])
          for o in outcomes], ignore_index=True)
+    moderators = pd.concat(
+        [analysis.moderator_table(o, method=settings["method"], test=settings["test"],
+                                  level=settings["level"]) for o in outcomes],
+        ignore_index=True)
+    write_table(moderators, args.out_moderators)
     write_table(pooled, args.out_pooled)
     write_table(study_effects, args.out_study_effects)
     write_table(sensitivity, args.out_sensitivity)
@@ -60,6 +65,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out-pooled", type=Path, default=Path("results/pooled.csv"))
     p.add_argument("--out-study-effects", type=Path, default=Path("results/study_effects.csv"))
     p.add_argument("--out-sensitivity", type=Path, default=Path("results/sensitivity.csv"))
+    p.add_argument("--out-moderators", type=Path, default=Path("results/moderators.csv"),
+                   help="subgroup analyses and meta-regressions planned in the config")
     p.set_defaults(func=analyze_command)
 
     p = subparsers.add_parser("claims", help="judge every configured claim")

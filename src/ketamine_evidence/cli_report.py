@@ -20,6 +20,8 @@ INPUT_OPTIONS = (
      "per-study rows of each analysis"),
     ("--sensitivity", "sensitivity", "results/sensitivity.csv",
      "leave-one-out, cumulative, crossover r and estimator sensitivity"),
+    ("--moderators", "moderators", "results/moderators.csv",
+     "subgroup analyses and meta-regressions"),
     ("--figures-dir", "figures_dir", "results/figures",
      "folder of PNG figures (forest_<id>.png, funnel_<id>.png, prisma.png, rob_summary.png ...)"),
     ("--prisma", "prisma", "data/processed/prisma.json", "PRISMA 2020 counts"),

@@ -103,6 +103,7 @@ INPUT_DESCRIPTIONS = {
     "pooled": "results/pooled.csv",
     "study_effects": "results/study_effects.csv",
     "sensitivity": "results/sensitivity.csv",
+    "moderators": "results/moderators.csv",
     "studies": "data/processed/studies.csv",
     "screening": "data/processed/screening.csv",
     "characteristics": "data/raw/study_characteristics.csv",
@@ -115,7 +116,7 @@ INPUT_DESCRIPTIONS = {
     "manifest": "data/raw/snapshot/manifest.json",
 }
 TABLE_FIELDS = (
-    "claims", "pooled", "study_effects", "sensitivity", "studies", "screening",
+    "claims", "pooled", "study_effects", "sensitivity", "moderators", "studies", "screening",
     "characteristics", "risk_of_bias", "not_poolable", "registry_vs_publication", "within_arm",
     "published_syntheses",
 )
@@ -137,6 +138,7 @@ class ReportInputs:
     pooled: pd.DataFrame | None = None
     study_effects: pd.DataFrame | None = None
     sensitivity: pd.DataFrame | None = None
+    moderators: pd.DataFrame | None = None
     studies: pd.DataFrame | None = None
     screening: pd.DataFrame | None = None
     characteristics: pd.DataFrame | None = None
@@ -882,6 +884,22 @@ def _analysis_sections(inputs: ReportInputs) -> list[dict[str, Any]]:
                 if uri:
                     sensitivity.append({"kind": kind, "title": SENSITIVITY_KINDS[kind],
                                         "figure": uri, "rows": []})
+        moderators = [{
+            "kind": "Subgroup" if _text(m.get("kind")) == "subgroup" else "Meta-regression",
+            "moderator": _text(m.get("moderator")),
+            "term": _text(m.get("term")),
+            "k": fmt_int(m.get("k")),
+            # subgroup estimates are on the analysis' scale; test rows and slopes are not
+            "estimate": (fmt_effect(m.get("estimate"), measure)
+                         if _text(m.get("kind")) == "subgroup" else fmt_number(m.get("estimate"))),
+            "ci": (fmt_effect_interval(m.get("ci_low"), m.get("ci_high"), measure)
+                   if _text(m.get("kind")) == "subgroup"
+                   else fmt_interval(m.get("ci_low"), m.get("ci_high"), fmt_number)),
+            "statistic": fmt_number(m.get("statistic")),
+            "df": fmt_number(m.get("df")),
+            "p": fmt_p(m.get("pvalue")),
+            "note": _text(m.get("note")),
+        } for m in _rows(_filter(inputs.moderators, "analysis_id", aid))]
         ratio = measure in RATIO_MEASURES
         tf_k0 = _num(row.get("trimfill_k0"))
         out.append({
@@ -917,6 +935,7 @@ def _analysis_sections(inputs: ReportInputs) -> list[dict[str, Any]]:
             "funnel": figure_uri(inputs.figures, f"funnel_{aid}"),
             "study_rows": study_rows,
             "sensitivity": sensitivity,
+            "moderators": moderators,
         })
     return out
 
@@ -1181,6 +1200,7 @@ def load_report_inputs(
     pooled: str | Path | None = "results/pooled.csv",
     study_effects: str | Path | None = "results/study_effects.csv",
     sensitivity: str | Path | None = "results/sensitivity.csv",
+    moderators: str | Path | None = "results/moderators.csv",
     figures_dir: str | Path | None = "results/figures",
     figures: Iterable[str | Path] = (),
     prisma: str | Path | None = "data/processed/prisma.json",
@@ -1213,6 +1233,7 @@ def load_report_inputs(
         pooled=read_table(pooled),
         study_effects=read_table(study_effects),
         sensitivity=read_table(sensitivity),
+        moderators=read_table(moderators),
         studies=read_table(studies),
         screening=read_table(screening),
         characteristics=read_table(characteristics),

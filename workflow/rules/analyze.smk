@@ -9,6 +9,7 @@ rule analyze:
         pooled=report("results/pooled.csv", caption="../report/pooled.rst", category="Analyses"),
         study_effects="results/study_effects.csv",
         sensitivity="results/sensitivity.csv",
+        moderators="results/moderators.csv",
     params:
         ke=KE,
         code=PACKAGE_CODE,
@@ -19,7 +20,8 @@ rule analyze:
     shell:
         "{params.ke} analyze --config {input.config} --effects {input.effects}"
         " --out-pooled {output.pooled} --out-study-effects {output.study_effects}"
-        " --out-sensitivity {output.sensitivity} > {log} 2>&1"
+        " --out-sensitivity {output.sensitivity} --out-moderators {output.moderators}"
+        " > {log} 2>&1"
 
 
 rule claims:

@@ -8,6 +8,7 @@ rule report:
         pooled="results/pooled.csv",
         study_effects="results/study_effects.csv",
         sensitivity="results/sensitivity.csv",
+        moderators="results/moderators.csv",
         figures="results/figures",
         prisma="data/processed/prisma.json",
         studies="data/processed/studies.csv",
@@ -32,7 +33,8 @@ rule report:
     shell:
         "{params.ke} report --config {input.config} --claims {input.claims}"
         " --pooled {input.pooled} --study-effects {input.study_effects}"
-        " --sensitivity {input.sensitivity} --figures-dir {input.figures}"
+        " --sensitivity {input.sensitivity} --moderators {input.moderators}"
+        " --figures-dir {input.figures}"
         " --prisma {input.prisma} --studies {input.studies} --screening {input.screening}"
         " --characteristics {input.characteristics} --risk-of-bias {input.risk_of_bias}"
         " --not-poolable {input.not_poolable}"
