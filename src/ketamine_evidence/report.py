@@ -37,6 +37,7 @@ import jinja2
 import pandas as pd
 
 from ketamine_evidence.screening import awaiting_curation
+from ketamine_evidence.tables import read_optional_table
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -1063,19 +1064,6 @@ def build_report(inputs: ReportInputs) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def read_table(path: str | Path | None) -> pd.DataFrame | None:
-    """A CSV as a DataFrame; ``None`` when the file is absent, empty DataFrame when it is empty."""
-    if path is None:
-        return None
-    path = Path(path)
-    if not path.is_file():
-        return None
-    try:
-        return pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()
-
-
 SYNTHESES_REQUIRED = ("synthesis_id", "outcome", "source_id", "location")
 SYNTHESES_NUMERIC = ("estimate", "ci_low", "ci_high")
 
@@ -1229,18 +1217,18 @@ def load_report_inputs(
 
         generated_on = datetime.date.today().isoformat()
     return ReportInputs(
-        claims=read_table(claims),
-        pooled=read_table(pooled),
-        study_effects=read_table(study_effects),
-        sensitivity=read_table(sensitivity),
-        moderators=read_table(moderators),
-        studies=read_table(studies),
-        screening=read_table(screening),
-        characteristics=read_table(characteristics),
-        risk_of_bias=read_table(risk_of_bias),
-        not_poolable=read_table(not_poolable),
-        registry_vs_publication=read_table(registry_vs_publication),
-        within_arm=read_table(within_arm),
+        claims=read_optional_table(claims),
+        pooled=read_optional_table(pooled),
+        study_effects=read_optional_table(study_effects),
+        sensitivity=read_optional_table(sensitivity),
+        moderators=read_optional_table(moderators),
+        studies=read_optional_table(studies),
+        screening=read_optional_table(screening),
+        characteristics=read_optional_table(characteristics),
+        risk_of_bias=read_optional_table(risk_of_bias),
+        not_poolable=read_optional_table(not_poolable),
+        registry_vs_publication=read_optional_table(registry_vs_publication),
+        within_arm=read_optional_table(within_arm),
         published_syntheses=read_published_syntheses(published_syntheses),
         prisma=read_json(prisma),
         manifest=read_json(manifest),

@@ -13,19 +13,29 @@ class TableError(ValueError):
     """A table file is missing or unreadable; the message names the file."""
 
 
-def read_table(path: str | Path, *, required: bool = True) -> pd.DataFrame:
-    """Read a CSV table; a missing optional file (``required=False``) gives an empty frame."""
-    path = Path(path)
-    if not path.exists():
-        if required:
-            raise TableError(f"{path}: no such file")
-        return pd.DataFrame()
+def read_optional_table(path: str | Path | None) -> pd.DataFrame | None:
+    """Read a CSV table; ``None`` when there is no such file, an empty frame when it is empty.
+
+    Keeping "absent" apart from "empty" lets the report say which inputs never ran.
+    """
+    if path is None or not Path(path).is_file():
+        return None
     try:
         return pd.read_csv(path)
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise TableError(f"{path}: cannot be parsed as CSV: {exc}") from None
+
+
+def read_table(path: str | Path, *, required: bool = True) -> pd.DataFrame:
+    """Read a CSV table; a missing optional file (``required=False``) gives an empty frame."""
+    table = read_optional_table(path)
+    if table is None:
+        if required:
+            raise TableError(f"{path}: no such file")
+        return pd.DataFrame()
+    return table
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
