@@ -86,7 +86,8 @@ def interval_to_metric(metric: str, low: float, high: float) -> tuple[float, flo
     return (a, b) if increasing else (b, a)
 
 
-def _bounds(claimed_range: Sequence[float | None]) -> tuple[float, float]:
+def claim_bounds(claimed_range: Sequence[float | None]) -> tuple[float, float]:
+    """A claimed range as numbers, open ends as -inf/+inf; raises on a reversed range."""
     if len(claimed_range) != 2:
         raise ValueError(f"a claimed range needs two bounds, got {claimed_range!r}")
     lo = -math.inf if claimed_range[0] is None else float(claimed_range[0])
@@ -172,7 +173,7 @@ def judge(
     -------
     ClaimVerdict
     """
-    range_low, range_high = _bounds(claimed_range)
+    range_low, range_high = claim_bounds(claimed_range)
     rng = format_range(claimed_range)
     est = to_metric(metric, estimate)
     lo, hi = interval_to_metric(metric, ci_low, ci_high)
@@ -258,7 +259,7 @@ def evaluate_claims(
     for claim in claims:
         analysis_id, metric = _analysis_to_judge(claim, by_id)
         stats = by_id.loc[analysis_id] if analysis_id in by_id.index else pd.Series(dtype=object)
-        k = 0 if pd.isna(stats.get("k", 0)) else int(stats.get("k", 0) or 0)
+        k = _studies_pooled(by_id, analysis_id)
         spec = specs.get(analysis_id, {"outcome": stats.get("outcome")})
         outcomes = list(claim.get("narrative_outcomes", [])) or [spec.get("outcome")]
         pooled_ids = _pooled_studies(study_effects, analysis_id)
@@ -301,17 +302,19 @@ def evaluate_claims(
     return pd.DataFrame(rows)
 
 
+def _studies_pooled(by_id: pd.DataFrame, analysis_id: str) -> int:
+    """k of one analysis in the pooled table (0 when absent or missing)."""
+    if analysis_id not in by_id.index:
+        return 0
+    k = by_id.loc[analysis_id].get("k", 0)
+    return 0 if pd.isna(k) else int(k)
+
+
 def _analysis_to_judge(claim: Mapping, by_id: pd.DataFrame) -> tuple[str, str]:
     """The claim's analysis, or its first fallback with k > 0 (analysis id, metric)."""
-    def k_of(analysis_id: str) -> int:
-        if analysis_id not in by_id.index:
-            return 0
-        k = by_id.loc[analysis_id].get("k", 0)
-        return 0 if pd.isna(k) else int(k)
-
-    if k_of(claim["analysis"]) == 0:
+    if _studies_pooled(by_id, claim["analysis"]) == 0:
         for fallback in claim.get("fallback_analyses", []):
-            if k_of(fallback["analysis"]) > 0:
+            if _studies_pooled(by_id, fallback["analysis"]) > 0:
                 return fallback["analysis"], fallback["metric"]
     return claim["analysis"], claim["metric"]
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
 import matplotlib
@@ -22,6 +21,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from ketamine_evidence import analysis, plots
+from ketamine_evidence.claims import claim_bounds
 from ketamine_evidence.config import load_config
 from ketamine_evidence.plots.funnel import funnel_plot
 from ketamine_evidence.plots.prisma import prisma_flow
@@ -65,10 +65,8 @@ def _claim_band(spec: dict, claims: list[dict]) -> tuple[tuple[float, float] | N
     if not matching:
         return None, None
     claim = matching[0]
-    lo, hi = claim["claimed_range"]
-    lo = -math.inf if lo is None else float(lo)
-    hi = math.inf if hi is None else float(hi)
-    return (lo, hi), f"Claim {claim['id']}: \u201c{claim['text']}\u201d"
+    label = f"Claim {claim['id']}: \u201c{claim['text']}\u201d"
+    return claim_bounds(claim["claimed_range"]), label
 
 
 def _figure_rows(outcome: analysis.AnalysisOutcome, claims: list[dict]):
