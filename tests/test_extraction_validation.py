@@ -112,6 +112,11 @@ def test_message_names_file_row_line_and_field(tmp_path):
         ({"ci_level": "95"}, "ci_level: must lie in (0, 1)"),
         ({"row_id": "12"}, "row_id: must look like E0001"),
         ({"pvalue_qualifier": "<="}, "pvalue_qualifier: must be =, < or >"),
+        (
+            {"data_type": "narrative", "narrative": "better", "direction": "favours_ketamine"},
+            "direction: not one of favours_intervention, favours_control, no_clear_difference",
+        ),
+        ({"direction": "favours_intervention"}, "direction: only for data_type 'narrative'"),
     ],
 )
 def test_each_error_type(tmp_path, change, expected):
@@ -211,8 +216,13 @@ def test_json_schema_matches_pandera_columns():
     assert schema["properties"]["data_type"]["enum"] == list(sx.DATA_TYPES)
     for col in sx.EXTRACTION_NONNEG:
         assert schema["properties"][col]["minimum"] == 0
-    needs = {b["if"]["properties"]["data_type"]["const"] for b in schema["allOf"]}
+    needs = {
+        b["if"]["properties"]["data_type"]["const"]
+        for b in schema["allOf"]
+        if "data_type" in b["if"]["properties"]
+    }
     assert needs == set(sx.DATA_TYPE_NEEDS)
+    assert schema["properties"]["direction"]["enum"] == [*sx.DIRECTIONS, None]
 
 
 def test_json_schema_validates_a_row():
@@ -233,3 +243,23 @@ def test_json_schema_validates_a_row():
         jsonschema.validate(good | {"m2i": None}, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(good | {"sd1i": -1}, schema)
+    with pytest.raises(jsonschema.ValidationError):  # direction only on words-only rows
+        jsonschema.validate(good | {"direction": "favours_control"}, schema)
+    words = good | {"data_type": "narrative", "narrative": "no significant difference"}
+    jsonschema.validate(words | {"direction": "no_clear_difference"}, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(words | {"direction": "favours_ketamine"}, schema)
+
+
+def test_direction_is_read_for_words_only_rows_and_optional_in_old_sheets(tmp_path):
+    row = ext_row(
+        data_type="narrative", narrative="no significant difference", direction="no_clear_difference"
+    )
+    write_sheets(tmp_path, [row])
+    assert load_curated(tmp_path).extraction.loc[0, "direction"] == "no_clear_difference"
+    # a sheet written before the column existed reads as 'not yet judged' (empty)
+    path = tmp_path / "extraction.csv"
+    pd.read_csv(path, dtype=str, keep_default_na=False).drop(columns="direction").to_csv(
+        path, index=False
+    )
+    assert pd.isna(read_extraction(path).loc[0, "direction"])

@@ -152,9 +152,17 @@ def validate_command(args: argparse.Namespace) -> int:
     config = _read_config(args.config)
     curated = _curated_dir(args, config)
     sheets = load_curated(curated, require_risk_of_bias=not args.allow_missing_risk_of_bias)
+    optional = ", ".join(
+        f"{name}: {'absent' if table is None else f'{len(table)} rows'}"
+        for name, table in (
+            ("thresholds", sheets.thresholds),
+            ("registry facts", sheets.registry_facts),
+        )
+    )
     print(
         f"{curated}: OK ({len(sheets.extraction)} extraction rows, "
-        f"{len(sheets.characteristics)} studies, {len(sheets.risk_of_bias)} risk-of-bias rows)"
+        f"{len(sheets.characteristics)} studies, {len(sheets.risk_of_bias)} risk-of-bias rows; "
+        f"{optional})"
     )
     return 0
 

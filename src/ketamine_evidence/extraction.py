@@ -40,12 +40,17 @@ __all__ = [
     "load_curated",
     "read_characteristics",
     "read_extraction",
+    "read_registry_facts",
     "read_risk_of_bias",
+    "read_thresholds",
 ]
 
 EXTRACTION_FILE = "extraction.csv"
 CHARACTERISTICS_FILE = "study_characteristics.csv"
 ROB_FILE = "risk_of_bias.csv"
+#: optional curated sheets: a review without them runs, a sheet that exists must be valid
+THRESHOLDS_FILE = "thresholds.csv"
+REGISTRY_FACTS_FILE = "registry_facts.csv"
 
 
 class SheetValidationError(ValueError):
@@ -237,6 +242,8 @@ def _pandera_errors(
 EXTRACTION_LABEL = ["row_id", "study_id", "instrument", "timepoint"]
 CHARACTERISTICS_LABEL = ["study_id"]
 ROB_LABEL = ["study_id", "outcome", "domain"]
+THRESHOLDS_LABEL = ["threshold_id", "instrument", "kind"]
+REGISTRY_FACTS_LABEL = ["fact_id", "study_id", "fact_type"]
 
 
 def _by_row(messages: list[str]) -> list[str]:
@@ -360,21 +367,78 @@ def read_risk_of_bias(path: str | Path, study_ids=None) -> pd.DataFrame:
     return _read_sheet(path, _validate_rob, study_ids=study_ids)
 
 
+def _validate_thresholds(raw: pd.DataFrame, file: str, errors) -> pd.DataFrame:
+    return _validate_sheet(
+        raw,
+        file,
+        errors,
+        columns=sx.THRESHOLDS_COLUMNS,
+        label_cols=THRESHOLDS_LABEL,
+        required=sx.THRESHOLDS_REQUIRED,
+        schema=sx.thresholds_schema(),
+        numeric=sx.THRESHOLDS_NUMERIC,
+    )
+
+
+def read_thresholds(path: str | Path) -> pd.DataFrame | None:
+    """Read and validate the optional ``thresholds.csv``; ``None`` when the file is absent.
+
+    Returns
+    -------
+    DataFrame with the codebook columns (``value`` as float64, in the row's ``unit``), or
+    ``None`` when there is no such file (an empty sheet gives an empty frame).
+
+    Raises
+    ------
+    SheetValidationError
+        Listing every problem found, by file, row, line and field.
+    """
+    if not Path(path).is_file():
+        return None
+    return _read_sheet(path, _validate_thresholds)
+
+
+def _validate_registry_facts(raw: pd.DataFrame, file: str, errors, study_ids=None):
+    return _validate_sheet(
+        raw,
+        file,
+        errors,
+        columns=sx.REGISTRY_FACTS_COLUMNS,
+        label_cols=REGISTRY_FACTS_LABEL,
+        required=sx.REGISTRY_FACTS_REQUIRED,
+        schema=sx.registry_facts_schema(study_ids),
+    )
+
+
+def read_registry_facts(path: str | Path, study_ids=None) -> pd.DataFrame | None:
+    """Read and validate the optional ``registry_facts.csv``; ``None`` when it is absent.
+
+    ``study_ids`` as in :func:`read_extraction`. Every cell is text, kept as read.
+    """
+    if not Path(path).is_file():
+        return None
+    return _read_sheet(path, _validate_registry_facts, study_ids=study_ids)
+
+
 @dataclass(frozen=True)
 class CuratedSheets:
-    """The three validated curated tables."""
+    """The validated curated tables; the optional ones are ``None`` when their file is absent."""
 
     extraction: pd.DataFrame
     characteristics: pd.DataFrame
     risk_of_bias: pd.DataFrame
+    thresholds: pd.DataFrame | None = None
+    registry_facts: pd.DataFrame | None = None
 
 
 def load_curated(curated_dir: str | Path, *, require_risk_of_bias: bool = True) -> CuratedSheets:
     """Read and validate the curated sheets of ``curated_dir`` together.
 
-    Cross-file checks: every ``study_id`` in ``extraction.csv`` and ``risk_of_bias.csv``
-    exists in ``study_characteristics.csv``. All problems of all files are collected and
-    raised in one :class:`SheetValidationError`.
+    Cross-file checks: every ``study_id`` in ``extraction.csv``, ``risk_of_bias.csv`` and
+    ``registry_facts.csv`` exists in ``study_characteristics.csv``. The optional sheets
+    (``thresholds.csv``, ``registry_facts.csv``) are validated when present and ``None`` when
+    absent. All problems of all files are collected and raised in one
+    :class:`SheetValidationError`.
     """
     d = Path(curated_dir)
     errors: list[str] = []
@@ -399,9 +463,24 @@ def load_curated(curated_dir: str | Path, *, require_risk_of_bias: bool = True) 
         errors.append(f"{ROB_FILE}: file not found in {d}")
     else:
         rob = pd.DataFrame({c: pd.Series(dtype=object) for c in sx.ROB_COLUMNS})
+    thresholds = facts = None
+    if (d / THRESHOLDS_FILE).is_file():
+        thresholds = _validate_thresholds(
+            _read_text_csv(d / THRESHOLDS_FILE), THRESHOLDS_FILE, errors
+        )
+    if (d / REGISTRY_FACTS_FILE).is_file():
+        facts = _validate_registry_facts(
+            _read_text_csv(d / REGISTRY_FACTS_FILE), REGISTRY_FACTS_FILE, errors, study_ids
+        )
     if errors:
         raise SheetValidationError(errors)
-    return CuratedSheets(extraction=ext, characteristics=chars, risk_of_bias=rob)
+    return CuratedSheets(
+        extraction=ext,
+        characteristics=chars,
+        risk_of_bias=rob,
+        thresholds=thresholds,
+        registry_facts=facts,
+    )
 
 
 # ----------------------------------------------------------------------------------------

@@ -7,6 +7,9 @@ rule effects:
         extraction=f"{CURATED}/extraction.csv",
         characteristics=f"{CURATED}/study_characteristics.csv",
         risk_of_bias=f"{CURATED}/risk_of_bias.csv",
+        # optional sheets, validated with the others when present
+        thresholds=optional_curated("thresholds.csv"),
+        registry_facts=optional_curated("registry_facts.csv"),
         manifest=f"{SNAPSHOT}/manifest.json",
         snapshot=snapshot_files,
     output:

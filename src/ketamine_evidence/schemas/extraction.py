@@ -48,6 +48,23 @@ DRUGS = ("ketamine", "esketamine")
 ROB_DOMAINS = ("D1", "D2", "D3", "D4", "D5", "overall")
 JUDGEMENTS = ("low", "some_concerns", "high")
 EFFECT_MEASURES = ("SMD", "MD", "ROM", "RR", "OR", "RD", "HR")
+#: curated direction of a words-only result (Cochrane Handbook ch. 12, vote counting by
+#: direction of effect); judged by a reviewer from the row's ``narrative``, never by code
+DIRECTIONS = ("favours_intervention", "favours_control", "no_clear_difference")
+THRESHOLD_KINDS = (
+    "mid",
+    "clinically_meaningful_change",
+    "response_definition",
+    "remission_definition",
+)
+THRESHOLD_UNITS = ("points", "percent", "smd")
+THRESHOLD_COMPARISONS = ("within_person_change", "between_group_difference")
+REGISTRY_FACT_TYPES = (
+    "primary_outcome_changed",
+    "timeframe_changed",
+    "enrolment_differs",
+    "other",
+)
 
 STUDY_ID_PATTERN = r"^[a-z][a-z\-]*\d{4}[a-z]?$"
 ROW_ID_PATTERN = r"^E\d{4,}$"
@@ -68,6 +85,7 @@ EXTRACTION_TEXT = [
     "measure",
     "pvalue_qualifier",
     "narrative",
+    "direction",
     "source_id",
     "location",
     "notes",
@@ -108,6 +126,7 @@ EXTRACTION_COLUMNS = [
     "pvalue",
     "pvalue_qualifier",
     "narrative",
+    "direction",
     "source_id",
     "location",
     "notes",
@@ -115,7 +134,7 @@ EXTRACTION_COLUMNS = [
 #: the numeric fields: every column that is neither text nor boolean, in sheet order
 EXTRACTION_FLOAT = [c for c in EXTRACTION_COLUMNS if c not in EXTRACTION_TEXT + EXTRACTION_BOOL]
 #: columns added to the codebook later; a sheet without them is read as if they were empty
-EXTRACTION_OPTIONAL = ["pct1i", "pct2i"]
+EXTRACTION_OPTIONAL = ["pct1i", "pct2i", "direction"]
 EXTRACTION_REQUIRED = ["row_id", "study_id", "outcome", "data_type", "source_id", "location"]
 
 #: fields each data_type needs: every group in the list must have at least one filled field
@@ -126,6 +145,39 @@ DATA_TYPE_NEEDS: dict[str, list[tuple[str, ...]]] = {
     "within_arm": [("m1i",)],
     "narrative": [("narrative",)],
 }
+
+
+def _source_id_column() -> pa.Column:
+    return pa.Column(
+        str,
+        pa.Check.str_matches(
+            SOURCE_ID_PATTERN,
+            error="source_id: must be PMID:<digits>, NCT<8 digits>, DOI:10.… or a URL",
+        ),
+    )
+
+
+def _location_column() -> pa.Column:
+    return pa.Column(str, pa.Check.str_length(min_value=1, error="location: empty"))
+
+
+def _study_id_column(study_ids: Iterable[str] | None) -> pa.Column:
+    """``study_id``: the id pattern, and (when given) membership in study_characteristics.csv."""
+    checks = [pa.Check.str_matches(STUDY_ID_PATTERN, error="study_id: must look like feder2021")]
+    if study_ids is not None:
+        checks.append(
+            pa.Check.isin(
+                sorted(set(study_ids)), error="study_id: not found in study_characteristics.csv"
+            )
+        )
+    return pa.Column(str, checks)
+
+
+def _vocabulary_column(values: Iterable[str], col: str, *, nullable: bool = False) -> pa.Column:
+    values = tuple(values)
+    return pa.Column(
+        str, pa.Check.isin(values, error=f"{col}: not one of " + ", ".join(values)), nullable=nullable
+    )
 
 
 def _needs_check(dtype: str, group: tuple[str, ...]) -> pa.Check:
@@ -166,6 +218,17 @@ def _within_arm_needs_baseline() -> pa.Check:
     )
 
 
+def _direction_only_for_narrative() -> pa.Check:
+    def check(df: pd.DataFrame) -> pd.Series:
+        return df["direction"].isna() | (df["data_type"] == "narrative")
+
+    return pa.Check(
+        check,
+        name="direction: only_narrative",
+        error="direction: only for data_type 'narrative' (numbers carry their own direction)",
+    )
+
+
 def _within_interval(col: str, lo: float, hi: float, *, closed_low=True, closed_high=True):
     return pa.Check.in_range(
         lo,
@@ -192,16 +255,7 @@ def extraction_schema(study_ids: Iterable[str] | None = None) -> pa.DataFrameSch
         unique=True,
         report_duplicates="all",
     )
-    sid_checks = [
-        pa.Check.str_matches(STUDY_ID_PATTERN, error="study_id: must look like feder2021")
-    ]
-    if study_ids is not None:
-        sid_checks.append(
-            pa.Check.isin(
-                sorted(set(study_ids)), error="study_id: not found in study_characteristics.csv"
-            )
-        )
-    text["study_id"] = pa.Column(str, sid_checks)
+    text["study_id"] = _study_id_column(study_ids)
     text["outcome"] = pa.Column(
         str, pa.Check.isin(OUTCOMES, error="outcome: not a codebook outcome")
     )
@@ -225,14 +279,13 @@ def extraction_schema(study_ids: Iterable[str] | None = None) -> pa.DataFrameSch
         pa.Check.isin(PVALUE_QUALIFIERS, error="pvalue_qualifier: must be =, < or >"),
         nullable=True,
     )
-    text["source_id"] = pa.Column(
+    text["direction"] = pa.Column(
         str,
-        pa.Check.str_matches(
-            SOURCE_ID_PATTERN,
-            error="source_id: must be PMID:<digits>, NCT<8 digits>, DOI:10.… or a URL",
-        ),
+        pa.Check.isin(DIRECTIONS, error="direction: not one of " + ", ".join(DIRECTIONS)),
+        nullable=True,
     )
-    text["location"] = pa.Column(str, pa.Check.str_length(min_value=1, error="location: empty"))
+    text["source_id"] = _source_id_column()
+    text["location"] = _location_column()
     floats = {c: pa.Column(float, nullable=True) for c in EXTRACTION_FLOAT}
     for c in EXTRACTION_NONNEG:
         floats[c] = pa.Column(float, pa.Check.ge(0, error=f"{c}: is negative"), nullable=True)
@@ -255,6 +308,7 @@ def extraction_schema(study_ids: Iterable[str] | None = None) -> pa.DataFrameSch
         _le_check("estimate", "ci_high", "ci_high", "upper CI limit below the estimate"),
         _le_check("ci_low", "ci_high", "ci_low", "lower CI limit above the upper limit"),
         _within_arm_needs_baseline(),
+        _direction_only_for_narrative(),
     ]
     for dtype, groups in DATA_TYPE_NEEDS.items():
         checks.extend(_needs_check(dtype, g) for g in groups)
@@ -386,14 +440,8 @@ def characteristics_schema() -> pa.DataFrameSchema:
     cols["n_infusions"] = pa.Column(str, _semicolon_numbers("n_infusions"), nullable=True)
     cols["pmids"] = pa.Column(str, _ids_check("pmids", r"(PMID:)?\d+", "a PMID"), nullable=True)
     cols["nct_ids"] = pa.Column(str, _ids_check("nct_ids", r"NCT\d{8}", "an NCT ID"), nullable=True)
-    cols["source_id"] = pa.Column(
-        str,
-        pa.Check.str_matches(
-            SOURCE_ID_PATTERN,
-            error="source_id: must be PMID:<digits>, NCT<8 digits>, DOI:10.… or a URL",
-        ),
-    )
-    cols["location"] = pa.Column(str, pa.Check.str_length(min_value=1, error="location: empty"))
+    cols["source_id"] = _source_id_column()
+    cols["location"] = _location_column()
     for c in CHARACTERISTICS_NUMERIC:
         cols[c] = pa.Column(float, pa.Check.ge(0, error=f"{c}: is negative"), nullable=True)
     for c in CHARACTERISTICS_PER_ARM:
@@ -422,14 +470,7 @@ ROB_REQUIRED = ["study_id", "outcome", "domain", "judgement", "source_id", "loca
 def risk_of_bias_schema(study_ids: Iterable[str] | None = None) -> pa.DataFrameSchema:
     """Schema of ``risk_of_bias.csv`` (RoB 2, one row per study x outcome x domain)."""
     cols = {c: pa.Column(str, nullable=True) for c in ROB_COLUMNS}
-    sid = [pa.Check.str_matches(STUDY_ID_PATTERN, error="study_id: must look like feder2021")]
-    if study_ids is not None:
-        sid.append(
-            pa.Check.isin(
-                sorted(set(study_ids)), error="study_id: not found in study_characteristics.csv"
-            )
-        )
-    cols["study_id"] = pa.Column(str, sid)
+    cols["study_id"] = _study_id_column(study_ids)
     cols["outcome"] = pa.Column(str)
     cols["domain"] = pa.Column(
         str, pa.Check.isin(ROB_DOMAINS, error="domain: must be D1-D5 or overall")
@@ -437,14 +478,8 @@ def risk_of_bias_schema(study_ids: Iterable[str] | None = None) -> pa.DataFrameS
     cols["judgement"] = pa.Column(
         str, pa.Check.isin(JUDGEMENTS, error="judgement: must be low, some_concerns or high")
     )
-    cols["source_id"] = pa.Column(
-        str,
-        pa.Check.str_matches(
-            SOURCE_ID_PATTERN,
-            error="source_id: must be PMID:<digits>, NCT<8 digits>, DOI:10.… or a URL",
-        ),
-    )
-    cols["location"] = pa.Column(str, pa.Check.str_length(min_value=1, error="location: empty"))
+    cols["source_id"] = _source_id_column()
+    cols["location"] = _location_column()
     cols["date"] = pa.Column(
         str,
         pa.Check.str_matches(r"^\d{4}-\d{2}-\d{2}$", error="date: must be YYYY-MM-DD"),
@@ -456,6 +491,113 @@ def risk_of_bias_schema(study_ids: Iterable[str] | None = None) -> pa.DataFrameS
         unique=["study_id", "outcome", "domain"],
         report_duplicates="all",
     )
+
+
+# ----------------------------------------------------------------------------------------
+# thresholds.csv (optional): minimal important differences and response definitions
+# ----------------------------------------------------------------------------------------
+THRESHOLDS_COLUMNS = [
+    "threshold_id",
+    "instrument",
+    "kind",
+    "value",
+    "unit",
+    "comparison",
+    "population",
+    "source_id",
+    "location",
+    "quote",
+    "notes",
+]
+THRESHOLDS_NUMERIC = ["value"]
+THRESHOLDS_REQUIRED = [
+    "threshold_id",
+    "instrument",
+    "kind",
+    "value",
+    "unit",
+    "comparison",
+    "source_id",
+    "location",
+    "quote",
+]
+
+
+def thresholds_schema() -> pa.DataFrameSchema:
+    """Schema of ``thresholds.csv``: one sourced threshold per row (CODEBOOK.md).
+
+    ``value`` is a magnitude as printed (a reduction of 10 points is ``10``), never signed;
+    the ``quote`` holds the words the number was read from.
+    """
+    cols = {c: pa.Column(str, nullable=True) for c in THRESHOLDS_COLUMNS}
+    cols["threshold_id"] = pa.Column(
+        str,
+        pa.Check.str_matches(r"^T\d{3,}$", error="threshold_id: must look like T001"),
+        unique=True,
+        report_duplicates="all",
+    )
+    cols["instrument"] = pa.Column(str)
+    cols["kind"] = _vocabulary_column(THRESHOLD_KINDS, "kind")
+    cols["unit"] = _vocabulary_column(THRESHOLD_UNITS, "unit")
+    cols["comparison"] = _vocabulary_column(THRESHOLD_COMPARISONS, "comparison")
+    cols["value"] = pa.Column(float, pa.Check.ge(0, error="value: is negative"))
+    cols["source_id"] = _source_id_column()
+    cols["location"] = _location_column()
+    cols["quote"] = pa.Column(str, pa.Check.str_length(min_value=1, error="quote: empty"))
+    return pa.DataFrameSchema(cols, strict=True)
+
+
+# ----------------------------------------------------------------------------------------
+# registry_facts.csv (optional): registration versus publication, for reporting bias
+# ----------------------------------------------------------------------------------------
+REGISTRY_FACTS_COLUMNS = [
+    "fact_id",
+    "study_id",
+    "nct_id",
+    "fact_type",
+    "registry_value",
+    "publication_value",
+    "source_id",
+    "location",
+    "notes",
+]
+REGISTRY_FACTS_REQUIRED = [
+    "fact_id",
+    "study_id",
+    "nct_id",
+    "fact_type",
+    "registry_value",
+    "source_id",
+    "location",
+]
+
+
+def registry_facts_schema(study_ids: Iterable[str] | None = None) -> pa.DataFrameSchema:
+    """Schema of ``registry_facts.csv``: one registry fact bearing on reporting bias per row.
+
+    Parameters
+    ----------
+    study_ids : iterable of str, optional
+        The ``study_id`` values of ``study_characteristics.csv``; when given, every fact must
+        belong to one of them (the facts compare an included study's registration with its
+        publication).
+    """
+    cols = {c: pa.Column(str, nullable=True) for c in REGISTRY_FACTS_COLUMNS}
+    cols["fact_id"] = pa.Column(
+        str,
+        pa.Check.str_matches(r"^RF\d{3,}$", error="fact_id: must look like RF001"),
+        unique=True,
+        report_duplicates="all",
+    )
+    cols["study_id"] = _study_id_column(study_ids)
+    cols["nct_id"] = pa.Column(
+        str, pa.Check.str_matches(r"^NCT\d{8}$", error="nct_id: must look like NCT01234567")
+    )
+    cols["fact_type"] = _vocabulary_column(REGISTRY_FACT_TYPES, "fact_type")
+    cols["registry_value"] = pa.Column(str)
+    cols["source_id"] = _source_id_column()
+    cols["location"] = _location_column()
+    return pa.DataFrameSchema(cols, strict=True)
 
 
 # ----------------------------------------------------------------------------------------
