@@ -510,17 +510,8 @@ THRESHOLDS_COLUMNS = [
     "notes",
 ]
 THRESHOLDS_NUMERIC = ["value"]
-THRESHOLDS_REQUIRED = [
-    "threshold_id",
-    "instrument",
-    "kind",
-    "value",
-    "unit",
-    "comparison",
-    "source_id",
-    "location",
-    "quote",
-]
+#: every column but the free-text context must be filled
+THRESHOLDS_REQUIRED = [c for c in THRESHOLDS_COLUMNS if c not in ("population", "notes")]
 
 
 def thresholds_schema() -> pa.DataFrameSchema:
@@ -562,13 +553,7 @@ REGISTRY_FACTS_COLUMNS = [
     "notes",
 ]
 REGISTRY_FACTS_REQUIRED = [
-    "fact_id",
-    "study_id",
-    "nct_id",
-    "fact_type",
-    "registry_value",
-    "source_id",
-    "location",
+    c for c in REGISTRY_FACTS_COLUMNS if c not in ("publication_value", "notes")
 ]
 
 
