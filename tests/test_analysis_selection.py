@@ -81,7 +81,7 @@ def test_labels_add_comparison_only_for_multi_arm_studies():
 
 
 def test_participants_from_arms_or_randomised_total():
-    from ketamine_evidence.analysis import _participants
+    from ketamine_evidence.analysis import participants
 
     rows = pd.DataFrame({
         "study_id": ["par", "cross", "multi", "multi", "contrast"],
@@ -89,5 +89,5 @@ def test_participants_from_arms_or_randomised_total():
         "n1i": [10, 20, 15, 14, np.nan], "n2i": [11, 20, 8, 7, np.nan],
         "n_randomised_total": [21, 20, 44, 44, 30]})
     # 21 + 20 (crossover counted once) + (15 + 8) + (14 + 7) + 30 (no arm sizes)
-    assert _participants(rows) == 21 + 20 + 23 + 21 + 30
-    assert np.isnan(_participants(rows[["study_id"]]))
+    assert participants(rows) == 21 + 20 + 23 + 21 + 30
+    assert np.isnan(participants(rows[["study_id"]]))

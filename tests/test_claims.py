@@ -41,11 +41,22 @@ def test_percent_reduction_supported_when_ci_inside():
     assert v.pi_status == "not_estimable"
 
 
-def test_no_evidence_lists_narrative_trials():
-    v = claims.judge("C4", "smd", [None, 0], k=0, narrative_studies=["Feder 2021"])
-    assert v.verdict == "no_evidence"
+def test_words_only_is_inconclusive_not_no_evidence():
+    # A trial that reported the outcome only in words is evidence: its size cannot be judged.
+    v = claims.judge("C4", "smd", [None, 0], k=0, narrative_studies=["Feder 2021"],
+                     direction_text="1 trial: 0 favouring the intervention")
+    assert v.verdict == "inconclusive"
     assert "Feder 2021" in v.verdict_reason
+    assert "cannot be judged from words" in v.verdict_reason
+    assert "0 favouring" in v.verdict_reason
     assert math.isnan(v.estimate)
+
+
+def test_no_evidence_only_when_no_trial_reported_it():
+    v = claims.judge("C4", "smd", [None, 0], k=0)
+    assert v.verdict == "no_evidence"
+    assert v.verdict_reason == "No trial reported this outcome."
+    assert claims.judge("C4", "smd", [None, 0], k=0, reported_k=0).verdict == "no_evidence"
 
 
 def test_single_trial_is_flagged():
@@ -86,8 +97,12 @@ def test_evaluate_claims_table():
     assert c6["verdict"] == "inconclusive"
     assert (c6["high_rob_k"], c6["some_concerns_rob_k"], c6["unassessed_rob_k"]) == (1, 1, 1)
     assert c6["comparator_estimate"] == pytest.approx(-0.6)
-    assert c4["verdict"] == "no_evidence"
+    # Smith 2020 reported relapse in words (no curated direction yet): not "no evidence".
+    assert c4["verdict"] == "inconclusive"
     assert c4["narrative_studies"] == "Smith 2020"
+    assert (c4["reported_k"], c4["pooled_k"], c4["direction_unclear"]) == (1, 0, 1)
+    assert math.isnan(c4["sign_test_pvalue"])
+    assert (c6["reported_k"], c6["pooled_k"]) == (3, 3)
 
 
 def test_within_arm_text_is_labelled_as_uncontrolled():
@@ -157,3 +172,67 @@ def test_single_study_has_no_prediction_interval():
     v = claims.judge("C", "smd", [None, 0], k=1, estimate=-1.0, ci_low=-1.5, ci_high=-0.5,
                      pi_low=-1.5, pi_high=-0.5)
     assert math.isnan(v.pi_low) and v.pi_status == "not_estimable"
+
+
+def _reporting_fixture():
+    """Two pooled trials (one each way) and three words-only trials of one outcome."""
+    pooled = _pooled([{"analysis_id": "end", "k": 2, "estimate": -0.3, "ci_low": -0.9,
+                       "ci_high": 0.3, "n_participants": 70}])
+    study_effects = pd.DataFrame({
+        "analysis_id": ["end", "end"], "study_id": ["a2020", "b2021"],
+        "label": ["A 2020", "B 2021"], "yi": [-0.6, 0.1], "vi": [0.1, 0.1],
+        "weight": [50.0, 50.0], "lower_is_better": ["True", "True"],
+        "n1i": [20, 15], "n2i": [20, 15]})
+    not_poolable = pd.DataFrame({
+        "study_id": ["c2022", "c2022", "d2023", "e2024"],
+        "label": ["C 2022", "C 2022", "D 2023", "E 2024"],
+        "outcome": ["ptsd_severity"] * 4, "timepoint_days": [14, 14, np.nan, 7],
+        "data_type": ["narrative"] * 4,
+        "narrative": ["better on CAPS-5", "better on PCL-5", "no difference", "improved"],
+        "direction": ["favours_intervention", "favours_intervention", "no_clear_difference",
+                      None],
+        "row_ids": ["E1", "E2", "E3", "E4"], "reason": ["narrative"] * 4})
+    characteristics = pd.DataFrame({"study_id": ["c2022", "d2023", "e2024"],
+                                    "n_randomised_total": [100, 50, 30]})
+    return pooled, study_effects, not_poolable, characteristics
+
+
+def test_every_reporting_trial_votes_by_direction():
+    pooled, study_effects, not_poolable, characteristics = _reporting_fixture()
+    claim = {"id": "C", "text": "relief", "analysis": "end", "metric": "smd",
+             "claimed_range": [None, 0]}
+    spec = {"id": "end", "outcome": "ptsd_severity", "window_days": [1, 35]}
+    row = claims.evaluate_claims([claim], pooled, analyses=[spec], study_effects=study_effects,
+                                 not_poolable=not_poolable,
+                                 characteristics=characteristics).iloc[0]
+    # A favours, B against (by sign, not significance); C favours once (two rows agree);
+    # D no clear difference; E not judged (no curated direction).
+    assert (row["reported_k"], row["pooled_k"]) == (5, 2)
+    assert (row["direction_favours"], row["direction_against"], row["direction_unclear"]) == \
+        (2, 1, 2)
+    assert row["sign_test_pvalue"] == pytest.approx(1.0)
+    assert row["direction_proportion"] == pytest.approx(2 / 3)
+    assert "subset of the 5 that reported" in row["verdict_reason"]
+    assert "C 2022; D 2023; E 2024" in row["verdict_reason"]
+    # New columns come after every column that existed before.
+    assert list(row.index[-10:]) == [
+        "reported_k", "direction_favours", "direction_against", "direction_unclear",
+        "sign_test_pvalue", "pooled_k", "direction_proportion", "direction_ci_low",
+        "direction_ci_high", "direction_summary"]
+
+
+def test_claim_studies_lists_weights_participants_and_votes():
+    pooled, study_effects, not_poolable, characteristics = _reporting_fixture()
+    claim = {"id": "C", "text": "relief", "analysis": "end", "metric": "smd",
+             "claimed_range": [None, 0]}
+    spec = {"id": "end", "outcome": "ptsd_severity", "window_days": [1, 35]}
+    evidence = claims.claim_evidence([claim], pooled, analyses=[spec],
+                                     study_effects=study_effects, not_poolable=not_poolable,
+                                     characteristics=characteristics)
+    table = claims.claim_studies(evidence).set_index("study_id")
+    assert table.loc["a2020", "weight"] == pytest.approx(0.5)
+    assert table.loc["a2020", "n"] == 40
+    assert table.loc["c2022", "n"] == 100 and not table.loc["c2022", "pooled"]
+    assert table.loc["b2021", "direction"] == "favours_control"
+    assert table.loc["e2024", "direction"] == "not_judged"
+    assert table.loc["c2022", "evidence"] == "words (E1, E2)"

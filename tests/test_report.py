@@ -273,7 +273,14 @@ def test_empty_tables_and_partial_rows():
                                  sensitivity=pd.DataFrame(), prisma={}, config=CONFIG)
     html = report.build_report(inputs)
     assert "v-no_evidence" in html and "No randomised trial reported" in html
-    assert "(Feder 2021; Smith 2020 reported it only in words)" in html
+    # A claim reported only in words is inconclusive, and says what the words show.
+    words = claims.assign(verdict="inconclusive",
+                          direction_summary="2 trials: 0 favouring the intervention")
+    html = report.build_report(report.ReportInputs(claims=words, pooled=pd.DataFrame(),
+                                                   config=CONFIG))
+    assert "cannot be pooled (Feder 2021; Smith 2020)" in html
+    assert "By direction of effect: 2 trials: 0 favouring" in html
+    assert "cannot be judged from words" in html
     assert "results/pooled.csv</code> is empty" in html
 
 

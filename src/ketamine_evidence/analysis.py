@@ -172,7 +172,7 @@ class AnalysisOutcome:
             "measure": spec.get("measure"),
             "k": self.k,
             "n_studies": int(self.selected["study_id"].nunique()) if len(self.selected) else 0,
-            "n_participants": _participants(self.selected),
+            "n_participants": participants(self.selected),
         }
         names = ["estimate", "se", "statistic", "df", "pvalue", "ci_low", "ci_high", "pi_low",
                  "pi_high", "tau2", "se_tau2", "i2", "h2", "q", "q_df", "q_pvalue", "method",
@@ -192,7 +192,7 @@ class AnalysisOutcome:
         return row
 
 
-def _participants(selected: pd.DataFrame) -> float:
+def participants(selected: pd.DataFrame) -> float:
     """Participants in the pooled comparisons.
 
     Per study: the arm sizes of its rows (``n1i + n2i``; a crossover trial's participants

@@ -42,7 +42,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from ketamine_evidence.analysis import matches_any
+from ketamine_evidence import synthesis
+from ketamine_evidence.analysis import matches_any, participants
 
 VERDICTS = ("supported", "contradicted", "inconclusive", "no_evidence")
 PI_STATUSES = ("inside", "straddles", "outside", "not_estimable")
@@ -154,6 +155,8 @@ def judge(
     pi_low: float = math.nan,
     pi_high: float = math.nan,
     narrative_studies: Sequence[str] = (),
+    reported_k: int | None = None,
+    direction_text: str = "",
 ) -> ClaimVerdict:
     """Judge one claim from a pooled estimate given on the *analysis* scale.
 
@@ -167,7 +170,16 @@ def judge(
         Pooled estimate, confidence and prediction interval on the analysis scale (e.g. log
         ratio of means for ``percent_reduction``).
     narrative_studies
-        Labels of trials that reported this outcome only in words, named in the reason.
+        Labels of trials that reported this outcome but could not be pooled (only in words,
+        or numbers that cannot be pooled), named in the reason.
+    reported_k
+        Trials that reported the outcome in any form (pooled or not); defaults to
+        ``k + len(narrative_studies)``. ``no_evidence`` is given only when it is 0: when
+        trials reported the outcome only in words the verdict is ``inconclusive``, because
+        the size of an effect cannot be judged from words.
+    direction_text
+        What the directions of the reporting trials show (vote counting by direction of
+        effect, :func:`ketamine_evidence.synthesis.describe_votes`), quoted in the reason.
 
     Returns
     -------
@@ -179,11 +191,20 @@ def judge(
     lo, hi = interval_to_metric(metric, ci_low, ci_high)
     plo, phi = interval_to_metric(metric, pi_low, pi_high)
     narrative = "; ".join(narrative_studies)
+    if reported_k is None:
+        reported_k = int(k) + len(narrative_studies)
+    direction = f" Direction of effect: {direction_text}." if direction_text else ""
     if k == 0 or not np.isfinite(est):
-        verdict = "no_evidence"
-        reason = "No trial reported this outcome in a form that can be pooled."
-        if narrative:
-            reason += f" Narrative results only: {narrative}."
+        if reported_k == 0:
+            verdict = "no_evidence"
+            reason = "No trial reported this outcome."
+        else:
+            verdict = "inconclusive"
+            reason = (f"No trial reported this outcome in a form that can be pooled; "
+                      f"{reported_k} reported it only in words or in numbers that cannot be "
+                      f"pooled ({narrative}).{direction} The size of the effect cannot be "
+                      f"judged from words, so the claimed range ({rng}) can be neither "
+                      "confirmed nor ruled out.")
         return ClaimVerdict(claim_id, metric, range_low, range_high, int(k), math.nan,
                             math.nan, math.nan, math.nan, math.nan, verdict, reason,
                             "not_estimable")
@@ -201,7 +222,9 @@ def judge(
     if k == 1:
         reason += " Based on a single trial."
     if narrative:
-        reason += f" Not poolable (narrative only): {narrative}."
+        reason += (f" The pooled trials are a subset of the {reported_k} that reported this "
+                   f"outcome; not pooled (words only or numbers that cannot be pooled): "
+                   f"{narrative}.{direction}")
     if k < 2:
         # A single study's "prediction interval" is its own CI: nothing about other settings.
         plo = phi = math.nan
@@ -219,6 +242,7 @@ def evaluate_claims(
     risk_of_bias: pd.DataFrame | None = None,
     not_poolable: pd.DataFrame | None = None,
     within_arm: pd.DataFrame | None = None,
+    characteristics: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Judge every claim in ``claims`` (the config's ``claims`` list) against ``pooled``.
 
@@ -246,31 +270,38 @@ def evaluate_claims(
         ``timepoint_days``, ``narrative``, ``reason``).
     within_arm
         Within-arm reductions from baseline (``study_id``, ``outcome``, ``percent_reduction``).
+    characteristics
+        Study characteristics (``study_id``, ``n_randomised_total``): participants of trials
+        that were not pooled.
 
     Returns
     -------
     pandas.DataFrame
-        One row per claim with the verdict and the numbers behind it.
+        One row per claim with the verdict and the numbers behind it, including the vote
+        count by direction of effect over every trial that reported the outcome
+        (``reported_k``, ``direction_favours``, ``direction_against``, ``direction_unclear``,
+        ``sign_test_pvalue``, ``pooled_k``; see :mod:`ketamine_evidence.synthesis`).
     """
     by_id = pooled.set_index("analysis_id") if len(pooled) else pd.DataFrame()
-    specs = {spec["id"]: spec for spec in analyses}
     overall = _overall_rob(risk_of_bias)
     rows = []
-    for claim in claims:
-        analysis_id, metric = _analysis_to_judge(claim, by_id)
-        stats = by_id.loc[analysis_id] if analysis_id in by_id.index else pd.Series(dtype=object)
-        k = _studies_pooled(by_id, analysis_id)
-        spec = specs.get(analysis_id, {"outcome": stats.get("outcome")})
-        outcomes = list(claim.get("narrative_outcomes", [])) or [spec.get("outcome")]
-        pooled_ids = _pooled_studies(study_effects, analysis_id)
-        narrative = _narrative_results(not_poolable, outcomes, spec.get("window_days"),
-                                       filters=spec.get("filters"), exclude=pooled_ids)
+    for claim, evidence in zip(claims, claim_evidence(
+            claims, by_id, analyses=analyses, study_effects=study_effects,
+            risk_of_bias=risk_of_bias, not_poolable=not_poolable,
+            characteristics=characteristics), strict=True):
+        analysis_id, metric, stats, k = (evidence.analysis_id, evidence.metric, evidence.stats,
+                                         evidence.k)
+        narrative = evidence.narrative
         labels = sorted({label for label, _ in narrative})
+        votes = evidence.votes
         verdict = judge(
             claim["id"], metric, claim["claimed_range"], k=k,
             estimate=_num(stats.get("estimate")), ci_low=_num(stats.get("ci_low")),
             ci_high=_num(stats.get("ci_high")), pi_low=_num(stats.get("pi_low")),
             pi_high=_num(stats.get("pi_high")), narrative_studies=labels,
+            reported_k=votes.reported_k,
+            direction_text=synthesis.describe_votes(votes) if votes.reported_k > 1 or k == 0
+            else "",
         )
         row = {
             "claim_id": claim["id"],
@@ -298,8 +329,88 @@ def evaluate_claims(
         row.update(_comparator(claim, by_id, metric))
         row["within_arm_reduction"] = _within_arm_text(
             within_arm, claim.get("within_arm_instrument_outcome"))
+        row.update({
+            "reported_k": votes.reported_k,
+            "direction_favours": votes.favours,
+            "direction_against": votes.against,
+            "direction_unclear": votes.unclear,
+            "sign_test_pvalue": votes.pvalue,
+            "pooled_k": votes.pooled_k,
+            "direction_proportion": votes.proportion,
+            "direction_ci_low": votes.ci_low,
+            "direction_ci_high": votes.ci_high,
+            "direction_summary": synthesis.describe_votes(votes),
+        })
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class ClaimEvidence:
+    """What one claim is judged on: the analysis, its pooled row and every reporting study."""
+
+    claim_id: str
+    analysis_id: str
+    metric: str
+    stats: pd.Series
+    k: int
+    narrative: list[tuple[str, str]]
+    studies: pd.DataFrame        # :data:`REPORTING_COLUMNS`, one row per reporting study
+    votes: synthesis.VoteCount
+
+
+def claim_evidence(
+    claims: Sequence[Mapping],
+    pooled: pd.DataFrame,
+    *,
+    analyses: Sequence[Mapping] = (),
+    study_effects: pd.DataFrame | None = None,
+    risk_of_bias: pd.DataFrame | None = None,
+    not_poolable: pd.DataFrame | None = None,
+    characteristics: pd.DataFrame | None = None,
+) -> list[ClaimEvidence]:
+    """The evidence behind each claim (same order): see :func:`evaluate_claims` for inputs.
+
+    ``pooled`` may be indexed by ``analysis_id`` already. Unpooled results are matched to the
+    claim by outcome (``narrative_outcomes`` or the analysis' outcome), the analysis' window
+    of days and its filters; studies pooled in the analysis are not counted twice.
+    """
+    by_id = pooled if pooled.index.name == "analysis_id" or pooled.empty else \
+        pooled.set_index("analysis_id")
+    specs = {spec["id"]: spec for spec in analyses}
+    overall = _overall_rob(risk_of_bias)
+    out = []
+    for claim in claims:
+        analysis_id, metric = _analysis_to_judge(claim, by_id)
+        stats = by_id.loc[analysis_id] if analysis_id in by_id.index else pd.Series(dtype=object)
+        k = _studies_pooled(by_id, analysis_id)
+        spec = specs.get(analysis_id, {"outcome": stats.get("outcome")})
+        outcomes = list(claim.get("narrative_outcomes", [])) or [spec.get("outcome")]
+        pooled_ids = _pooled_studies(study_effects, analysis_id)
+        rows = _narrative_rows(not_poolable, outcomes, spec.get("window_days"),
+                               filters=spec.get("filters"), exclude=pooled_ids)
+        others = (study_effects[study_effects["analysis_id"] != analysis_id]
+                  if study_effects is not None and "analysis_id" in study_effects else None)
+        others = _narrative_rows(others, outcomes, spec.get("window_days"),
+                                 filters=spec.get("filters"), exclude=pooled_ids)
+        studies = reporting_studies(analysis_id, rows, study_effects=study_effects,
+                                    characteristics=characteristics, overall_rob=overall,
+                                    other_numbers=others)
+        votes = synthesis.vote_count(list(studies["direction"]),
+                                     pooled_k=int(studies["pooled"].astype(bool).sum()))
+        out.append(ClaimEvidence(claim["id"], analysis_id, metric, stats, k,
+                                 _narrative_texts(rows), studies, votes))
+    return out
+
+
+def claim_studies(evidence: Sequence[ClaimEvidence]) -> pd.DataFrame:
+    """Long table claim x reporting study (``results/claim_studies.csv``)."""
+    frames = [e.studies.assign(claim_id=e.claim_id, analysis_id=e.analysis_id)
+              for e in evidence if not e.studies.empty]
+    columns = ["claim_id", "analysis_id", *REPORTING_COLUMNS]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]
 
 
 def _studies_pooled(by_id: pd.DataFrame, analysis_id: str) -> int:
@@ -385,22 +496,22 @@ def _comparator(claim: Mapping, by_id: pd.DataFrame, metric: str) -> dict[str, f
     return out
 
 
-def _narrative_results(
+def _narrative_rows(
     not_poolable: pd.DataFrame | None,
     outcomes: Sequence[str],
     window_days: Sequence[float | None] | None = None,
     *,
     filters: Mapping[str, Sequence] | None = None,
     exclude: set[str] = frozenset(),
-) -> list[tuple[str, str]]:
-    """(study label, result in words) of unpooled results on ``outcomes`` in the window.
+) -> pd.DataFrame:
+    """Unpooled results on ``outcomes`` in the window (rows of ``not_poolable``).
 
     Rows with an unknown timepoint are kept (they may fall in the window); the analysis'
     ``filters`` on study characteristics apply where the column is present; studies in
     ``exclude`` (already pooled in the analysis) are left out.
     """
     if not_poolable is None or not_poolable.empty or "outcome" not in not_poolable:
-        return []
+        return pd.DataFrame(columns=["study_id", "label", "narrative", "reason"])
     rows = not_poolable[not_poolable["outcome"].isin([o for o in outcomes if o])]
     rows = rows[~rows["study_id"].astype(str).isin(exclude)]
     if window_days is not None and "timepoint_days" in rows:
@@ -411,10 +522,31 @@ def _narrative_results(
     for column, allowed in (filters or {}).items():
         if column in rows:
             rows = rows[matches_any(rows[column], allowed)]
+    return rows
+
+
+def _row_label(row: Mapping) -> str:
+    label = row.get("label")
+    return str(row["study_id"]) if label is None or pd.isna(label) else str(label)
+
+
+def _narrative_results(
+    not_poolable: pd.DataFrame | None,
+    outcomes: Sequence[str],
+    window_days: Sequence[float | None] | None = None,
+    *,
+    filters: Mapping[str, Sequence] | None = None,
+    exclude: set[str] = frozenset(),
+) -> list[tuple[str, str]]:
+    """(study label, result in words) of the rows :func:`_narrative_rows` selects."""
+    return _narrative_texts(_narrative_rows(not_poolable, outcomes, window_days,
+                                            filters=filters, exclude=exclude))
+
+
+def _narrative_texts(rows: pd.DataFrame) -> list[tuple[str, str]]:
     out = []
     for _, row in rows.iterrows():
-        label = row.get("label")
-        label = str(row["study_id"]) if label is None or pd.isna(label) else str(label)
+        label = _row_label(row)
         text = row.get("narrative")
         if text is None or pd.isna(text) or not str(text).strip():
             text = row.get("reason", "")
@@ -422,6 +554,108 @@ def _narrative_results(
         if (label, text) not in out:
             out.append((label, text))
     return out
+
+
+REPORTING_COLUMNS = ["study_id", "label", "pooled", "weight", "n", "direction", "rob",
+                     "evidence"]
+
+
+def _flag(value) -> bool | None:
+    """A boolean cell as read from CSV (``True``/``"true"``/``1``), ``None`` when empty."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in {"true", "1", "yes"}:
+            return True
+        if text in {"false", "0", "no"}:
+            return False
+        return None
+    return bool(value)
+
+
+def reporting_studies(
+    analysis_id: str,
+    narrative_rows: pd.DataFrame,
+    *,
+    study_effects: pd.DataFrame | None = None,
+    characteristics: pd.DataFrame | None = None,
+    overall_rob: Mapping[str, str] | None = None,
+    other_numbers: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One row per study that reported a claim's outcome, pooled or only in words.
+
+    ``other_numbers`` are effect rows of the same outcome and window pooled in *other*
+    analyses (e.g. an SMD where the claim's analysis needs a ratio of means): such a study
+    reported the outcome in numbers, on another scale, and votes by their sign.
+
+    Columns ``study_id``, ``label``, ``pooled`` (its numbers are in the analysis),
+    ``weight`` (share of the pooled weight, 0-1; NaN when not pooled), ``n`` (participants:
+    the pooled arms, else ``n_randomised_total`` of the study), ``direction`` (one vote:
+    pooled results by the sign of their estimate, words by the curated ``direction``; see
+    :mod:`ketamine_evidence.synthesis`), ``rob`` (overall RoB 2 judgement, empty when not
+    assessed) and ``evidence`` (what the vote rests on).
+    """
+    overall_rob = overall_rob or {}
+    totals = {}
+    if characteristics is not None and not characteristics.empty and \
+            "n_randomised_total" in characteristics:
+        totals = dict(zip(characteristics["study_id"].astype(str),
+                          pd.to_numeric(characteristics["n_randomised_total"], errors="coerce"),
+                          strict=True))
+    rows: list[dict] = []
+    pooled = (study_effects[study_effects["analysis_id"] == analysis_id]
+              if study_effects is not None and not study_effects.empty
+              and "analysis_id" in study_effects else pd.DataFrame())
+
+    def numeric_rows(frame: pd.DataFrame, is_pooled: bool) -> None:
+        weights = pd.to_numeric(frame.get("weight", pd.Series(math.nan, index=frame.index)),
+                                errors="coerce")
+        share = weights / weights.sum() if is_pooled and weights.sum() > 0 \
+            else pd.Series(math.nan, index=frame.index)
+        for study_id, part in frame.groupby(frame["study_id"].astype(str), sort=False):
+            if study_id in {r["study_id"] for r in rows}:
+                continue
+            yi = part["yi"] if "yi" in part else [math.nan] * len(part)
+            lib = part["lower_is_better"] if "lower_is_better" in part else [None] * len(part)
+            votes = [synthesis.direction_of_estimate(_num(y), _flag(b))
+                     for y, b in zip(yi, lib, strict=True)]
+            n = participants(part.drop_duplicates("comparison") if "comparison" in part
+                             else part)
+            where = (f"numbers pooled in {analysis_id}" if is_pooled else
+                     "numbers on another scale (pooled in "
+                     + ", ".join(sorted(set(part["analysis_id"].astype(str)))) + ")")
+            rows.append({"study_id": study_id, "label": _row_label(part.iloc[0]),
+                         "pooled": is_pooled,
+                         "weight": float(share[part.index].sum()) if is_pooled else math.nan,
+                         "n": n if np.isfinite(n) else totals.get(study_id, math.nan),
+                         "direction": synthesis.combine_directions(votes),
+                         "rob": overall_rob.get(study_id, ""), "evidence": where})
+
+    if not pooled.empty:
+        numeric_rows(pooled, True)
+    if other_numbers is not None and not other_numbers.empty:
+        numeric_rows(other_numbers, False)
+    if narrative_rows is not None and not narrative_rows.empty:
+        for study_id, part in narrative_rows.groupby(
+                narrative_rows["study_id"].astype(str), sort=False):
+            if study_id in {r["study_id"] for r in rows}:
+                continue
+            curated = (part["direction"] if "direction" in part
+                       else pd.Series(None, index=part.index))
+            votes = [str(d) if isinstance(d, str) and d in synthesis.DIRECTIONS
+                     else synthesis.NOT_JUDGED for d in curated]
+            ids = ", ".join(str(r) for r in part.get("row_ids", pd.Series(dtype=str)).dropna())
+            kinds = sorted({"words" if str(t) == "narrative" else "numbers not poolable"
+                            for t in part.get("data_type", pd.Series("narrative",
+                                                                      index=part.index))})
+            rows.append({"study_id": study_id, "label": _row_label(part.iloc[0]),
+                         "pooled": False, "weight": math.nan,
+                         "n": totals.get(study_id, math.nan),
+                         "direction": synthesis.combine_directions(votes),
+                         "rob": overall_rob.get(study_id, ""),
+                         "evidence": " and ".join(kinds) + (f" ({ids})" if ids else "")})
+    return pd.DataFrame(rows, columns=REPORTING_COLUMNS)
 
 
 def _within_arm_text(within_arm: pd.DataFrame | None, outcome: str | None) -> str:

@@ -43,16 +43,21 @@ def analyze_command(args: argparse.Namespace) -> int:
 
 def claims_command(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    table = claims.evaluate_claims(
-        config["claims"],
-        read_table(args.pooled),
-        analyses=config["analysis"]["analyses"],
-        study_effects=read_table(args.study_effects, required=False),
-        risk_of_bias=read_table(args.risk_of_bias, required=False),
-        not_poolable=read_table(args.not_poolable, required=False),
-        within_arm=read_table(args.within_arm, required=False),
-    )
+    inputs = {
+        "analyses": config["analysis"]["analyses"],
+        "study_effects": read_table(args.study_effects, required=False),
+        "risk_of_bias": read_table(args.risk_of_bias, required=False),
+        "not_poolable": read_table(args.not_poolable, required=False),
+        "characteristics": read_table(args.characteristics, required=False),
+    }
+    pooled = read_table(args.pooled)
+    table = claims.evaluate_claims(config["claims"], pooled,
+                                   within_arm=read_table(args.within_arm, required=False),
+                                   **inputs)
     write_table(table, args.out)
+    if args.out_studies is not None:
+        evidence = claims.claim_evidence(config["claims"], pooled, **inputs)
+        write_table(claims.claim_studies(evidence), args.out_studies)
     for _, row in table.iterrows():
         print(f"{row['claim_id']}: {row['verdict']} (k={row['k']})")
     return 0
@@ -76,5 +81,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--risk-of-bias", type=Path, default=Path("data/raw/risk_of_bias.csv"))
     p.add_argument("--not-poolable", type=Path, default=Path("data/processed/not_poolable.csv"))
     p.add_argument("--within-arm", type=Path, default=Path("data/processed/within_arm.csv"))
+    p.add_argument("--characteristics", type=Path,
+                   default=Path("data/raw/study_characteristics.csv"),
+                   help="study characteristics (participants of trials that were not pooled)")
     p.add_argument("--out", type=Path, default=Path("results/claims.csv"))
+    p.add_argument("--out-studies", type=Path, default=None,
+                   help="also write every trial that reported each claim's outcome, with "
+                        "its direction of effect (results/claim_studies.csv)")
     p.set_defaults(func=claims_command)

@@ -418,11 +418,18 @@ def plain_reading(row: Mapping[str, Any], benchmarks: Mapping[str, float] | None
     f = _metric_formatter(metric)
     est, lo, hi = (_num(row.get(c)) for c in ("estimate", "ci_low", "ci_high"))
     k = _num(row.get("k"))
-    if verdict == "no_evidence" or not k:
+    if verdict == "no_evidence":
+        return ("No randomised trial reported this outcome, so the trials can neither "
+                "support nor refute the claim.")
+    if not k:
         narrative = "; ".join(_split_ids(row.get("narrative_studies")))
-        tail = f" ({narrative} reported it only in words)" if narrative else ""
-        return ("No randomised trial reported this outcome in a form that can be pooled"
-                f"{tail}, so the trials can neither support nor refute the claim.")
+        tail = f" ({narrative})" if narrative else ""
+        direction = _text(row.get("direction_summary"))
+        return ("No trial reported this outcome in numbers that can be pooled; it was "
+                f"reported only in words or in numbers that cannot be pooled{tail}. "
+                + (f"By direction of effect: {direction}. " if direction else "")
+                + "The size of the effect cannot be judged from words, so the trials can "
+                "neither support nor refute the claim.")
     claimed = fmt_claimed_range(row.get("claimed_low"), row.get("claimed_high"), metric)
     trials = f"{fmt_int(k)} trial{'s' if k != 1 else ''}"
     if metric == "percent_reduction" and est is not None:
@@ -959,7 +966,7 @@ def _missing_section(inputs: ReportInputs, analyses: Sequence[Mapping[str, Any]]
     configured = (inputs.config.get("analysis", {}) or {}).get("analyses", []) or []
     no_data = [{"id": _text(a.get("id")), "title": _text(a.get("title"))}
                for a in configured if _text(a.get("id")) not in pooled_ids]
-    no_evidence_claims = [c for c in claims if c["verdict"] == "no_evidence"]
+    no_evidence_claims = [c for c in claims if c["k"] in (DASH, "0")]
     awaiting = []
     if _has_rows(inputs.screening) and {"stage", "decision", "decided_by"} <= set(
             inputs.screening.columns):

@@ -32,8 +32,10 @@ rule claims:
         risk_of_bias=f"{CURATED}/risk_of_bias.csv",
         not_poolable="data/processed/not_poolable.csv",
         within_arm="data/processed/within_arm.csv",
+        characteristics=f"{CURATED}/study_characteristics.csv",
     output:
         claims=report("results/claims.csv", caption="../report/claims.rst", category="Claims"),
+        claim_studies="results/claim_studies.csv",
     params:
         ke=KE,
         code=PACKAGE_CODE,
@@ -45,7 +47,8 @@ rule claims:
         "{params.ke} claims --config {input.config} --pooled {input.pooled}"
         " --study-effects {input.study_effects} --risk-of-bias {input.risk_of_bias}"
         " --not-poolable {input.not_poolable} --within-arm {input.within_arm}"
-        " --out {output.claims} > {log} 2>&1"
+        " --characteristics {input.characteristics}"
+        " --out {output.claims} --out-studies {output.claim_studies} > {log} 2>&1"
 
 
 rule figures:
