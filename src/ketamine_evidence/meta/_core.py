@@ -14,6 +14,7 @@ from ._regression import fit_general
 from ._validate import (
     MetaAnalysisWarning,
     check_level,
+    check_magnitudes,
     check_method,
     check_study_data,
     check_test,
@@ -427,7 +428,8 @@ def rma_many(
     ------
     ValueError
         If a row has no studies, a NaN sits in only one of ``yi``/``vi``, an effect is
-        infinite, or a variance is zero, negative or infinite (names row and column).
+        infinite, a variance is zero, negative or infinite, or the values are so extreme
+        that pooling would overflow double precision (names row and column).
     """
     m, label = _norm_method(method)
     test = check_test(test)
@@ -455,6 +457,7 @@ def rma_many(
             f"row {r}, column {c}: sampling variance vi must be positive and finite, "
             f"got {V[r, c]!r}"
         )
+    check_magnitudes(Y, V, M)
     k = M.sum(axis=1)
     if (k == 0).any():
         raise ValueError(f"row {int(np.flatnonzero(k == 0)[0])} has no studies")

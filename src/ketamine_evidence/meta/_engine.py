@@ -10,9 +10,18 @@ vectorisation cheap:
 
 * :math:`y^\top P y = \sum w_i (y_i - \hat\mu_w)^2`
 * :math:`y^\top P P y = \sum w_i^2 (y_i - \hat\mu_w)^2`
-* :math:`\operatorname{tr} P = \sum w - \sum w^2 / \sum w`
-* :math:`\sum_{ij} P_{ij}^2 a_i b_j = \sum w_i^2 (1 - 2 w_i / \sum w) a_i b_i
-  + (\sum w_i^2 a_i)(\sum w_j^2 b_j) / (\sum w)^2`
+* :math:`\operatorname{tr} P = \sum_i w_i o_i / \sum w`
+* :math:`\sum_{ij} P_{ij}^2 a_i b_j = \big(\sum_i w_i^2 o_i^2 a_i b_i
+  + \sum_i w_i^2 a_i \sum_{j \ne i} w_j^2 b_j\big) / (\sum w)^2`
+
+where :math:`o_i = \sum_{j \ne i} w_j`. These are the textbook forms
+:math:`\sum w - \sum w^2/\sum w` and :math:`\sum w_i^2(1 - 2w_i/\sum w)a_ib_i +
+(\sum w_i^2a_i)(\sum w_j^2b_j)/(\sum w)^2` rearranged so that no term is the difference
+of two large numbers: when one weight dominates (e.g. :math:`v = (10^{-8}, 1, 1)`) the
+textbook forms lose every significant digit (metafor, which builds :math:`P` explicitly,
+does not). The textbook forms are faster, so they serve every row except those where the
+largest weight exceeds 99.9% of the total (:func:`_dominated`); sums over
+:math:`j \ne i` come from :func:`_sum_others`.
 """
 
 from __future__ import annotations
@@ -55,6 +64,31 @@ class _Moments:
     sw2: np.ndarray
 
 
+#: A row whose largest weight exceeds (1 - _DOMINANT) of the total is "dominated": the
+#: textbook trace formulas would lose more than 3 of their ~16 digits there.
+_DOMINANT = 1e-3
+
+
+def _dominated(w: np.ndarray, sw: np.ndarray) -> np.ndarray:
+    """Indices of the rows where one weight dominates (see :data:`_DOMINANT`)."""
+    return np.flatnonzero(w.max(axis=1) > (1.0 - _DOMINANT) * sw)
+
+
+def _sum_others(x: np.ndarray) -> np.ndarray:
+    r"""Row-wise :math:`\sum_{j \ne i} x_j` for non-negative ``x``, without cancellation.
+
+    ``sum(x) - x_i`` loses all precision for the dominant entry when one entry dwarfs the
+    others. Instead the sum of every entry but the row's largest is formed directly, and
+    ``(largest - x_i)`` (exact or nearly so, by Sterbenz's lemma when close) is added back.
+    """
+    rows = np.arange(x.shape[0])
+    top = np.argmax(x, axis=1)
+    xmax = x[rows, top]
+    rest = x.copy()
+    rest[rows, top] = 0.0
+    return _rsum(rest)[:, None] + (xmax[:, None] - x)
+
+
 def _moments(Y, w) -> _Moments:
     """Weighted moments for weights ``w`` (zero in empty slots)."""
     sw = _rsum(w)
@@ -65,6 +99,9 @@ def _moments(Y, w) -> _Moments:
     yppy = _rsum(wr * wr)
     sw2 = _rsum(w * w)
     trp = sw - sw2 / sw
+    dom = _dominated(w, sw)
+    if dom.size:
+        trp[dom] = _rsum(w[dom] * _sum_others(w[dom])) / sw[dom]
     return _Moments(sw, mu, r, ypy, yppy, trp, sw2)
 
 
@@ -72,9 +109,19 @@ def _sum_p2ab(w, a, b):
     r""":math:`\sum_{ij} P_{ij}^2 a_i b_j` for :math:`P = W - w w^\top / \sum w` (row-wise)."""
     sw = _rsum(w)
     w2 = w * w
-    return _rsum(w2 * (1.0 - 2.0 * w / sw[:, None]) * a * b) + _rsum(w2 * a) * _rsum(
+    a = np.broadcast_to(a, w.shape)
+    b = np.broadcast_to(b, w.shape)
+    out = _rsum(w2 * (1.0 - 2.0 * w / sw[:, None]) * a * b) + _rsum(w2 * a) * _rsum(
         w2 * b
     ) / (sw * sw)
+    dom = _dominated(w, sw)
+    if dom.size:
+        wd, w2d, ad, bd = w[dom], w2[dom], a[dom], b[dom]
+        other = _sum_others(wd)
+        out[dom] = (
+            _rsum(w2d * other * other * ad * bd) + _rsum(w2d * ad * _sum_others(w2d * bd))
+        ) / (sw[dom] * sw[dom])
+    return out
 
 
 def _weights(V, M, tau2):

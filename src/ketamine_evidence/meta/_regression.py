@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import linalg, optimize, stats
 
 from ._engine import (
     CONV_BOUND0,
@@ -38,6 +38,19 @@ def _proj(X, w):
     W = np.diag(w)
     xtwx_inv = np.linalg.inv(X.T @ W @ X)
     return W - W @ X @ xtwx_inv @ X.T @ W, xtwx_inv
+
+
+def _wald(b: np.ndarray, vb: np.ndarray) -> float:
+    """Wald statistic :math:`b^\top V^{-1} b`; NaN when V is not positive definite.
+
+    As metafor (``chol2inv(chol(vb))``, ``QM <- NA`` on failure): with ``test="knha"`` and
+    identical effects the scaled covariance is zero, and the omnibus test is undefined.
+    """
+    try:
+        factor = linalg.cho_factor(vb)
+    except linalg.LinAlgError:
+        return float("nan")
+    return float(b @ linalg.cho_solve(factor, b))
 
 
 @dataclass
@@ -213,13 +226,14 @@ def fit_general(y, v, X, method, test, level, btt=None, *, maxiter=MAXITER) -> R
             s2w = max(1.0, s2w)
         vb = s2w * vb
     se = np.sqrt(np.diag(vb))
-    stat = beta / se
+    with np.errstate(divide="ignore", invalid="ignore"):  # se = 0: knha on identical effects
+        stat = beta / se
     alpha = 1.0 - level
     if btt is None:
         btt = list(range(1, p)) if p > 1 else [0]
     m = len(btt)
     bsub = beta[btt]
-    qm = float(bsub @ np.linalg.solve(vb[np.ix_(btt, btt)], bsub))
+    qm = _wald(bsub, vb[np.ix_(btt, btt)])
     if test in ("knha", "adhoc"):
         df = float(k - p)
         pval = 2.0 * stats.t.sf(np.abs(stat), df)

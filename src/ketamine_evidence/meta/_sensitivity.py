@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -290,7 +291,10 @@ def trimfill(
     :math:`v_i`), appended, and the augmented data are pooled with ``method`` and
     ``test``. metafor's own default refits with ``test="z"``; so does this one.
 
-    ``se_k0`` is the standard error of the estimator (Duval & Tweedie 2000).
+    ``se_k0`` is the standard error of the estimator (Duval & Tweedie 2000); NaN where
+    the variance formula for :math:`S_r` is negative (the SE is undefined; metafor: NaN).
+    R0 stops with a ``ValueError`` when no effect lies below the pooled estimate (e.g.
+    identical effects): :math:`r^*` does not exist and there is no asymmetry to fill.
 
     References
     ----------
@@ -336,7 +340,13 @@ def trimfill(
         signed = np.sign(dev) * ranks
         if estimator == "R0":
             neg = -signed[signed < 0]
-            k0f = (k - (neg.max() if neg.size else 0.0)) - 1.0
+            if not neg.size:
+                # metafor stops here too (k0 would be infinite)
+                raise ValueError(
+                    "trimfill with estimator R0: no effect lies below the pooled estimate "
+                    f"({beta:.6g}), so there is no asymmetry to fill"
+                )
+            k0f = (k - neg.max()) - 1.0
             se_k0 = float(np.sqrt(2.0 * max(0.0, k0f) + 2.0))
         else:
             sr = float(signed[signed > 0].sum())
@@ -353,14 +363,15 @@ def trimfill(
                 - 18 * k * k0f
                 + 6 * k**2 * k0f
             ) / 24.0
+            sd_sr = math.sqrt(var_sr) if var_sr >= 0 else float("nan")  # undefined if < 0
             if estimator == "L0":
-                se_k0 = float(4.0 * np.sqrt(var_sr) / (2.0 * k - 1.0))
+                se_k0 = 4.0 * sd_sr / (2.0 * k - 1.0)
             else:
-                se_k0 = float(
-                    2.0 * np.sqrt(var_sr) / np.sqrt((k - 0.5) ** 2 - k0f * (2.0 * k - k0f - 1.0))
-                )
+                den = (k - 0.5) ** 2 - k0f * (2.0 * k - k0f - 1.0)
+                se_k0 = 2.0 * sd_sr / math.sqrt(den) if den > 0 else float("nan")
         k0 = int(max(0, np.round(k0f)))
-        se_k0 = max(0.0, se_k0)
+        # metafor's max(0, se.k0): NaN stays NaN where var(S_r) < 0 (the SE is undefined)
+        se_k0 = float(np.maximum(0.0, se_k0))
     base_labels = list(labels) if labels is not None else [f"Study {i + 1}" for i in range(k)]
     if k0 > 0:
         fill_y = sign * (2.0 * beta - ys[k - k0 :])
@@ -529,11 +540,14 @@ def subgroup(
             MetaAnalysisWarning,
             stacklevel=2,
         )
-    w = 1.0 / se[ok] ** 2
-    mu = np.sum(w * est[ok]) / np.sum(w)
-    qb = float(np.sum(w * (est[ok] - mu) ** 2))
-    dfb = int(ok.sum() - 1)
-    pb = float(stats.chi2.sf(qb, dfb)) if dfb > 0 else float("nan")
+    dfb = max(0, int(ok.sum() - 1))
+    if dfb > 0:
+        w = 1.0 / se[ok] ** 2
+        mu = np.sum(w * est[ok]) / np.sum(w)
+        qb = float(np.sum(w * (est[ok] - mu) ** 2))
+        pb = float(stats.chi2.sf(qb, dfb))
+    else:  # fewer than two subgroups with a usable SE: no test for differences
+        qb = pb = float("nan")
     X = np.column_stack([np.ones(y.size)] + [(g == lev).astype(float) for lev in levels[1:]])
     common = fit_general(y, v, X, m, test, level)
     return SubgroupResult(

@@ -14,6 +14,7 @@ __all__ = [
     "TESTS",
     "MetaAnalysisWarning",
     "check_level",
+    "check_magnitudes",
     "check_method",
     "check_study_data",
     "check_test",
@@ -23,6 +24,10 @@ __all__ = [
 METHODS = ("EE", "FE", "DL", "REML", "ML", "PM", "EB", "HS", "SJ", "HE")
 #: Inference methods for the pooled effect.
 TESTS = ("z", "knha", "adhoc")
+
+
+#: log of the largest double: sums of weighted squares must stay below it.
+_LOG_MAX = math.log(np.finfo(float).max)
 
 
 class MetaAnalysisWarning(KetamineEvidenceWarning):
@@ -52,6 +57,56 @@ def check_level(level: float) -> float:
     return lv
 
 
+def _magnitude_problem(y: np.ndarray, v: np.ndarray) -> tuple[int, str] | None:
+    r"""The first study whose size makes pooling overflow double precision, with the reason.
+
+    The engine forms sums such as :math:`\sum w_i^2 (y_i - \hat\mu)^2` with
+    :math:`w_i = 1/v_i`; they are bounded by :math:`k (2 \max|y|)^2 \max(1, 1/\min v)^2`.
+    When that bound (or :math:`k / \min v^2`) exceeds the largest double the results would
+    be NaN or infinite, so such inputs are refused, as metafor refuses them
+    ("Division by zero when computing the inverse variance weights", "singular matrix").
+    """
+    k = y.size
+    i = int(np.argmin(v))
+    log_w = -math.log(v[i])
+    if 2.0 * log_w + math.log(k) >= _LOG_MAX:
+        return i, (
+            f"sampling variance vi = {float(v[i])!r} is too small to pool in double precision "
+            "(its squared weight 1/vi^2 overflows)"
+        )
+    j = int(np.argmax(np.abs(y)))
+    if y[j] != 0.0 and (
+        2.0 * math.log(2.0 * abs(y[j])) + math.log(k) + 2.0 * max(0.0, log_w) >= _LOG_MAX
+    ):
+        return j, (
+            f"effect size yi = {float(y[j])!r} is too large to pool in double precision "
+            "(weighted squared deviations overflow); check the value or rescale the effects"
+        )
+    return None
+
+
+def check_magnitudes(Y: np.ndarray, V: np.ndarray, M: np.ndarray) -> None:
+    """Refuse rows of ``Y``/``V`` (mask ``M``) whose values would overflow the engine.
+
+    Vectorised screen over rows, then the row-wise check of :func:`_magnitude_problem` on
+    the first suspicious row, whose message names row and column.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = M.sum(axis=1).clip(min=1)
+        vmin = np.where(M, V, np.inf).min(axis=1)
+        ymax = np.where(M, np.abs(Y), 0.0).max(axis=1)
+        log_w = -np.log(vmin)
+        log_y = np.where(ymax > 0, 2.0 * np.log(2.0 * ymax), -np.inf)
+        suspect = (2.0 * log_w + np.log(k) >= _LOG_MAX) | (
+            log_y + np.log(k) + 2.0 * np.maximum(0.0, log_w) >= _LOG_MAX
+        )
+    for r in np.flatnonzero(suspect):
+        cols = np.flatnonzero(M[r])
+        problem = _magnitude_problem(Y[r, cols], V[r, cols])
+        if problem is not None:
+            raise ValueError(f"row {r}, column {cols[problem[0]]}: {problem[1]}")
+
+
 def _label(study: Sequence | None, i: int) -> str:
     if study is None:
         return f"study at index {i}"
@@ -67,8 +122,10 @@ def check_study_data(
     ------
     ValueError
         If the lengths differ, there are no studies, an effect is missing or not finite,
-        or a sampling variance is missing, zero, negative or not finite. The message
-        names the offending study by its ``study`` label when given, else by index.
+        or a sampling variance is missing, zero, negative or not finite, or when the values
+        are so extreme that pooling would overflow double precision (e.g. ``yi = 1e200``
+        or ``vi = 1e-320``). The message names the offending study by its ``study`` label
+        when given, else by index.
     """
     y = np.asarray(yi, dtype=float)
     v = np.asarray(vi, dtype=float)
@@ -87,12 +144,15 @@ def check_study_data(
         if math.isnan(y[i]):
             raise ValueError(f"{_label(labels, i)}: effect size {name} is missing (NaN)")
         if not math.isfinite(y[i]):
-            raise ValueError(f"{_label(labels, i)}: effect size {name} is not finite ({y[i]})")
+            raise ValueError(f"{_label(labels, i)}: effect size {name} is not finite ({float(y[i])})")
         if math.isnan(v[i]):
             raise ValueError(f"{_label(labels, i)}: sampling variance vi is missing (NaN)")
         if not math.isfinite(v[i]) or v[i] <= 0.0:
             raise ValueError(
                 f"{_label(labels, i)}: sampling variance vi must be positive and finite, "
-                f"got {v[i]!r}"
+                f"got {float(v[i])!r}"
             )
+    problem = _magnitude_problem(y, v)
+    if problem is not None:
+        raise ValueError(f"{_label(labels, problem[0])}: {problem[1]}")
     return y, v, labels
