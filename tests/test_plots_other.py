@@ -207,6 +207,51 @@ def test_rob_several_outcomes_get_separate_rows():
     assert "a2014: MADRS" in rob_matrix(rob).index
 
 
+def _extent(fig: Figure, artist) -> "matplotlib.transforms.Bbox":
+    return artist.get_window_extent(fig.canvas.get_renderer())
+
+
+@pytest.mark.parametrize("label", ["A", "Pradhan 2018 (incl. Pradhan 2017 pilot, both reports) extra"])
+def test_rob_layout_from_measured_widths(label):
+    """A long study label pushes the panels apart instead of letting the summary bars cover the
+    D5 and Overall traffic lights; nothing runs off the figure or into the legends."""
+    fig = rob_summary(rob_frame(), study_labels={"b2020": label})
+    renderer = fig.canvas.get_renderer()
+    lights, bars = fig.axes
+    last_light = max(
+        (c.get_window_extent(renderer) for g in ("rob_low", "rob_high", "rob_some_concerns")
+         for c in by_gid(fig, g)), key=lambda b: b.x1).x1
+    assert last_light < bars.get_tightbbox(renderer).x0  # D5/Overall markers stay visible
+    assert lights.get_tightbbox(renderer).x1 <= bars.get_tightbbox(renderer).x0
+    page = fig.bbox
+    for ax in fig.axes:
+        tight = ax.get_tightbbox(renderer)
+        assert page.x0 <= tight.x0 and tight.x1 <= page.x1 + 0.5
+        assert page.y0 <= tight.y0 and tight.y1 <= page.y1 + 0.5
+    key = _extent(fig, by_gid(fig, "rob_domains")[0])
+    legend = _extent(fig, fig.legends[0])
+    assert key.x1 < legend.x0
+    for ax in fig.axes:
+        assert not ax.get_tightbbox(renderer).overlaps(key)
+        assert not ax.get_tightbbox(renderer).overlaps(legend)
+
+
+def test_rob_symbols_follow_robvis():
+    """One symbol set (robvis): + low, − some concerns, × high, ? no information."""
+    from ketamine_evidence.plots.rob import JUDGEMENT_SYMBOLS, symbol_legend
+
+    assert JUDGEMENT_SYMBOLS == {"low": "+", "some_concerns": "\N{MINUS SIGN}",
+                                 "high": "\N{MULTIPLICATION SIGN}", "no_information": "?"}
+    assert symbol_legend() == ("+ low, \N{MINUS SIGN} some concerns, "
+                               "\N{MULTIPLICATION SIGN} high, ? no information")
+    rob = rob_frame()
+    rob.loc[rob["study_id"] == "c2022", "judgement"] = "no information"
+    fig = rob_summary(rob)
+    texts = [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
+    assert texts.count("\N{MINUS SIGN}") == 1  # b2020 D2 only
+    assert texts.count("\N{MULTIPLICATION SIGN}") == 2
+    assert texts.count("?") == 6
+
 # ------------------------------------------------------------------------------ saving
 def test_save_figure_writes_png_and_svg(tmp_path):
     res = SimpleNamespace(

@@ -407,3 +407,17 @@ def test_moderator_rows_shown_per_analysis():
     html = report.build_report(report.ReportInputs(pooled=pooled, moderators=moderators))
     assert "Subgroups and meta-regression planned in the protocol" in html
     assert "every study has control_type" in html and "dose_mg_per_kg" in html
+
+
+def test_rob_table_uses_the_figure_symbols(html):
+    """The report's RoB legend and cells use robvis' symbols, as the figure does: "−" is
+    "some concerns" (never "high") and "×" is "high"."""
+    section = html.split('<section id="rob">')[1].split("</section>")[0]
+    legend = ("+ low, \N{MINUS SIGN} some concerns, \N{MULTIPLICATION SIGN} high, "
+              "? no information")
+    assert f"Judgements by domain ({legend})" in section
+    assert re.search(r'rob-high"><span aria-hidden="true">\N{MULTIPLICATION SIGN}</span> High',
+                     section)
+    assert re.search(r'rob-some_concerns"><span aria-hidden="true">\N{MINUS SIGN}</span> Some',
+                     section)
+    assert "!" not in section.split("<table>")[1].split("</table>")[0]

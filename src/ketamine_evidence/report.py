@@ -36,6 +36,7 @@ from typing import Any, NamedTuple
 import jinja2
 import pandas as pd
 
+from ketamine_evidence.plots.rob import JUDGEMENT_SYMBOLS, symbol_legend
 from ketamine_evidence.screening import awaiting_curation
 from ketamine_evidence.tables import read_optional_table
 
@@ -57,7 +58,8 @@ VERDICT_SYMBOLS = {
     "no_evidence": "\u2205",  # empty set
 }
 ROB_LABELS = {"low": "Low", "some_concerns": "Some concerns", "high": "High"}
-ROB_SYMBOLS = {"low": "+", "some_concerns": "!", "high": "\u2212"}
+# one symbol set for the figure and the report (robvis conventions), defined with the figure
+ROB_SYMBOLS = JUDGEMENT_SYMBOLS
 ROB_DOMAINS = {
     "D1": "D1 Randomisation process",
     "D2": "D2 Deviations from intended interventions",
@@ -805,7 +807,7 @@ def _rob_section(inputs: ReportInputs) -> dict[str, Any]:
                 j = _text(by_domain.get(d, {}).get("judgement"))
                 cells.append({"judgement": j or "none",
                               "label": ROB_LABELS.get(j, j or "not assessed"),
-                              "symbol": ROB_SYMBOLS.get(j, "")})
+                              "symbol": ROB_SYMBOLS.get(j or "no_information", "")})
             matrix.append({"study": labels.get(study_id) or study_id, "outcome": outcome,
                            "cells": cells})
             for d in domains:
@@ -828,6 +830,7 @@ def _rob_section(inputs: ReportInputs) -> dict[str, Any]:
         "figure": figure_uri(inputs.figures, "rob_summary"),
         "domains": [ROB_DOMAINS.get(d, d) for d in domains],
         "domain_codes": domains,
+        "legend": symbol_legend(),
         "matrix": matrix,
         "details": details,
         "state": _state(rob),

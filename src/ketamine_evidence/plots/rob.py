@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ._common import FONT_SIZE, OKABE_ITO, SMALL_FONT_SIZE, TEXT_GREY, new_figure
+from ._table import text_width_in
 
 DOMAINS = ("D1", "D2", "D3", "D4", "D5", "overall")
 DOMAIN_NAMES = {
@@ -28,13 +29,28 @@ JUDGEMENT_LABELS = {
     "high": "High",
     "no_information": "No information",
 }
-# colour-blind-safe (Okabe-Ito) with a redundant symbol, so the plot also reads in grey
-JUDGEMENT_STYLE = {
-    "low": (OKABE_ITO["bluish_green"], "+", "white"),
-    "some_concerns": (OKABE_ITO["yellow"], "\N{MINUS SIGN}", "black"),
-    "high": (OKABE_ITO["vermillion"], "\N{MULTIPLICATION SIGN}", "white"),
-    "no_information": ("#bdbdbd", "?", "black"),
+# robvis conventions (McGuinness & Higgins 2021): one symbol per judgement, used by the figure
+# and by the report's table legend alike, so the plot also reads in greyscale.
+JUDGEMENT_SYMBOLS = {
+    "low": "+",
+    "some_concerns": "\N{MINUS SIGN}",
+    "high": "\N{MULTIPLICATION SIGN}",
+    "no_information": "?",
 }
+# colour-blind-safe (Okabe-Ito) fill, symbol from JUDGEMENT_SYMBOLS, symbol colour
+JUDGEMENT_STYLE = {
+    "low": (OKABE_ITO["bluish_green"], JUDGEMENT_SYMBOLS["low"], "white"),
+    "some_concerns": (OKABE_ITO["yellow"], JUDGEMENT_SYMBOLS["some_concerns"], "black"),
+    "high": (OKABE_ITO["vermillion"], JUDGEMENT_SYMBOLS["high"], "white"),
+    "no_information": ("#bdbdbd", JUDGEMENT_SYMBOLS["no_information"], "black"),
+}
+
+
+def symbol_legend() -> str:
+    """The symbol key in words, e.g. "+ low, − some concerns, × high, ? no information"."""
+    return ", ".join(f"{JUDGEMENT_SYMBOLS[j]} {JUDGEMENT_LABELS[j].lower()}" for j in JUDGEMENTS)
+
+
 _ALIASES = {
     "low": "low",
     "low risk": "low",
@@ -186,6 +202,77 @@ def _summary_bars(ax: Axes, mat: pd.DataFrame) -> None:
         ax.spines[sp].set_visible(False)
 
 
+# Layout in inches, measured from the text itself (labels of any length never overlap the
+# traffic lights, the summary bars or the legends).
+MARGIN_IN = 0.1
+CELL_IN = 0.42  # width of one domain column of traffic lights
+ROW_IN = 0.32  # height of one study row
+BAR_ROW_IN = 0.3  # height of one domain bar in the summary
+BAR_WIDTH_IN = 2.6
+GAP_IN = 0.4  # between the traffic lights and the summary's domain labels
+TICK_PAD_IN = 0.12  # tick label to axis
+HEADER_IN = 0.35  # domain names above the traffic lights
+SUMMARY_AXIS_IN = 0.6  # percent ticks and axis label under the bars
+LINE_IN = SMALL_FONT_SIZE * 1.35 / 72  # one line of small text
+LEGEND_IN = 1.45  # width of the judgement legend (marker, symbol, longest label)
+
+
+def _domain_key() -> str:
+    return "\n".join(f"{d}: {DOMAIN_NAMES[d]}" for d in DOMAINS[:5])
+
+
+def _layout(mat: pd.DataFrame, *, summary: bool, title: str | None):
+    """Create the figure and its axes with every width measured, in inches."""
+    n = max(len(mat), 1)
+    label_w = max((text_width_in(s, FONT_SIZE) for s in mat.index), default=0.5) + TICK_PAD_IN
+    tl_w = CELL_IN * len(DOMAINS)
+    sum_label_w = max(text_width_in(d, FONT_SIZE) for d in ("D1", "Overall")) + TICK_PAD_IN
+    title_h = 0.3 if title else 0.0
+    tl_h = ROW_IN * n
+    sum_h = BAR_ROW_IN * len(DOMAINS) if summary else 0.0
+    body_h = max(tl_h, sum_h + SUMMARY_AXIS_IN if summary else 0.0)
+    key = _domain_key()
+    key_w = text_width_in(key, SMALL_FONT_SIZE)
+    n_legend = len(JUDGEMENTS) + 1  # title + entries
+    footer_h = max(5, n_legend) * LINE_IN + 0.25
+    width = MARGIN_IN + label_w + tl_w + MARGIN_IN
+    if summary:
+        # the "100%" tick label overhangs the bars' right end by half its width
+        width += GAP_IN + sum_label_w + BAR_WIDTH_IN + text_width_in("100%", FONT_SIZE) / 2
+    width = max(width, MARGIN_IN + key_w + 0.3 + LEGEND_IN + MARGIN_IN)
+    height = MARGIN_IN + title_h + HEADER_IN + body_h + footer_h + MARGIN_IN
+    fig = new_figure(width, height)
+
+    def box(x: float, y_top: float, w: float, h: float) -> tuple[float, float, float, float]:
+        return (x / width, 1 - (y_top + h) / height, w / width, h / height)
+
+    top = MARGIN_IN + title_h + HEADER_IN
+    ax = fig.add_axes(box(MARGIN_IN + label_w, top, tl_w, tl_h))
+    summary_ax = None
+    if summary:
+        x = MARGIN_IN + label_w + tl_w + GAP_IN + sum_label_w
+        summary_ax = fig.add_axes(box(x, top, BAR_WIDTH_IN, sum_h))
+    fig.text(
+        MARGIN_IN / width,
+        MARGIN_IN / height,
+        key,
+        fontsize=SMALL_FONT_SIZE,
+        color=TEXT_GREY,
+        va="bottom",
+        gid="rob_domains",
+    )
+    if title:
+        fig.text(
+            MARGIN_IN / width,
+            1 - MARGIN_IN / height,
+            title,
+            fontsize=FONT_SIZE + 1,
+            fontweight="bold",
+            va="top",
+        )
+    return fig, ax, summary_ax
+
+
 def rob_summary(
     rob: pd.DataFrame,
     *,
@@ -198,7 +285,7 @@ def rob_summary(
     """RoB 2 traffic-light plot (study x D1-D5 + overall) and, optionally, a summary bar chart.
 
     Judgements are coloured (Okabe-Ito green / yellow / vermillion) and marked with a symbol
-    (+ low, − some concerns, × high, ? missing) so the plot also reads in greyscale.
+    (robvis: + low, − some concerns, × high, ? no information) so the plot also reads in greyscale.
 
     Parameters
     ----------
@@ -219,31 +306,8 @@ def rob_summary(
     matplotlib.figure.Figure
     """
     mat = rob_matrix(rob, study_labels)
-    n = len(mat)
     if ax is None:
-        height = max(2.4, 0.32 * n + 1.7)
-        fig = new_figure(7.2, height)
-        label_w = max((len(s) for s in mat.index), default=8) * 0.075 + 0.2
-        bottom = 1.25 / height
-        top = 1 - (0.35 + (0.3 if title else 0)) / height
-        tl_left = label_w / 7.2
-        tl_width = 0.34 * 6 / 7.2 * 1.6 if summary else 0.5
-        ax = fig.add_axes((tl_left, bottom, min(tl_width, 0.42), top - bottom))
-        if summary:
-            summary_ax = fig.add_axes((0.7, bottom, 0.27, min(top - bottom, 0.32 * 6 / height)))
-        fig.text(
-            0.01,
-            0.02,
-            "\n".join(f"{d}: {DOMAIN_NAMES[d]}" for d in DOMAINS[:5]),
-            fontsize=SMALL_FONT_SIZE,
-            color=TEXT_GREY,
-            va="bottom",
-            gid="rob_domains",
-        )
-        if title:
-            fig.text(
-                0.01, 1 - 0.08 / height, title, fontsize=FONT_SIZE + 1, fontweight="bold", va="top"
-            )
+        fig, ax, summary_ax = _layout(mat, summary=summary, title=title)
     fig = ax.figure
     _traffic_light(ax, mat)
     if summary and summary_ax is not None:
@@ -265,7 +329,7 @@ def rob_summary(
     fig.legend(
         handles=handles,
         loc="lower right",
-        bbox_to_anchor=(0.99, 0.01),
+        bbox_to_anchor=(1 - MARGIN_IN / fig.get_figwidth(), MARGIN_IN / fig.get_figheight()),
         fontsize=SMALL_FONT_SIZE,
         frameon=False,
         ncol=1,
