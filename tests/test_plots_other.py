@@ -207,7 +207,7 @@ def test_rob_several_outcomes_get_separate_rows():
     assert "a2014: MADRS" in rob_matrix(rob).index
 
 
-def _extent(fig: Figure, artist) -> "matplotlib.transforms.Bbox":
+def _extent(fig: Figure, artist) -> matplotlib.transforms.Bbox:
     return artist.get_window_extent(fig.canvas.get_renderer())
 
 
