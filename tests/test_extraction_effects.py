@@ -333,6 +333,7 @@ def test_narrative_and_unusable_rows_go_to_not_poolable(tmp_path):
             m1i="",
             m2i="",
             narrative="no significant difference",
+            direction="no_clear_difference",
         ),
         ext_row(row_id="E0003", timepoint="day 1", sd1i=""),
         ext_row(row_id="E0004", timepoint="day 3", n2i=""),
@@ -350,6 +351,9 @@ def test_narrative_and_unusable_rows_go_to_not_poolable(tmp_path):
     np_ = t.not_poolable.set_index("row_ids")
     assert list(t.not_poolable.columns) == sx.NOT_POOLABLE_COLUMNS
     assert np_.loc["E0002", "narrative"] == "no significant difference"
+    # the curated direction travels with the words (vote counting by direction)
+    assert np_.loc["E0002", "direction"] == "no_clear_difference"
+    assert pd.isna(np_.loc["E0003", "direction"])
     assert "no SD or SE reported for arm 1" in np_.loc["E0003", "reason"]
     assert "n1i or n2i" in np_.loc["E0004", "reason"]
     assert "within-arm" in np_.loc["E0005", "reason"]

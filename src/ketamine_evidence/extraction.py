@@ -1014,6 +1014,7 @@ def derive_effects(
                 "dose_mg_per_kg": _arm_dose(c.get("dose_mg_per_kg"), row["comparison"]),
                 "treatment_resistant": c.get("treatment_resistant"),
                 "control_type": c.get("control_type"),
+                "direction": None if _missing(row.get("direction")) else row["direction"],
             }
         )
 

@@ -667,6 +667,8 @@ NOT_POOLABLE_SCHEMA = pa.DataFrameSchema(
         "design": pa.Column(str, nullable=True),
         "dose_mg_per_kg": pa.Column(str, nullable=True),
         "treatment_resistant": pa.Column(str, nullable=True),
+        # the curated direction of a words-only result (vote counting by direction)
+        "direction": pa.Column(str, pa.Check.isin(DIRECTIONS), nullable=True),
     },
     strict=True,
     ordered=True,
