@@ -204,7 +204,7 @@ def test_read_table_rejects_bad_values(snapshot, tmp_path):
 def test_known_reports_problems_named(snapshot):
     root, curated = snapshot
     (curated / "known_reports.csv").write_text(KNOWN.replace("KR003,review", "KR003,book"))
-    with pytest.raises(RecordsError, match="KR003.*record_type 'book'"):
+    with pytest.raises(RecordsError, match="KR003.*record_type: 'book'"):
         build_records(root, curated, {})
 
 

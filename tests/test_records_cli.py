@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 from pathlib import Path
 
 import yaml
 
-from ketamine_evidence import cli_records
+from ketamine_evidence import cli
 from ketamine_evidence.sources.snapshot import init_snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(*argv):
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers(dest="command", required=True)
-    cli_records.register(sub)
-    args = parser.parse_args(argv)
-    return args.func(args)
+    return cli.main(list(argv))
+
+
+def review_config(path: Path, **review) -> Path:
+    """The repository's config.yaml with ``review`` folders replaced, written to ``path``."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    config["review"].update({k: str(v) for k, v in review.items()})
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
 
 
 def test_chain(tmp_path):
@@ -33,10 +36,7 @@ def test_chain(tmp_path):
         "KR001,publication,90000001,,10.9/x,alpha2021,include,include,rct\n"
         "KR002,registration,,NCT90000001,,alpha2021,include,include,registration\n"
         "KR003,review,,,,,exclude,review,review\n")
-    config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump({"review": {"snapshot_dir": str(snap),
-                                                 "curated_dir": str(curated)},
-                                      "eligibility": {}}))
+    config = review_config(tmp_path / "config.yaml", snapshot_dir=snap, curated_dir=curated)
     out = tmp_path / "out"
     assert run("records", "--config", str(config), "--records", str(out / "records.csv"),
                "--studies", str(out / "studies.csv")) == 0
@@ -56,9 +56,7 @@ def test_chain(tmp_path):
 
 def test_refresh_without_email_fails_cleanly(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("NCBI_EMAIL", raising=False)
-    config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump({"review": {"snapshot_dir": str(tmp_path / "s")},
-                                      "search": {"pubmed": {"term": "x"}, "ctgov": {}}}))
-    assert run("refresh", "--config", str(config)) == 1
+    config = review_config(tmp_path / "config.yaml", snapshot_dir=tmp_path / "s")
+    assert run("refresh", "--config", str(config)) == 2
     assert "NCBI_EMAIL" in capsys.readouterr().err
     assert not (tmp_path / "s").exists()

@@ -133,7 +133,7 @@ def test_bad_override_rows_are_named(tmp_path, line, match):
     path = tmp_path / "o.csv"
     path.write_text("record_key,stage,decision,reason_code,reason_text,reviewer,date\n"
                     + line + "\n")
-    with pytest.raises(ScreeningError, match=f"row 2 .*{match}"):
+    with pytest.raises(ScreeningError, match=rf"row 1 \(line 2; PMID:1\).*{match}"):
         read_overrides(path)
 
 

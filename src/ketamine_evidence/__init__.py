@@ -7,5 +7,15 @@ and thin adapters (``sources`` for the network, ``io`` for files, ``plots``, ``r
 __version__ = "0.1.0"
 
 
+class KetamineEvidenceError(Exception):
+    """Base class of every error this package raises about its inputs or retrievals.
+
+    The message alone names what is wrong and where (file, row, line, field; or the request),
+    so the command line prints it as one line and exits with status 2, without a traceback.
+    Subclasses also derive from the built-in class that fits (``ValueError``,
+    ``RuntimeError``), so existing ``except ValueError`` code keeps working.
+    """
+
+
 class KetamineEvidenceWarning(UserWarning):
     """Base class for data-dependent warnings raised by this package."""

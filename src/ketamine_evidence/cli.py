@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
-from ketamine_evidence import __version__
+from ketamine_evidence import KetamineEvidenceError, __version__
 
 # Each module defines ``register(subparsers)`` adding the subcommands listed beside it. Only
 # the module of the subcommand being run is imported (they pull in pandas, scipy, matplotlib),
@@ -45,15 +46,38 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit status of a subcommand that stopped on an error (bad input, failed retrieval); the
+#: same as argparse's for a usage error. ``awaiting --fail-if-any`` uses 3.
+EXIT_ERROR = 2
+
+
+def error_message(exc: BaseException) -> str:
+    """The words for an error that stopped a subcommand, without a traceback.
+
+    A missing file reads the same whichever step hit it: ``<path>: no such file``.
+    """
+    if isinstance(exc, FileNotFoundError) and exc.filename is not None:
+        return f"{exc.filename}: no such file"
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return str(exc)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, OSError) as exc:
-        print(f"ketamine-evidence {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    except BrokenPipeError:
+        # The reader went away (``ketamine-evidence pool x.csv | head -3``): not an error.
+        # Point stdout at /dev/null so that the interpreter's final flush does not fail too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except (KetamineEvidenceError, ValueError, OSError) as exc:
+        print(f"ketamine-evidence {args.command}: error: {error_message(exc)}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

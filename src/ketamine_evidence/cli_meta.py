@@ -14,10 +14,11 @@ import sys
 import warnings
 from pathlib import Path
 
+from . import KetamineEvidenceError
 from .meta import METHODS, TESTS, MetaAnalysisWarning, rma
 
 
-class PoolInputError(ValueError):
+class PoolInputError(KetamineEvidenceError, ValueError):
     """The CSV given to ``pool`` cannot be pooled."""
 
 

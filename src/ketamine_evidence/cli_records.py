@@ -9,10 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
 from pathlib import Path
-
-import yaml
 
 from .schemas.records import (
     RECORDS_SCHEMA,
@@ -24,55 +21,43 @@ from .schemas.records import (
 
 
 def _config(path) -> dict:
-    with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle) or {}
+    """The validated review configuration, with the schema's defaults filled in."""
+    from .config import load_config
+
+    return load_config(path)
 
 
 def _cmd_refresh(args) -> int:
-    from .sources._http import SourceError
     from .sources.ctgov import CTGovClient
     from .sources.pubmed import PubMedClient
-    from .sources.snapshot import RefreshError, refresh
+    from .sources.snapshot import refresh
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = _config(args.config)
     snapshot_dir = args.snapshot_dir or config["review"]["snapshot_dir"]
-    try:
-        pubmed = PubMedClient(email=(config.get("search", {}).get("pubmed") or {}).get("email"),
-                              batch_size=int(config["search"]["pubmed"].get("batch_size", 200)))
-        ctgov = CTGovClient(page_size=int(config["search"]["ctgov"].get("page_size", 1000)))
-        folder = refresh(snapshot_dir, config, pubmed, ctgov)
-    except (RefreshError, SourceError) as exc:
-        print(f"ketamine-evidence refresh: {exc}", file=sys.stderr)
-        return 1
+    pubmed = PubMedClient(email=(config.get("search", {}).get("pubmed") or {}).get("email"),
+                          batch_size=int(config["search"]["pubmed"].get("batch_size", 200)))
+    ctgov = CTGovClient(page_size=int(config["search"]["ctgov"].get("page_size", 1000)))
+    folder = refresh(snapshot_dir, config, pubmed, ctgov)
     print(f"snapshot refreshed: {folder}")
     return 0
 
 
 def _cmd_init(args) -> int:
-    from .sources.snapshot import SnapshotError, init_snapshot
+    from .sources.snapshot import init_snapshot
 
-    try:
-        path = init_snapshot(args.snapshot_dir)
-    except SnapshotError as exc:
-        print(f"ketamine-evidence init-snapshot: {exc}", file=sys.stderr)
-        return 1
+    path = init_snapshot(args.snapshot_dir)
     print(f"wrote {path}")
     return 0
 
 
 def _cmd_records(args) -> int:
     from .records import build_records
-    from .sources.snapshot import SnapshotError
 
     config = _config(args.config)
-    try:
-        records, studies = build_records(
-            args.snapshot_dir or config["review"]["snapshot_dir"],
-            args.curated_dir or config["review"]["curated_dir"], config)
-    except SnapshotError as exc:
-        print(f"ketamine-evidence records: {exc}", file=sys.stderr)
-        return 1
+    records, studies = build_records(
+        args.snapshot_dir or config["review"]["snapshot_dir"],
+        args.curated_dir or config["review"]["curated_dir"], config)
     write_table(records, args.records, RECORDS_SCHEMA)
     write_table(studies, args.studies, STUDIES_SCHEMA)
     return 0
@@ -91,17 +76,11 @@ def _cmd_screen(args) -> int:
 
 def _cmd_prisma(args) -> int:
     from .prisma import prisma_counts
-    from .sources.snapshot import SnapshotError, read_manifest
+    from .sources.snapshot import read_manifest
 
     records = read_table(args.records, RECORDS_SCHEMA)
     screening = read_table(args.screening, SCREENING_SCHEMA)
-    manifest = None
-    if args.snapshot_dir:
-        try:
-            manifest = read_manifest(args.snapshot_dir)
-        except SnapshotError as exc:
-            print(f"ketamine-evidence prisma: {exc}", file=sys.stderr)
-            return 1
+    manifest = read_manifest(args.snapshot_dir) if args.snapshot_dir else None
     counts = prisma_counts(records, screening, manifest)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -14,10 +14,12 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from . import KetamineEvidenceError
+
 SCHEMA_RELATIVE = Path("workflow") / "schemas" / "config.schema.yaml"
 
 
-class ConfigError(ValueError):
+class ConfigError(KetamineEvidenceError, ValueError):
     """The configuration file is invalid; the message names the file and key."""
 
 

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from ketamine_evidence import KetamineEvidenceWarning
+from ketamine_evidence import KetamineEvidenceError, KetamineEvidenceWarning
 
 __all__ = [
     "MEASURES",
@@ -73,7 +73,7 @@ _VTYPES = {
 _TO = ("only0", "all", "if0all", "none")
 
 
-class EffectInputError(ValueError):
+class EffectInputError(KetamineEvidenceError, ValueError):
     """Invalid input for an effect-size computation.
 
     Attributes

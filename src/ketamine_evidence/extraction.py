@@ -29,8 +29,9 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from ketamine_evidence import KetamineEvidenceWarning
+from ketamine_evidence import KetamineEvidenceError, KetamineEvidenceWarning
 from ketamine_evidence.schemas import extraction as sx
+from ketamine_evidence.tables import read_csv_text
 
 __all__ = [
     "CuratedSheets",
@@ -53,7 +54,7 @@ THRESHOLDS_FILE = "thresholds.csv"
 REGISTRY_FACTS_FILE = "registry_facts.csv"
 
 
-class SheetValidationError(ValueError):
+class SheetValidationError(KetamineEvidenceError, ValueError):
     """A curated sheet breaks the codebook; ``errors`` lists every problem found."""
 
     def __init__(self, errors: list[str]):
@@ -76,25 +77,6 @@ _TRUE = {"true", "yes", "1"}
 _FALSE = {"false", "no", "0"}
 
 
-def _read_text_csv(path: Path) -> pd.DataFrame:
-    """Read a CSV keeping every cell as text; empty cells become missing (NA), nothing else."""
-    df = pd.read_csv(
-        path,
-        dtype=str,
-        keep_default_na=False,
-        na_values=[""],
-        skipinitialspace=False,
-        encoding="utf-8",
-    )
-    df.columns = [str(c).strip() for c in df.columns]
-    out = pd.DataFrame(index=pd.RangeIndex(len(df)))
-    for j, c in enumerate(df.columns):
-        col = df.iloc[:, j]
-        vals = [v.strip() if isinstance(v, str) and v.strip() else None for v in col]
-        out[c] = pd.Series(vals, index=out.index, dtype=object)
-    return out
-
-
 def _missing(v) -> bool:
     return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
 
@@ -110,12 +92,20 @@ def _row_label(file: str, df: pd.DataFrame, i, label_cols: list[str]) -> str:
             if not _missing(v):
                 parts.append(str(v))
     ident = "; " + ", ".join(parts) if parts else ""
-    return f"{file} row {i + 1} (line {i + 2}{ident})"
+    lines = df.attrs.get("lines")
+    line = lines[i] if lines is not None and i < len(lines) else i + 2
+    return f"{file} row {i + 1} (line {line}{ident})"
 
 
 def _parse_number(v: object) -> tuple[float, str | None]:
+    text = str(v)
+    if "," in text:
+        # "-11,88" is a decimal comma and "1,234" a thousands separator, or the other way
+        # round: reading either would risk a number off by 100 or 1000.
+        return np.nan, (f"{text!r} contains a comma: type the number with a point as the "
+                        "decimal separator and no thousands separator")
     try:
-        x = float(str(v).replace(",", ""))
+        x = float(text)
     except ValueError:
         x = np.nan
     if not math.isfinite(x):
@@ -287,7 +277,7 @@ def _read_sheet(path: str | Path, validate, **kw) -> pd.DataFrame:
     """Read one curated sheet with ``validate``; raise every problem found at once."""
     path = Path(path)
     errors: list[str] = []
-    df = validate(_read_text_csv(path), path.name, errors, **kw)
+    df = validate(read_csv_text(path), path.name, errors, **kw)
     if errors:
         raise SheetValidationError(errors)
     return df
@@ -445,7 +435,7 @@ def load_curated(curated_dir: str | Path, *, require_risk_of_bias: bool = True) 
     chars = ext = rob = None
     if (d / CHARACTERISTICS_FILE).exists():
         chars = _validate_characteristics(
-            _read_text_csv(d / CHARACTERISTICS_FILE), CHARACTERISTICS_FILE, errors
+            read_csv_text(d / CHARACTERISTICS_FILE), CHARACTERISTICS_FILE, errors
         )
         study_ids = [s for s in chars["study_id"] if isinstance(s, str)]
     else:
@@ -453,12 +443,12 @@ def load_curated(curated_dir: str | Path, *, require_risk_of_bias: bool = True) 
         study_ids = None
     if (d / EXTRACTION_FILE).exists():
         ext = _validate_extraction(
-            _read_text_csv(d / EXTRACTION_FILE), EXTRACTION_FILE, errors, study_ids
+            read_csv_text(d / EXTRACTION_FILE), EXTRACTION_FILE, errors, study_ids
         )
     else:
         errors.append(f"{EXTRACTION_FILE}: file not found in {d}")
     if (d / ROB_FILE).exists():
-        rob = _validate_rob(_read_text_csv(d / ROB_FILE), ROB_FILE, errors, study_ids)
+        rob = _validate_rob(read_csv_text(d / ROB_FILE), ROB_FILE, errors, study_ids)
     elif require_risk_of_bias:
         errors.append(f"{ROB_FILE}: file not found in {d}")
     else:

@@ -13,10 +13,12 @@ from collections import Counter
 
 import pandas as pd
 
+from . import KetamineEvidenceError
+
 DATABASE_SOURCES = {"pubmed": "PubMed", "ctgov": "ClinicalTrials.gov"}
 
 
-class PrismaError(ValueError):
+class PrismaError(KetamineEvidenceError, ValueError):
     """The tables do not account for every record exactly once."""
 
 

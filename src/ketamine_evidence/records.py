@@ -29,8 +29,10 @@ import defusedxml.ElementTree as safe_et
 import pandas as pd
 from defusedxml import DefusedXmlException
 
-from . import KetamineEvidenceWarning
+from . import KetamineEvidenceError, KetamineEvidenceWarning
+from .schemas.records import REASON_CODES
 from .sources.snapshot import load_snapshot
+from .tables import read_csv_text
 
 NCT_IN_TEXT = re.compile(r"\bNCT\d{8}\b", re.IGNORECASE)
 NCT_ID = re.compile(r"^NCT\d{8}$")
@@ -57,7 +59,7 @@ STUDY_COLUMNS = ["study_id", "study_id_source", "record_ids", "pmids", "nct_ids"
                  "n_records", "n_publications", "n_registrations", "sources", "title"]
 
 
-class RecordsError(ValueError):
+class RecordsError(KetamineEvidenceError, ValueError):
     """A raw file or curated sheet cannot be read; the message names the file."""
 
 
@@ -333,29 +335,62 @@ def parse_ctgov_study(study: dict, name: str = "<CT.gov study>") -> dict:
 
 # ----------------------------------------------------------------------------- curated
 def read_known_reports(path: Path | str) -> pd.DataFrame:
-    """Read ``known_reports.csv`` (CODEBOOK.md); missing file -> empty table."""
+    """Read ``known_reports.csv`` (CODEBOOK.md), checking every row; missing file -> empty.
+
+    Raises
+    ------
+    RecordsError
+        Listing every problem with file, row, line, report and field: a missing column, an
+        empty or repeated ``report_id``, an unknown ``record_type``, ``decision``,
+        ``reason_code`` or ``question``, a ``pmid`` or ``nct_id`` that is not one (it would
+        otherwise be dropped silently and the report left unlinked).
+    """
     path = Path(path)
     if not path.is_file():
         warnings.warn(f"{path} not found: no records from other methods",
                       KetamineEvidenceWarning, stacklevel=2)
         return pd.DataFrame(columns=KNOWN_REPORT_COLUMNS, dtype=object)
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    frame = read_csv_text(path)
     missing = {"report_id", "record_type"} - set(frame.columns)
     if missing:
         raise RecordsError(f"{path}: missing column(s) {sorted(missing)}")
     for column in KNOWN_REPORT_COLUMNS:
         if column not in frame.columns:
             frame[column] = None
-    dup = frame["report_id"][frame["report_id"].duplicated()]
-    if len(dup):
-        raise RecordsError(f"{path}: report_id repeated: {sorted(set(dup))}")
-    for i, row in frame.iterrows():
-        if _missing(row["report_id"]):
-            raise RecordsError(f"{path} row {i + 2}: report_id is empty")
-        if row["record_type"] not in RECORD_TYPES:
-            raise RecordsError(f"{path} row {i + 2} ({row['report_id']}): record_type "
-                               f"{row['record_type']!r} is not one of {sorted(RECORD_TYPES)}")
+    problems = []
+    seen: set[str] = set()
+    for i, row in enumerate(frame.to_dict("records")):
+        where = f"{path} row {i + 1} (line {frame.attrs['lines'][i]}; {row['report_id']})"
+        problems += [f"{where}: {p}" for p in _known_report_problems(row, seen)]
+    if problems:
+        raise RecordsError("\n  ".join([f"{len(problems)} problem(s) in {path}:", *problems]))
     return frame
+
+
+#: Allowed values of the coded columns of ``known_reports.csv`` (empty is allowed too).
+KNOWN_REPORT_CODES = {"decision": ("include", "exclude"), "reason_code": tuple(REASON_CODES),
+                      "question": ("treatment", "prevention", "other")}
+
+
+def _known_report_problems(row: dict, seen: set[str]) -> list[str]:
+    problems = []
+    report_id = row["report_id"]
+    if report_id is None:
+        problems.append("report_id: is empty")
+    elif report_id in seen:
+        problems.append(f"report_id: {report_id!r} is used by an earlier row")
+    seen.add(report_id)
+    if row["record_type"] not in RECORD_TYPES:
+        problems.append(f"record_type: {row['record_type']!r} is not one of "
+                        f"{sorted(RECORD_TYPES)}")
+    if row["pmid"] is not None and _norm_pmid(row["pmid"]) is None:
+        problems.append(f"pmid: {row['pmid']!r} is not a PMID (digits, optionally 'PMID:')")
+    if row["nct_id"] is not None and _norm_nct(row["nct_id"]) is None:
+        problems.append(f"nct_id: {row['nct_id']!r} is not an NCT ID (NCT and 8 digits)")
+    for column, allowed in KNOWN_REPORT_CODES.items():
+        if row[column] is not None and row[column] not in allowed:
+            problems.append(f"{column}: {row[column]!r} is not one of {list(allowed)}")
+    return problems
 
 
 def known_report_records(frame: pd.DataFrame, file_name: str = KNOWN_REPORTS) -> list[dict]:

@@ -43,6 +43,8 @@ from typing import Any
 
 import pandas as pd
 
+from . import KetamineEvidenceError
+
 __all__ = [
     "ARM_ROW_COLUMNS",
     "RegistryResultsError",
@@ -61,7 +63,7 @@ __all__ = [
 OM = "resultsSection.outcomeMeasuresModule.outcomeMeasures"
 
 
-class RegistryResultsError(ValueError):
+class RegistryResultsError(KetamineEvidenceError, ValueError):
     """A registry record whose results cannot be read at all (not a v2 study object)."""
 
 

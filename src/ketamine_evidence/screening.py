@@ -26,8 +26,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import KetamineEvidenceWarning
+from . import KetamineEvidenceError, KetamineEvidenceWarning
 from .schemas.records import REASON_CODES
+from .tables import read_csv_text
 
 OVERRIDE_COLUMNS = ["record_key", "stage", "decision", "reason_code", "reason_text",
                     "reviewer", "date"]
@@ -39,7 +40,7 @@ ONGOING = {"RECRUITING", "NOT_YET_RECRUITING", "ACTIVE_NOT_RECRUITING",
 DEFAULT_PROTOCOL_TYPES = ["Clinical Trial Protocol"]
 
 
-class ScreeningError(ValueError):
+class ScreeningError(KetamineEvidenceError, ValueError):
     """The overrides file or the inputs are inconsistent; the message says where."""
 
 
@@ -152,14 +153,14 @@ def read_overrides(path: Path | str | None) -> pd.DataFrame:
     """Read ``screening_overrides.csv`` (CODEBOOK.md), checking every row."""
     if path is None or not Path(path).is_file():
         return pd.DataFrame(columns=OVERRIDE_COLUMNS, dtype=object)
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    frame = read_csv_text(path)
     missing = set(OVERRIDE_COLUMNS) - set(frame.columns)
     if missing:
         raise ScreeningError(f"{path}: missing column(s) {sorted(missing)}")
     for i, row in frame.iterrows():
-        where = f"{path} row {i + 2} ({row['record_key']})"
+        where = f"{path} row {i + 1} (line {frame.attrs['lines'][i]}; {row['record_key']})"
         if _val(row["record_key"]) is None:
-            raise ScreeningError(f"{path} row {i + 2}: record_key is empty")
+            raise ScreeningError(f"{where}: record_key is empty")
         if row["stage"] not in ("title_abstract", "full_text"):
             raise ScreeningError(f"{where}: stage {row['stage']!r} is not title_abstract/full_text")
         if row["decision"] not in ("include", "exclude"):

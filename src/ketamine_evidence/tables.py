@@ -2,15 +2,105 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from . import KetamineEvidenceError
 
-class TableError(ValueError):
-    """A table file is missing or unreadable; the message names the file."""
+
+class TableError(KetamineEvidenceError, ValueError):
+    """A table file is missing or unreadable; the message names the file (and line)."""
+
+
+def _decode(data: bytes, path: Path) -> str:
+    """``data`` as UTF-8 text (a byte-order mark is dropped); else name the line of the fault."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise TableError(
+            f"{path} line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the "
+            "file as UTF-8 (in Excel: 'CSV UTF-8')") from None
+
+
+def read_csv_text(path: str | Path) -> pd.DataFrame:
+    """Read a hand-edited CSV file keeping every cell as text, with its physical line number.
+
+    This is the one reading path for the curated sheets and for the files users hand to the
+    command line. Cells are stripped of surrounding spaces; an empty cell becomes ``None``.
+    Blank lines are skipped. ``frame.attrs["lines"]`` holds, for each row, the line of the
+    file where it starts, counting the header as line 1 and every newline inside a quoted
+    cell, so messages can point at the line a text editor shows.
+
+    Trailing empty fields (the extra comma some spreadsheet exports add, in the header or in
+    a row) are dropped. Anything else that does not fit the header is refused rather than
+    guessed at: pandas would take the first column as the index and shift every value.
+
+    Raises
+    ------
+    TableError
+        The file is missing, not UTF-8, empty, has a duplicated or unnamed column, or a row
+        with more non-empty fields than the header; the message names file and line.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise TableError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise TableError(f"{path}: is a folder, not a CSV file") from None
+    except OSError as exc:
+        raise TableError(f"{path}: cannot be read ({exc.strerror})") from None
+    text = _decode(data, path)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] | None = None
+    rows: list[list[str | None]] = []
+    lines: list[int] = []
+    end_of_previous = 0
+    try:
+        for fields in reader:
+            start = end_of_previous + 1
+            end_of_previous = reader.line_num
+            cells = [f.strip() for f in fields]
+            if not any(cells):
+                continue
+            if header is None:
+                header = _header(cells, path, start)
+                continue
+            while len(cells) > len(header) and not cells[-1]:
+                cells.pop()
+            if len(cells) > len(header):
+                raise TableError(f"{path} line {start}: {len(cells)} fields, but the header "
+                                 f"has {len(header)} (a comma inside a value must be quoted)")
+            cells += [""] * (len(header) - len(cells))
+            rows.append([c or None for c in cells])
+            lines.append(start)
+    except csv.Error as exc:
+        raise TableError(f"{path} line {reader.line_num}: not valid CSV ({exc})") from None
+    if header is None:
+        raise TableError(f"{path}: the file is empty (no header line)")
+    frame = pd.DataFrame(rows, columns=header, dtype=object)
+    frame.attrs["lines"] = lines
+    return frame
+
+
+def _header(cells: list[str], path: Path, line: int) -> list[str]:
+    """Column names of a header line: trailing empty names dropped, no blanks, no repeats."""
+    while len(cells) > 1 and not cells[-1]:
+        cells = cells[:-1]
+    seen: set[str] = set()
+    for i, name in enumerate(cells, start=1):
+        if name in seen:
+            raise TableError(f"{path} line {line}: column {name!r} appears twice")
+        seen.add(name)
+        if not name:
+            raise TableError(f"{path} line {line}: column {i} has no name")
+    return cells
 
 
 def read_optional_table(path: str | Path | None) -> pd.DataFrame | None:

@@ -289,6 +289,10 @@ def extraction_schema(study_ids: Iterable[str] | None = None) -> pa.DataFrameSch
     floats = {c: pa.Column(float, nullable=True) for c in EXTRACTION_FLOAT}
     for c in EXTRACTION_NONNEG:
         floats[c] = pa.Column(float, pa.Check.ge(0, error=f"{c}: is negative"), nullable=True)
+    for c in ("n1i", "n2i"):  # 0 passes "not negative" but divides by zero later
+        floats[c].checks.append(pa.Check(lambda s: s != 0, element_wise=False,
+                                         error=f"{c}: must be at least 1 (an arm has "
+                                               "participants)"))
     floats["timepoint_days"] = pa.Column(
         float, pa.Check.ge(0, error="timepoint_days: is negative"), nullable=True
     )

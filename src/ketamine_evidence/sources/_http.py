@@ -19,6 +19,8 @@ from typing import TypeVar
 
 from tqdm import tqdm
 
+from .. import KetamineEvidenceError
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -27,7 +29,7 @@ T = TypeVar("T")
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
-class SourceError(RuntimeError):
+class SourceError(KetamineEvidenceError, RuntimeError):
     """A retrieval failed for good (after retries, or on a non-retryable answer)."""
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from .. import KetamineEvidenceError
 from ._http import SourceError
 
 MANIFEST = "manifest.json"
@@ -38,7 +39,7 @@ MANIFEST_VERSION = 1
 SECRET_KEYS = {"email", "api_key", "apikey", "NCBI_EMAIL", "NCBI_API_KEY"}
 
 
-class SnapshotError(RuntimeError):
+class SnapshotError(KetamineEvidenceError, RuntimeError):
     """The snapshot is missing, unreadable or inconsistent."""
 
 
@@ -46,7 +47,7 @@ class SnapshotIntegrityError(SnapshotError):
     """A file's SHA-256 does not match the manifest (or the file is missing)."""
 
 
-class RefreshError(RuntimeError):
+class RefreshError(KetamineEvidenceError, RuntimeError):
     """A live refresh failed; the previous snapshot was left as it was."""
 
 
@@ -204,7 +205,11 @@ def load_snapshot(root: Path | str) -> Snapshot:
     root = Path(root)
     manifest = read_manifest(root)
     files = []
-    for entry in manifest.get("files", []):
+    entries = manifest.get("files", [])
+    if not isinstance(entries, list):
+        raise SnapshotError(f"{root / MANIFEST}: 'files' must be a list of file entries")
+    for i, entry in enumerate(entries, start=1):
+        _check_entry(entry, i, root)
         path = root / entry["path"]
         if not path.is_file():
             raise SnapshotIntegrityError(f"snapshot file missing: {path}")
@@ -217,6 +222,27 @@ def load_snapshot(root: Path | str) -> Snapshot:
             )
         files.append(SnapshotFile(entry["path"], entry["source"], entry["kind"], data))
     return Snapshot(root=root, manifest=manifest, files=tuple(files))
+
+
+#: Keys every ``files`` entry of the manifest carries; ``sha256`` is what makes a file trusted.
+ENTRY_KEYS = ("path", "source", "kind", "sha256")
+
+
+def _check_entry(entry, number: int, root: Path) -> None:
+    """Refuse a manifest file entry that cannot be verified (no path, no hash ...)."""
+    where = f"{root / MANIFEST}: files entry {number}"
+    if not isinstance(entry, dict):
+        raise SnapshotIntegrityError(f"{where} is not an object")
+    if isinstance(entry.get("path"), str):
+        where += f" ({entry['path']})"
+    missing = [k for k in ENTRY_KEYS if not isinstance(entry.get(k), str) or not entry[k]]
+    if missing:
+        raise SnapshotIntegrityError(
+            f"{where} has no {', '.join(missing)}: the file cannot be verified; restore the "
+            "manifest from version control or run a new refresh")
+    rel = Path(entry["path"])
+    if rel.is_absolute() or ".." in rel.parts:
+        raise SnapshotIntegrityError(f"{where}: unsafe path {entry['path']!r}")
 
 
 def commit_retrieval(root: Path | str, raw_files, sources_meta: dict,
