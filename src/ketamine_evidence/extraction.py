@@ -456,11 +456,11 @@ def load_curated(curated_dir: str | Path, *, require_risk_of_bias: bool = True) 
     thresholds = facts = None
     if (d / THRESHOLDS_FILE).is_file():
         thresholds = _validate_thresholds(
-            _read_text_csv(d / THRESHOLDS_FILE), THRESHOLDS_FILE, errors
+            read_csv_text(d / THRESHOLDS_FILE), THRESHOLDS_FILE, errors
         )
     if (d / REGISTRY_FACTS_FILE).is_file():
         facts = _validate_registry_facts(
-            _read_text_csv(d / REGISTRY_FACTS_FILE), REGISTRY_FACTS_FILE, errors, study_ids
+            read_csv_text(d / REGISTRY_FACTS_FILE), REGISTRY_FACTS_FILE, errors, study_ids
         )
     if errors:
         raise SheetValidationError(errors)
