@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 CORES  ?= 2
 
-.PHONY: setup review test lint refresh bench clean
+.PHONY: setup review test lint refresh bench clean slurm-check
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,3 +30,12 @@ refresh: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_meta.py
+
+# The review through workflow/profiles/slurm on a one-node SLURM on localhost (root; installs
+# Debian's slurm-wlm and munge when missing); outputs must be byte-identical to a local run.
+$(VENV)/.slurm-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test,slurm]'
+	touch $@
+
+slurm-check: $(VENV)/.slurm-installed
+	bash .ci/slurm-check $(BIN)/python

@@ -24,6 +24,14 @@ include: "workflow/rules/analyze.smk"
 include: "workflow/rules/report.smk"
 
 
+# Steps that take a second or less run where Snakemake runs, never as a cluster job
+# (workflow/profiles/slurm).
+localrules:
+    all,
+    prisma,
+    claims,
+
+
 rule all:
     input:
         "results/report.html",
