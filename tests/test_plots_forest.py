@@ -214,8 +214,103 @@ def test_events_columns():
         {"study": ["s0", "s1"], "ai": [3, 5], "n1i": [10, 12], "ci": [1, 2], "n2i": [11, 12]}
     )
     fig = forest_plot(fake_rma(2), studies, measure_label="log RR", transform="exp")
+    cells = [t.get_text() for t in fig.axes[0].texts]
+    assert cells.count("Events") == 2 and cells.count("Total") == 2  # RevMan's columns
+    assert ["3", "5", "10", "12", "1", "2", "11", "12"] == [
+        c for c in cells if c.isdigit()
+    ]
+    assert "Mean (SD)" not in cells and "N" not in cells
+
+
+def test_binary_outcome_never_shows_mean_sd_columns():
+    """A risk ratio row from the effects table carries empty m1i/sd1i columns beside its
+    counts: the plot shows events and totals, not an empty "Mean (SD)"."""
+    studies = pd.DataFrame({"study": ["s0"], "m1i": [np.nan], "sd1i": [np.nan],
+                            "m2i": [np.nan], "sd2i": [np.nan], "ai": [10.0], "n1i": [15.0],
+                            "ci": [3.0], "n2i": [15.0]})
+    fig = forest_plot(fake_rma(1, pi_low=math.nan, pi_high=math.nan), studies,
+                      measure_label="Risk ratio", transform="exp")
+    cells = [t.get_text() for t in fig.axes[0].texts]
+    assert "Mean (SD)" not in cells
+    assert {"Events", "Total", "10", "15", "3"} <= set(cells)
+
+
+def test_contrast_only_rows_leave_no_empty_arm_columns():
+    studies = pd.DataFrame({"study": ["s0", "s1"], "m1i": [np.nan] * 2, "n1i": [np.nan] * 2})
+    fig = forest_plot(fake_rma(2), studies, measure_label="MD")
+    cells = [t.get_text() for t in fig.axes[0].texts]
+    assert "Mean (SD)" not in cells and "N" not in cells and "Ketamine" not in cells
+
+
+def test_single_study_has_no_pooled_diamond():
+    """k = 1: nothing was pooled, so there is no diamond and no pooled row (metafor, RevMan)."""
+    res = fake_rma(1, pi_low=math.nan, pi_high=math.nan, i2=math.nan)
+    fig = forest_plot(res, measure_label="MD")
+    assert by_gid(fig, "pooled_diamond") == []
     text = all_text(fig)
-    assert "Events/N" in text and "3/10" in text and "2/12" in text
+    assert "Random-effects model" not in text and "nothing pooled" not in text
+    assert len(by_gid(fig, "study_squares")[0].get_offsets()) == 1
+    assert by_gid(forest_plot(fake_rma(2), measure_label="MD"), "pooled_diamond")
+
+
+def test_multi_arm_trial_rows_get_distinct_labels_and_their_own_arm_data():
+    """Two comparisons of one trial (0.2 and 0.5 mg/kg against a shared placebo): two rows,
+    two labels, each with its own arm numbers."""
+    studies = pd.DataFrame({
+        "study": ["Abdallah 2022 (0.2)", "Abdallah 2022 (0.5)", "Feder 2021"],
+        "study_id": ["abdallah2022", "abdallah2022", "feder2021"],
+        "label": ["Abdallah 2022", "Abdallah 2022", "Feder 2021"],
+        "comparison": ["ketamine 0.2 mg/kg vs saline", "ketamine 0.5 mg/kg vs saline",
+                       "ketamine vs midazolam"],
+        "m1i": [40.0, 35.0, 20.0], "sd1i": 10.0, "n1i": [51, 53, 15],
+        "m2i": [41.0, 41.0, 30.0], "sd2i": 10.0, "n2i": [54, 54, 15],
+    })
+    res = fake_rma(3, study=list(studies["study"]))
+    fig = forest_plot(res, studies, measure_label="MD")
+    cells = [t.get_text() for t in fig.axes[0].texts]
+    assert "Abdallah 2022 (ketamine 0.2 mg/kg vs saline)" in cells
+    assert "Abdallah 2022 (ketamine 0.5 mg/kg vs saline)" in cells
+    assert "Feder 2021" in cells and "Abdallah 2022" not in cells
+    assert "40.0 (10.0)" in cells and "35.0 (10.0)" in cells
+    # the same study twice in the result, rows in the same order: matched by position
+    res = fake_rma(3, study=list(studies["label"]))
+    cells = [t.get_text() for t in forest_plot(res, studies, measure_label="MD").axes[0].texts]
+    assert "40.0 (10.0)" in cells and "35.0 (10.0)" in cells
+    with pytest.raises(ValueError, match="multi-arm"):
+        forest_plot(res, studies.iloc[[2, 0, 1]], measure_label="MD")
+
+
+def test_risk_of_bias_column_beside_the_studies():
+    rob = pd.DataFrame({"study_id": ["s0"] * 6,
+                        "domain": ["D1", "D2", "D3", "D4", "D5", "overall"],
+                        "judgement": ["low", "some_concerns", "low", "low", "high", "high"]})
+    studies = arms(2)
+    fig = forest_plot(fake_rma(2), studies, measure_label="MD", risk_of_bias=rob)
+    texts = fig.axes[0].texts
+    cells = [t.get_text() for t in texts]
+    assert "Risk of bias" in cells and "Overall" in cells and "D5" in cells
+    assert len(by_gid(fig, "rob_high")) == 2 and len(by_gid(fig, "rob_low")) == 3
+    assert len(by_gid(fig, "rob_no_information")) == 6  # s1 was not assessed
+    (high,) = [t for t in by_gid(fig, "rob_high") if t.get_position()[1] == 0][:1]
+    assert high.get_text() == "\N{MULTIPLICATION SIGN}"
+    weight = next(t for t in texts if t.get_text() == "Weight")
+    d1 = next(t for t in texts if t.get_text() == "D1")
+    assert d1.get_position()[0] > weight.get_position()[0]  # right of the weights
+    with pytest.raises(ValueError, match="study_id"):
+        forest_plot(fake_rma(2), measure_label="MD", risk_of_bias=rob)
+
+
+def test_claimed_range_on_a_ratio_scale_is_visible():
+    """A 60-100% reduction claim (log ratio -0.92 to -inf) beside data near no effect: the
+    band covers a visible share of the axis instead of a sliver at its edge."""
+    res = fake_rma(1, yi=np.array([-0.1]), vi=np.array([0.01]), estimate=-0.1, ci_low=-0.296,
+                   ci_high=0.096, pi_low=math.nan, pi_high=math.nan)
+    fig = forest_plot(res, measure_label="Percent reduction", transform="percent_reduction",
+                      claim_range=(60, 100), claim_scale="display", claim_label="60-100%")
+    band = by_gid(fig, "claim_band")[0]
+    lo, hi = fig.axes[0].get_xlim()
+    assert band.get_width() >= 0.13 * (hi - lo)
+    assert band.get_x() + band.get_width() == pytest.approx(np.log(0.4))
 
 
 def test_uses_summary_frame_when_present():
@@ -353,3 +448,15 @@ def test_huge_pooled_ci_with_k2_is_cut_not_stretching_the_axis():
 def test_missing_extra_column_is_explained():
     with pytest.raises(ValueError, match="'instrument'"):
         forest_plot(fake_rma(2), arms(2), measure_label="MD", extra_columns={"Scale": "instrument"})
+
+
+def test_figures_step_names_the_instrument_and_favours_on_ratio_scales():
+    from ketamine_evidence.cli_figures import _direction, axis_label
+
+    assert axis_label("MD", ["IES-R"]) == "Mean difference (IES-R points)"
+    assert axis_label("SMD", ["PCL-5", "CAPS-5", None]) == (
+        "Standardised mean difference (Hedges' g); CAPS-5, PCL-5")
+    assert axis_label("RR", []) == "Risk ratio"
+    # percent reduction (ROM) is drawn on the log scale: left of the line favours ketamine
+    assert _direction("ptsd_severity", "ROM") == {"favours": ("ketamine", "control")}
+    assert _direction("response", "RR") == {"favours": ("control", "ketamine")}

@@ -42,14 +42,28 @@ HIGHER_IS_BETTER = {"response", "remission"}
 HARM_OUTCOMES = {"dissociation", "blood_pressure", "adverse_events", "dropout_adverse_event"}
 
 
+def axis_label(measure: str, instruments) -> str:
+    """The x-axis label: the measure and the instrument(s) it was measured on, e.g.
+    "Mean difference (IES-R points)" or "Risk ratio; CAPS-5"."""
+    label = MEASURE_LABELS.get(measure, measure)
+    names = sorted({str(i).strip() for i in instruments
+                    if isinstance(i, str) and str(i).strip()})
+    if not names:
+        return label
+    if measure == "MD":
+        return f"Mean difference ({', '.join(names)} points)"
+    return f"{label}; {', '.join(names)}"
+
+
 def _direction(outcome: str, measure: str) -> dict:
-    """Keywords for the labels under the axis, either side of the line of no effect."""
+    """Keywords for the labels under the axis, either side of the line of no effect.
+
+    The plot is drawn on the analysis scale (log ratios for ROM, RR, OR), so "left of the
+    line" means a lower value in the ketamine arm whatever the displayed scale.
+    """
     if outcome in HARM_OUTCOMES:
         return {"favours": None,
                 "direction_labels": ("Less with ketamine", "More with ketamine")}
-    if measure == "ROM":
-        # Shown as percent reduction: the axis label says which way is better.
-        return {"favours": None}
     if outcome in HIGHER_IS_BETTER:
         return {"favours": ("control", "ketamine")}
     return {"favours": ("ketamine", "control")}
@@ -69,12 +83,12 @@ def _claim_band(spec: dict, claims: list[dict]) -> tuple[tuple[float, float] | N
     return claim_bounds(claim["claimed_range"]), label
 
 
-def _figure_rows(outcome: analysis.AnalysisOutcome, claims: list[dict]):
+def _figure_rows(outcome: analysis.AnalysisOutcome, claims: list[dict],
+                 risk_of_bias: pd.DataFrame | None = None):
     """Yield (kind, figure or None, reason) for one analysis."""
     spec = outcome.spec
     measure = spec["measure"]
     transform = TRANSFORMS.get(measure)
-    label = MEASURE_LABELS.get(measure, measure)
     k = outcome.k
     if k == 0:
         yield "forest", None, "no poolable effect"
@@ -83,10 +97,13 @@ def _figure_rows(outcome: analysis.AnalysisOutcome, claims: list[dict]):
     ref = 0.0
     direction = _direction(spec["outcome"], measure)
     studies = analysis.study_effects_table(outcome).rename(columns={"row_label": "study"})
+    label = axis_label(measure, studies.get("instrument", ()))
     yield "forest", plots.forest_plot(
         outcome.result, studies, measure_label=label, claim_range=band, claim_label=band_label,
         claim_scale="display", transform=transform, ref_line=ref, **direction,
-        extra_columns={"Scale": "instrument", "Time": "timepoint"}, title=spec["title"]), ""
+        extra_columns={"Scale": "instrument", "Time": "timepoint"}, title=spec["title"],
+        risk_of_bias=risk_of_bias if risk_of_bias is not None and len(risk_of_bias) else None,
+    ), ""
     if outcome.cumulative is not None:
         yield "cumulative", plots.cumulative_plot(
             outcome.cumulative, measure_label=label, transform=transform, **direction,
@@ -115,6 +132,7 @@ def figures_command(args: argparse.Namespace) -> int:
     effects = read_table(args.effects)
     outcomes = analysis.run_analyses(effects, config["analysis"])
     index = []
+    rob = read_table(args.risk_of_bias, required=False)
 
     def save(fig, name: str, analysis_id: str, kind: str, reason: str = "") -> None:
         if fig is None:
@@ -127,11 +145,10 @@ def figures_command(args: argparse.Namespace) -> int:
                       "files": ";".join(Path(p).name for p in written), "skipped": ""})
 
     for outcome in outcomes:
-        for kind, fig, reason in _figure_rows(outcome, config["claims"]):
+        for kind, fig, reason in _figure_rows(outcome, config["claims"], rob):
             save(fig, f"{kind}_{outcome.analysis_id}", outcome.analysis_id, kind, reason)
     counts = json.loads(Path(args.prisma).read_text(encoding="utf-8"))
     save(prisma_flow(counts, title="PRISMA 2020 flow diagram"), "prisma", "", "prisma")
-    rob = read_table(args.risk_of_bias, required=False)
     if rob.empty:
         save(None, "rob_summary", "", "rob", "no risk-of-bias assessments")
     else:

@@ -72,6 +72,7 @@ class Column:
     cells: Sequence[str]
     align: str = "left"
     group: str | None = None  # spanning header above ``header`` (e.g. the arm name)
+    styles: Sequence[dict | None] | None = None  # per-cell extra text keywords (colour, bbox)
     width: float = field(default=0.0, init=False)  # inches, filled by the layout
     x0: float = field(default=0.0, init=False)  # left edge, inches from the panel edge
 
@@ -240,12 +241,14 @@ class ForestGrid:
                 )
                 for i, s in enumerate(c.cells):
                     if s:
+                        extra = (c.styles[i] if c.styles and i < len(c.styles) else None) or {}
                         self.text(
                             x,
                             i,
                             s,
                             ha=c.align,
                             fontweight="bold" if i in self.bold_rows else "normal",
+                            **extra,
                         )
             self._draw_groups(side, cols)
         line = Line2D(

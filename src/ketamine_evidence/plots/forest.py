@@ -39,6 +39,7 @@ from ._common import (
     resolve_transform,
 )
 from ._table import Column, ForestGrid, text_width_in, wrap_text
+from .rob import DOMAINS, JUDGEMENT_STYLE, study_judgements
 
 SQUARE_MIN_PT2 = 14.0
 SQUARE_MAX_PT2 = 110.0
@@ -431,6 +432,34 @@ def _claim_core(claim: tuple[float, float] | None, core: Sequence[float]) -> lis
     return [v for v, d in zip(ends, dist, strict=True) if v == near or d <= span]
 
 
+CLAIM_MIN_SHARE = 0.15  # the claimed range shows over at least this share of the axis
+
+
+def _claim_visible(
+    xlim: tuple[float, float], claim: tuple[float, float] | None
+) -> tuple[float, float]:
+    """Widen the axis towards the claim until the claimed range covers at least
+    ``CLAIM_MIN_SHARE`` of it (or all of it fits). On ratio scales a claim such as a 60-100%
+    reduction runs to log(0) = -inf, and its near end can sit at the very edge of an axis
+    fitted to the data, leaving a sliver no reader sees."""
+    if claim is None:
+        return xlim
+    lo, hi = sorted(claim)
+    a, b = xlim
+    if math.isnan(lo) or math.isnan(hi):
+        return xlim
+    span = b - a
+    shown = min(hi, b) - max(lo, a)
+    want = min(CLAIM_MIN_SHARE * span / (1 - CLAIM_MIN_SHARE), hi - lo)
+    if shown >= want:
+        return xlim
+    pad = 0.04 * span
+    grow = want - shown
+    if (lo + hi) / 2 < (a + b) / 2 or hi <= a:  # the claim lies to the left
+        return (max(a - grow, lo - pad) if math.isfinite(lo) else a - grow, b)
+    return (a, min(b + grow, hi + pad) if math.isfinite(hi) else b + grow)
+
+
 def _est_text(tr: ScaleTransform, est: Any, lo: Any, hi: Any, digits: int) -> str:
     a, b = tr.interval(lo, hi)
     return f"{fmt_num(tr(as_float(est)), digits)} {fmt_ci(a, b, digits)}"
@@ -482,8 +511,17 @@ def _align_studies(table: pd.DataFrame, studies: pd.DataFrame | None) -> pd.Data
     ids = [str(s) for s in table["study"]]
     for col in ("study", "study_id", "label"):
         if col in studies.columns and set(ids) <= set(studies[col].astype(str)):
-            keyed = studies.assign(_key=studies[col].astype(str)).drop_duplicates("_key")
-            return keyed.set_index("_key").loc[ids].reset_index(drop=True)
+            keys = studies[col].astype(str)
+            if len(set(ids)) == len(ids) and not keys.duplicated().any():
+                return studies.set_index(keys).loc[ids].reset_index(drop=True)
+            # several rows per study (multi-arm trial): only the same order is unambiguous
+            if keys.tolist() == ids:
+                return studies
+            raise ValueError(
+                f"studies' {col!r} values repeat (a multi-arm trial?) and are not in the "
+                "result's order, so its rows cannot be matched to the result's studies; "
+                "give each row a distinct 'study' value or pass them in the result's order"
+            )
     if len(studies) == len(table):
         return studies
     raise ValueError(
@@ -496,13 +534,20 @@ def _num_cell(v: Any, digits: int) -> str:
     return fmt_num(v, digits) if is_finite(v) else ""
 
 
+def _any_finite(studies: pd.DataFrame, col: str) -> bool:
+    return col in studies.columns and any(is_finite(v) for v in studies[col])
+
+
 def _arm_columns(
     studies: pd.DataFrame, arm_labels: Sequence[str], digits: int, n_extra_rows: int
 ) -> list[Column]:
-    """Per-arm columns recognised from metafor's names (m1i, sd1i, n1i / ai, ci, n1i, n2i)."""
+    """Per-arm columns recognised from metafor's names, in RevMan's layout: "Events" and
+    "Total" for binary outcomes (``ai, n1i / ci, n2i``), "Mean (SD)" and "N" for continuous
+    ones (``m1i, sd1i, n1i / m2i, sd2i, n2i``). A column with no value in any row is left out
+    (a study that reported only a contrast leaves no empty arm columns behind)."""
     cols: list[Column] = []
     pad = [""] * n_extra_rows
-    has = set(studies.columns)
+    binary = _any_finite(studies, "ai") or _any_finite(studies, "ci")
 
     def count(v: Any) -> str:
         return f"{as_float(v):.0f}" if is_finite(v) else ""
@@ -510,28 +555,83 @@ def _arm_columns(
     for arm, (m, sd, ev, n) in zip(
         arm_labels, (("m1i", "sd1i", "ai", "n1i"), ("m2i", "sd2i", "ci", "n2i")), strict=True
     ):
-        if m in has:
+        if binary:
+            if _any_finite(studies, ev):
+                cols.append(Column("Events", [count(v) for v in studies[ev]] + pad, "right", arm))
+            if _any_finite(studies, n):
+                cols.append(Column("Total", [count(v) for v in studies[n]] + pad, "right", arm))
+            continue
+        if _any_finite(studies, m):
             cells = []
-            for mv, sv in zip(
-                studies[m], studies[sd] if sd in has else [None] * len(studies), strict=True
-            ):
+            sds = studies[sd] if sd in studies.columns else [None] * len(studies)
+            for mv, sv in zip(studies[m], sds, strict=True):
                 if not is_finite(mv):
                     cells.append("")
                 else:
                     sd_text = _num_cell(sv, digits) or "\N{EN DASH}"
                     cells.append(f"{_num_cell(mv, digits)} ({sd_text})")
             cols.append(Column("Mean (SD)", cells + pad, "right", group=arm))
-            if n in has:
-                cols.append(Column("N", [count(v) for v in studies[n]] + pad, "right", group=arm))
-        elif ev in has and n in has:
-            cells = [
-                f"{count(a)}/{count(b)}" if is_finite(a) and is_finite(b) else ""
-                for a, b in zip(studies[ev], studies[n], strict=True)
-            ]
-            cols.append(Column("Events/N", cells + pad, "right", group=arm))
-        elif n in has:
+        if _any_finite(studies, n):
             cols.append(Column("N", [count(v) for v in studies[n]] + pad, "right", group=arm))
     return cols
+
+
+def _rob_columns(
+    studies: pd.DataFrame | None, risk_of_bias: pd.DataFrame, n_extra_rows: int
+) -> list[Column]:
+    """RevMan's risk-of-bias column: one robvis symbol per RoB 2 domain and overall, beside
+    each study (judgements as in :func:`ketamine_evidence.plots.rob.study_judgements`)."""
+    if studies is None or "study_id" not in studies.columns:
+        raise ValueError(
+            "risk_of_bias needs the studies table with a 'study_id' column to match the rows"
+        )
+    judged = study_judgements(risk_of_bias)
+    pad = [""] * n_extra_rows
+    cols = []
+    for dom in DOMAINS:
+        cells, styles = [], []
+        for sid in studies["study_id"].astype(str):
+            j = judged.get(sid, {}).get(dom, "no_information")
+            fill, symbol, fg = JUDGEMENT_STYLE[j]
+            cells.append(symbol)
+            styles.append(
+                {
+                    "color": fg,
+                    "fontsize": SMALL_FONT_SIZE,
+                    "bbox": {"boxstyle": "circle,pad=0.22", "fc": fill, "ec": "#404040", "lw": 0.5},
+                    "gid": f"rob_{j}",
+                }
+            )
+        header = "Overall" if dom == "overall" else dom
+        cols.append(
+            Column(header, cells + pad, "center", "Risk of bias", styles + [None] * len(pad))
+        )
+    return cols
+
+
+def _distinct_labels(labels: list[str], studies: pd.DataFrame | None) -> list[str]:
+    """Rows of a multi-arm trial (one study, several comparisons) get distinct labels: the
+    comparison in brackets when ``studies`` has it, else the arm's number."""
+    counts = pd.Series(labels).value_counts()
+    if (counts <= 1).all():
+        return labels
+    out, seen = [], dict.fromkeys(labels, 0)
+    for i, lab in enumerate(labels):
+        if counts[lab] == 1:
+            out.append(lab)
+            continue
+        seen[lab] += 1
+        comparison = (
+            str(studies["comparison"].iloc[i])
+            if studies is not None
+            and "comparison" in studies.columns
+            and not pd.isna(studies["comparison"].iloc[i])
+            else ""
+        )
+        out.append(f"{lab} ({comparison})" if comparison else f"{lab} (arm {seen[lab]})")
+    if len(set(out)) < len(out):
+        return [f"{lab} ({n + 1})" if out.count(lab) > 1 else lab for n, lab in enumerate(out)]
+    return out
 
 
 def heterogeneity_text(result: Any) -> str:
@@ -580,6 +680,7 @@ def forest_plot(
     direction_labels: Sequence[str] | None = None,
     arm_labels: Sequence[str] = ("Ketamine", "Control"),
     extra_columns: Mapping[str, str] | None = None,
+    risk_of_bias: pd.DataFrame | None = None,
     estimate_header: str | None = None,
     pooled_label: str | None = None,
     digits: int = 2,
@@ -591,10 +692,13 @@ def forest_plot(
 ) -> Figure:
     """Forest plot of a random-effects meta-analysis in the layout meta-analysts know.
 
-    Left: study label, optional extra columns, per-arm mean (SD) and N (or events/N) when
-    ``studies`` has metafor's columns (``m1i, sd1i, n1i, m2i, sd2i, n2i`` or ``ai, n1i, ci, n2i``).
-    Centre: squares (area proportional to weight) with CI whiskers, the pooled diamond and,
-    under it, the prediction interval. Right: "estimate [CI]" and weight (%). Bottom: the
+    Left: study label, optional extra columns, per-arm mean (SD) and N (or events and total,
+    RevMan's columns for binary outcomes) when ``studies`` has metafor's columns
+    (``m1i, sd1i, n1i, m2i, sd2i, n2i`` or ``ai, n1i, ci, n2i``). Rows of a multi-arm trial
+    get distinct labels (the comparison in brackets). Centre: squares (area proportional to
+    weight) with CI whiskers, the pooled diamond and, under it, the prediction interval; a
+    single study gets no diamond (nothing was pooled), as in metafor and RevMan. Right:
+    "estimate [CI]", weight (%) and, optionally, the risk-of-bias judgements. Bottom: the
     heterogeneity line (tau^2, I^2, Q) and the test of the pooled effect.
 
     Parameters
@@ -625,6 +729,10 @@ def forest_plot(
         Printed verbatim instead (e.g. ``("Less with ketamine", "More with ketamine")`` for harms).
     extra_columns : mapping header -> column of ``studies``, optional
         More text columns after the study label (e.g. ``{"Scale": "instrument"}``).
+    risk_of_bias : DataFrame, optional
+        RoB 2 judgements (``study_id``, ``domain``, ``judgement``, as for
+        :func:`~ketamine_evidence.plots.rob.rob_summary`), shown right of the weights as one
+        robvis symbol per domain and overall, matched on ``studies``' ``study_id``.
     digits, arm_digits : int
         Decimals for estimates and for arm-level means/SDs.
     xlim : (lo, hi), optional
@@ -646,7 +754,7 @@ def forest_plot(
     ci_lo, ci_hi = as_float(get(result, "ci_low")), as_float(get(result, "ci_high"))
     pi_lo, pi_hi = as_float(get(result, "pi_low")), as_float(get(result, "pi_high"))
     show_pi = k >= 2 and math.isfinite(pi_lo) and math.isfinite(pi_hi)
-    show_pooled = math.isfinite(est)
+    show_pooled = k >= 2 and math.isfinite(est)  # one study: nothing pooled, no diamond
     method = str(get(result, "method", default="REML")).upper()
 
     # rows: studies, blank, pooled, [PI], then the heterogeneity text
@@ -659,10 +767,9 @@ def forest_plot(
         if aligned is not None and "label" in aligned.columns
         else table["study"].astype(str).tolist()
     )
+    labels = _distinct_labels(labels, aligned)
     if pooled_label is None:
-        if k == 1:
-            pooled_label = "Single study (nothing pooled)"
-        elif method in {"FE", "EE", "CE"}:
+        if method in {"FE", "EE", "CE"}:
             pooled_label = "Common-effect model"
         else:
             pooled_label = "Random-effects model"
@@ -699,6 +806,8 @@ def forest_plot(
     right = [Column(estimate_header or f"Estimate [{level} CI]", est_cells, "right")]
     if np.isfinite(table["weight"]).any():
         right.append(Column("Weight", w_cells, "right"))
+    if risk_of_bias is not None:
+        right += _rob_columns(aligned, risk_of_bias, extra)
 
     # row indices used by the table: studies 0..k-1, pooled at k (printed at pooled_row)
     panel_in = plot_width if ax is None else ax.get_position().width * ax.figure.get_figwidth()
@@ -713,7 +822,8 @@ def forest_plot(
         plot_width=plot_width,
         title=title,
         bold_rows={k} if show_pooled else set(),
-        extra_bottom_rows=1.7,
+        # the heterogeneity text sits half a row lower when no summary row precedes it
+        extra_bottom_rows=1.7 if n_rows > k else 2.2,
         gap_before=k,
         extra_top_rows=top_rows,
     )
@@ -729,11 +839,14 @@ def forest_plot(
         # spread (HKSJ with k = 2 gives t(1) intervals): then they are cut with arrows
         summary = [ci_lo, ci_hi] + ([pi_lo, pi_hi] if show_pi else [])
         core += _within(summary, core, 2.0)
-        xlim = _auto_xlim(core, list(table["ci_low"]) + list(table["ci_high"]) + summary)
+        xlim = _claim_visible(
+            _auto_xlim(core, list(table["ci_low"]) + list(table["ci_high"]) + summary), claim
+        )
     xlim = (float(xlim[0]), float(xlim[1]))
 
+    last_row = pi_row if show_pi else (pooled_row if show_pooled else k - 1)
     y_top = 0.5
-    y_bottom = grid.y(pi_row if show_pi else pooled_row) - 0.5
+    y_bottom = grid.y(last_row) - 0.5
     if ref_line is not None and xlim[0] <= ref_line <= xlim[1]:
         ax.plot(
             [ref_line, ref_line], [y_bottom, y_top], color="black", lw=0.8, zorder=1, gid="ref_line"
@@ -785,7 +898,7 @@ def forest_plot(
             if xlim[0] <= v <= xlim[1]:
                 ax.plot([v], [grid.y(pi_row)], marker="|", ms=7, mew=1.5, color=PI_COLOUR, zorder=2)
 
-    het_row = (pi_row if show_pi else pooled_row) + 1.45
+    het_row = last_row + 1.45
     grid.text(
         grid.table_left,
         het_row,
@@ -889,7 +1002,7 @@ def _summary_forest(
         if ref_line is not None:
             core.append(ref_line)
         core += _claim_core(claim, core)
-        xlim = _auto_xlim(core, list(lo) + list(hi))
+        xlim = _claim_visible(_auto_xlim(core, list(lo) + list(hi)), claim)
     xlim = (float(xlim[0]), float(xlim[1]))
     y_top, y_bottom = 0.5, grid.y(n if has_ref else n - 1) - 0.5
     if ref_line is not None and xlim[0] <= ref_line <= xlim[1]:

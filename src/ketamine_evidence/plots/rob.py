@@ -123,6 +123,29 @@ def rob_matrix(rob: pd.DataFrame, study_labels: Mapping[str, str] | None = None)
     )
 
 
+_SEVERITY = {"low": 0, "no_information": 1, "some_concerns": 2, "high": 3}
+
+
+def study_judgements(rob: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """study_id -> {domain: judgement} (normalised, D1..D5 and ``overall``).
+
+    A study assessed for several outcomes gets, per domain, its most severe judgement
+    (high > some concerns > no information > low), so a one-column summary never looks
+    better than any of its assessments.
+    """
+    missing = {"study_id", "domain", "judgement"} - set(rob.columns)
+    if missing:
+        raise ValueError(f"risk-of-bias table lacks column(s) {sorted(missing)}")
+    out: dict[str, dict[str, str]] = {}
+    for sid, dom, j in zip(rob["study_id"], rob["domain"], rob["judgement"], strict=True):
+        d = _norm_domain(dom)
+        jj = _norm_judgement(j, f"row for {sid} {d}")
+        cur = out.setdefault(str(sid), {}).get(d)
+        if cur is None or _SEVERITY[jj] > _SEVERITY[cur]:
+            out[str(sid)][d] = jj
+    return out
+
+
 def _traffic_light(ax: Axes, mat: pd.DataFrame) -> None:
     n = len(mat)
     for j, dom in enumerate(DOMAINS):
