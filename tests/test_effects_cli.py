@@ -64,3 +64,34 @@ def test_events_exceed_n_reported_with_line(tmp_path):
     src.write_text("ai,n1i,ci,n2i\n1,10,3,10\n12,10,3,10\n")
     with pytest.raises(ValueError, match=r"line 3, field n1i: events"):
         run(["escalc", "--measure", "OR", str(src)])
+
+
+def test_one_extra_empty_field_per_row_does_not_shift_columns(tmp_path):
+    body = "study,m1i,sd1i,n1i,m2i,sd2i,n2i\nA,10,2,10,8,3,12\nB,5,1.5,20,6,1.5,21\n"
+    plain, excel = tmp_path / "plain.csv", tmp_path / "excel.csv"
+    plain.write_text(body)
+    excel.write_text(body.replace("\n", ",\n"))
+    assert run(["escalc", "--measure", "SMD", str(plain), "-o", str(tmp_path / "a.csv")]) == 0
+    assert run(["escalc", "--measure", "SMD", str(excel), "-o", str(tmp_path / "b.csv")]) == 0
+    a, b = pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv")
+    pd.testing.assert_frame_equal(a, b)
+    assert list(a["study"]) == ["A", "B"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("study,m1i,sd1i,n1i,m2i,sd2i,n2i\nA,10,2,10,8,3,12,x\n",
+         r"line 2: 8 fields, but the header has 7"),
+        ("", r"the file is empty"),
+        ("study,m1i,sd1i,n1i,m2i,sd2i,n2i\n", r"no data rows"),
+        ("study,m1i,sd1i,n1i,m2i,sd2i,n2i\n\nA,1,1,10,0,1,10\n\nB,1,-2,10,0,1,10\n",
+         r"line 5 \(study 'B'\), field sd1i"),
+    ],
+)
+def test_bad_files_are_refused_with_file_and_line(tmp_path, body, message):
+    src = tmp_path / "bad.csv"
+    src.write_text(body)
+    with pytest.raises(ValueError, match=message) as exc:
+        run(["escalc", "--measure", "MD", str(src)])
+    assert str(exc.value).startswith(str(src))

@@ -18,9 +18,8 @@ import argparse
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from ketamine_evidence.effects import MEASURES, EffectInputError, escalc
+from ketamine_evidence.tables import TableError, read_csv_text
 
 _CONTINUOUS_COLS = ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")
 
@@ -44,10 +43,10 @@ def _columns_for(measure: str, columns: list[str]) -> dict[str, str]:
 
 def escalc_command(args: argparse.Namespace) -> int:
     path = Path(args.file)
-    try:
-        data = pd.read_csv(path, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: cannot read CSV ({exc})") from None
+    data = read_csv_text(path)
+    if data.empty:
+        raise TableError(f"{path}: no data rows")
+    lines = data.attrs["lines"]
     study = args.study_column
     if study is None and "study" in data.columns:
         study = "study"
@@ -62,7 +61,7 @@ def escalc_command(args: argparse.Namespace) -> int:
         )
     except EffectInputError as exc:
         if exc.position is not None:
-            where = f"line {exc.position + 2}"
+            where = f"line {lines[exc.position]}"
             if exc.study is not None:
                 where += f" (study {exc.study!r})"
             raise ValueError(f"{path}, {where}, field {exc.field}: {exc.problem}") from None
