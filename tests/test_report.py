@@ -313,7 +313,7 @@ def test_cli_writes_report(tmp_path: Path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)  # every default path is missing here
     out = tmp_path / "r" / "report.html"
-    assert cli_report.main(["report", "--out", str(out)]) == 0
+    assert cli_report.main(["report", "--allow-missing", "--out", str(out)]) == 0
     assert "Summary of findings" in out.read_text(encoding="utf-8")
 
 

@@ -163,6 +163,38 @@ def test_pooled_numbers_equal_meta_rma_on_the_selected_effects(run, config):
         assert row["method"] == settings["method"]
 
 
+def test_crossover_correlation_sensitivity_is_produced(run, config):
+    """results/sensitivity.csv re-pools with the crossover trial at each alternative r."""
+    effects = pd.read_csv(run / "data" / "processed" / "effects.csv")
+    table = pd.read_csv(run / "results" / "sensitivity.csv")
+    settings = config["analysis"]
+    spec = next(a for a in settings["analyses"] if a["id"] == "ptsd_smd_end")
+    rows = table[(table["analysis_id"] == spec["id"]) & (table["kind"] == "crossover_r")]
+    alternatives = settings["crossover_r_sensitivity"]
+    assert len(rows) == len(alternatives), table
+    flagged = effects["sensitivity"].astype(str).str.lower().eq("true")
+    main = _select(effects, spec, settings["instrument_priority"])
+    crossover = main["design"].eq("crossover")
+    assert crossover.sum() == 1  # gamma2022
+    for r_value, (_, row) in zip(alternatives, rows.iterrows(), strict=True):
+        assert row["label"] == f"within-person r = {r_value:g}"
+        trial = main[crossover].iloc[0]
+        alt = effects[flagged & (pd.to_numeric(effects["assumption_value"]) == r_value)
+                      & (effects["measure"] == spec["measure"])
+                      & (effects["study_id"] == trial["study_id"])
+                      & (effects["instrument"] == trial["instrument"])
+                      & (effects["timepoint_days"] == trial["timepoint_days"])]
+        assert len(alt) == 1, (r_value, effects[flagged])
+        yi = list(main.loc[~crossover, "yi"]) + [alt["yi"].iloc[0]]
+        vi = list(main.loc[~crossover, "vi"]) + [alt["vi"].iloc[0]]
+        res = meta.rma(yi, vi, method=settings["method"], test=settings["test"],
+                       level=settings["level"])
+        for name in ("estimate", "ci_low", "ci_high", "tau2"):
+            assert row[name] == pytest.approx(getattr(res, name), rel=1e-9, abs=1e-12), name
+    # the alternatives move the interval: r changes the crossover trial's variance
+    assert rows["ci_low"].nunique() == len(alternatives)
+
+
 def test_planned_subgroups_and_metaregression(run, config):
     """The protocol's subgroups and dose meta-regression run on the selected effects."""
     effects = pd.read_csv(run / "data" / "processed" / "effects.csv")

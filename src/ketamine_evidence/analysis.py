@@ -236,7 +236,8 @@ def pool_analysis(
     """Pool the selected rows with a random-effects model and run the secondary analyses.
 
     The main model is :func:`ketamine_evidence.meta.rma` with the configured estimator and test.
-    The Q-profile interval for tau^2 (k >= 2), Egger's regression test and trim-and-fill
+    Egger's test and the trim-and-fill refit use the same ``test`` and ``level``. The Q-profile
+    interval for tau^2 (k >= 2), Egger's regression test and trim-and-fill
     (k >= ``min_k_small_study``; the report notes they are uninformative below 10 studies),
     leave-one-out (k >= 3) and the cumulative analysis by year (k >= 2) are added where they
     are defined.
@@ -263,8 +264,9 @@ def pool_analysis(
         outcome.leave1out = meta.leave1out(yi, vi, method=method, test=test, level=level,
                                            study=labels)
     if k >= min_k_small_study:
-        outcome.egger = meta.regtest(yi, vi, method=method, model="rma")
-        outcome.trimfill = meta.trimfill(yi, vi, method=method)
+        outcome.egger = meta.regtest(yi, vi, method=method, model="rma", test=test,
+                                     level=level)
+        outcome.trimfill = meta.trimfill(yi, vi, method=method, test=test, level=level)
         if k < 10:
             outcome.notes.append(f"Small-study tests with k={k} (< 10) have little power.")
     return outcome
@@ -321,8 +323,8 @@ def sensitivity_table(
         for r_value in crossover_r:
             alt = _rows_with_crossover_r(effects, r_value)
             selected = select_effects(alt, spec, instrument_priority)
-            if selected.empty or selected["yi"].equals(outcome.selected["yi"]):
-                continue
+            if selected.empty or _same_effects(selected, outcome.selected):
+                continue  # no crossover trial in this analysis: r changes nothing
             alt_outcome = pool_analysis(selected, spec, method=method, test=test, level=level)
             rows.append(_variant_row("crossover_r", f"within-person r = {r_value:g}",
                                      alt_outcome.result))
@@ -339,6 +341,12 @@ def sensitivity_table(
                                         "tau2", "i2", "k"])
     return table.assign(analysis_id=outcome.analysis_id)[
         ["analysis_id", "kind", "label", "k", "estimate", "ci_low", "ci_high", "tau2", "i2"]]
+
+
+def _same_effects(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """Do two selections pool the same numbers? Both ``yi`` and ``vi`` count: for a paired
+    crossover effect the within-person correlation often moves only the variance."""
+    return all(np.array_equal(a[c].to_numpy(float), b[c].to_numpy(float)) for c in ("yi", "vi"))
 
 
 def _variant_row(kind: str, label: str, result) -> dict:

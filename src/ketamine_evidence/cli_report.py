@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ketamine_evidence import report
+from ketamine_evidence.tables import TableError
 
 # (option, ReportInputs/load_report_inputs keyword, default path, help)
 INPUT_OPTIONS = (
@@ -41,17 +42,35 @@ INPUT_OPTIONS = (
     ("--manifest", "manifest", "data/raw/snapshot/manifest.json", "snapshot retrieval manifest"),
     ("--config", "config", "config.yaml", "the review configuration"),
 )
+#: Inputs a review may legitimately lack (context only); every other input is required.
+OPTIONAL_INPUTS = ("published_syntheses",)
+
+
+def missing_inputs(args: argparse.Namespace) -> list[str]:
+    """The required inputs of ``args`` that do not exist, as ``"path (what it is)"``."""
+    missing = []
+    for _, dest, _, help_text in INPUT_OPTIONS:
+        path = getattr(args, dest)
+        if dest in OPTIONAL_INPUTS or path is None:
+            continue
+        exists = path.is_dir() if dest == "figures_dir" else path.is_file()
+        if not exists:
+            missing.append(f"{path} ({help_text})")
+    return missing
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``report`` subcommand to ``subparsers``; it sets ``func`` to :func:`run`.
 
-    Every input is optional: a file that does not exist is reported as missing in the page.
+    Every input but ``--published-syntheses`` must exist: a report built from missing
+    inputs would look current while saying little. ``--allow-missing`` builds it anyway (a
+    preview), naming each missing input in the page.
     """
     parser = subparsers.add_parser(
         "report", help="build the self-contained HTML report",
         description="Build one self-contained HTML report (figures embedded, no network "
-                    "needed) from the workflow outputs. Missing inputs are reported, not fatal.")
+                    "needed) from the workflow outputs. A missing input is an error (exit status 2) "
+                    "unless --allow-missing is given.")
     for option, dest, default, help_text in INPUT_OPTIONS:
         parser.add_argument(option, dest=dest, type=Path, default=Path(default),
                             metavar="PATH", help=f"{help_text} (default: {default})")
@@ -59,6 +78,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         metavar="PNG", help="an extra figure file to embed (repeatable)")
     parser.add_argument("--generated-on", default=None, metavar="DATE",
                         help="date shown in the header (default: today)")
+    parser.add_argument("--allow-missing", action="store_true",
+                        help="build a preview even when inputs are missing; the page names "
+                             "them (default: fail)")
     parser.add_argument("--out", type=Path, default=Path("results/report.html"),
                         help="where to write the HTML (default: results/report.html)")
     parser.set_defaults(func=run)
@@ -66,7 +88,19 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the inputs named in ``args``, write the report, return the exit code."""
+    """Load the inputs named in ``args``, write the report, return the exit code.
+
+    Raises
+    ------
+    TableError
+        When a required input is missing and ``--allow-missing`` was not given; nothing is
+        written then (an older report stays as it was, and its build stamp says what it
+        was built from).
+    """
+    missing = missing_inputs(args)
+    if missing and not args.allow_missing:
+        raise TableError("missing inputs (run the workflow first, or pass --allow-missing "
+                         "for a preview): " + "; ".join(missing))
     kwargs = {dest: getattr(args, dest) for _, dest, _, _ in INPUT_OPTIONS}
     inputs = report.load_report_inputs(**kwargs, figures=args.figures,
                                        generated_on=args.generated_on)

@@ -521,6 +521,21 @@ def _claims_section(inputs: ReportInputs) -> list[dict[str, Any]]:
     return out
 
 
+def prediction_interval_text(test: str, pi_df: str | None) -> str:
+    """How the prediction interval's critical value was chosen, in words.
+
+    Mirrors :func:`ketamine_evidence.meta.rma`: with ``pi_df`` unset the critical value of
+    the test is used (metafor ``predict()``): normal for ``z``, t with k - 1 df for ``knha``
+    and ``adhoc``; ``pi_df`` ``"k-1"``/``"k-2"`` forces a t distribution with that many df.
+    """
+    if pi_df not in (None, ""):
+        df = str(pi_df).replace("-", "\u2212")
+        return f"t distribution with {df} df"
+    if test == "z":
+        return "metafor predict(): normal (z) critical value, as the test"
+    return "metafor predict(): t distribution with k\u22121 df, as the test"
+
+
 def _methods_section(inputs: ReportInputs) -> dict[str, Any]:
     config = inputs.config or {}
     review = config.get("review", {}) or {}
@@ -562,8 +577,7 @@ def _methods_section(inputs: ReportInputs) -> dict[str, Any]:
         ("Model", "random effects, inverse-variance weights"),
         ("Between-study variance (tau\u00b2)", estimator_text),
         ("Confidence interval of the pooled effect", f"{level:.0%} {test_text}"),
-        ("Prediction interval", "metafor predict(): t distribution with k\u22121 df"
-         if pi_df in (None, "") else f"t distribution with {pi_df} df"),
+        ("Prediction interval", prediction_interval_text(test, pi_df)),
         ("Interval for tau\u00b2", "Q-profile (Viechtbauer 2007)"),
         ("Crossover trials", "paired analysis assuming a within-person correlation "
          f"r = {_text(analysis.get('crossover_r')) or '0.5'}; sensitivity at "

@@ -1,0 +1,41 @@
+"""The report's Methods table says what the analysis step did (test, interval, level)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ketamine_evidence import report
+
+
+def _choices(**analysis) -> dict[str, str]:
+    inputs = report.ReportInputs(config={"analysis": {"method": "REML", **analysis}})
+    return dict(report._methods_section(inputs)["choices"])
+
+
+@pytest.mark.parametrize(
+    ("test", "pi_df", "expected", "absent"),
+    [
+        ("z", None, "normal (z)", "k\u22121"),
+        ("knha", None, "t distribution with k\u22121 df", "normal"),
+        ("adhoc", None, "t distribution with k\u22121 df", "normal"),
+        ("z", "k-2", "t distribution with k\u22122 df", "normal"),
+        ("z", "k-1", "t distribution with k\u22121 df", "normal"),
+    ],
+)
+def test_prediction_interval_text_follows_the_test(test, pi_df, expected, absent):
+    text = _choices(test=test, pi_df=pi_df)["Prediction interval"]
+    assert expected in text
+    assert absent not in text
+
+
+def test_report_command_fails_when_inputs_are_missing(tmp_path, monkeypatch, capsys):
+    from ketamine_evidence import cli
+
+    monkeypatch.chdir(tmp_path)  # every default input path is missing here
+    out = tmp_path / "results" / "report.html"
+    assert cli.main(["report", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "missing inputs" in err
+    assert "results/claims.csv" in err and "data/processed/prisma.json" in err
+    assert "published_syntheses" not in err  # context only: may be absent
+    assert not out.exists()
