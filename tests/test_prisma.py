@@ -28,6 +28,8 @@ ROWS = [
      "rules"),
     ("KR001", "other", "publication", "a", "identification", "exclude", "duplicate", "dedup"),
     ("KR002", "other", "preprint", "g", "full_text", "include", "include", "curator"),
+    ("KR004", "other", "registration", "i", "full_text", "exclude", "awaiting_classification",
+     "curator"),
     ("KR003", "other", "review", "h", "full_text", "exclude", "review", "curator"),
 ]
 
@@ -38,7 +40,7 @@ def test_counts():
                 "sources": {"pubmed": {"status": "not_run"}}}
     c = prisma_counts(records, screening, manifest)
     assert c["identification"] == {"databases": {"PubMed": 5, "ClinicalTrials.gov": 2},
-                                   "other_methods": {"known_reports": 3}}
+                                   "other_methods": {"known_reports": 4}}
     db = c["databases_and_registers"]
     assert (db["identified"], db["duplicates_removed"], db["records_screened"],
             db["records_excluded"], db["records_excluded_by_automation"], db["reports_sought"],
@@ -46,9 +48,13 @@ def test_counts():
             db["reports_included"]) == (7, 0, 7, 2, 1, 5, 1, 4, 2, 2)
     assert db["records_excluded_reasons"] == {"animal": 1, "review": 1}
     assert db["reports_excluded_reasons"] == {"ongoing_no_results": 1, "wrong_design": 1}
+    # studies not judged ineligible are counted apart as well
+    assert (db["reports_ongoing"], db["reports_awaiting_classification"]) == (1, 0)
     other = c["other_methods"]
     assert (other["identified"], other["duplicates_removed"], other["reports_assessed"],
-            other["reports_excluded"], other["reports_included"]) == (3, 1, 2, 1, 1)
+            other["reports_excluded"], other["reports_included"]) == (4, 1, 3, 2, 1)
+    assert (other["reports_ongoing"], other["reports_awaiting_classification"]) == (0, 1)
+    assert other["reports_excluded_reasons"] == {"awaiting_classification": 1, "review": 1}
     assert c["included"]["studies"] == 2 and c["included"]["study_ids"] == ["a", "g"]
     assert c["included"]["reports_by_type"] == {"preprint": 1, "publication": 1,
                                                  "registration": 1}
@@ -78,5 +84,5 @@ def test_unknown_screening_row_is_an_error():
 def test_unknown_stage_breaks_the_balance():
     rows = [*ROWS[:-1], ("KR003", "other", "review", "h", "limbo", "exclude", "review", "x")]
     records, screening = make(rows)
-    with pytest.raises(PrismaError, match="other methods.*3 records identified but 2"):
+    with pytest.raises(PrismaError, match="other methods.*4 records identified but 3"):
         prisma_counts(records, screening)

@@ -137,6 +137,17 @@ def test_bad_override_rows_are_named(tmp_path, line, match):
         read_overrides(path)
 
 
+def test_awaiting_classification_is_a_reason_apart_from_exclusion(tmp_path):
+    path = tmp_path / "o.csv"
+    path.write_text(
+        "record_key,stage,decision,reason_code,reason_text,reviewer,date\n"
+        "NCT00000011,full_text,exclude,awaiting_classification,completed; no results,AB,"
+        "2026-11-30\n")
+    s = by_id(screen(RECORDS, None, CONFIG, read_overrides(path)))
+    assert tuple(s.loc["NCT00000011", ["stage", "decision", "reason_code"]]) == (
+        "full_text", "exclude", "awaiting_classification")
+
+
 def test_conflicting_override_rows(tmp_path):
     path = tmp_path / "o.csv"
     path.write_text("record_key,stage,decision,reason_code,reason_text,reviewer,date\n"

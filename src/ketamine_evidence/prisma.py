@@ -14,6 +14,7 @@ from collections import Counter
 import pandas as pd
 
 from . import KetamineEvidenceError
+from .schemas.records import NOT_YET_CLASSIFIED
 
 DATABASE_SOURCES = {"pubmed": "PubMed", "ctgov": "ClinicalTrials.gov"}
 
@@ -47,6 +48,10 @@ def _column(screen: pd.DataFrame) -> dict:
         "reports_assessed": sought - len(not_retrieved),
         "reports_excluded": len(ft_ex),
         "reports_excluded_reasons": _reasons(ft_ex),
+        # of the reports excluded, those of studies still ongoing or awaiting classification
+        # (not judged ineligible; PRISMA 2020 / Cochrane report them apart)
+        **{f"reports_{label}": int((ft_ex["reason_code"] == code).sum())
+           for code, label in NOT_YET_CLASSIFIED.items()},
         "reports_included": len(included),
         "_terminal": len(dup) + len(ta_ex) + len(not_retrieved) + len(ft_ex) + len(included),
     }

@@ -40,7 +40,9 @@ SOURCE_RANK = {"pubmed": 0, "ctgov": 1, "other": 2}
 KNOWN_REPORTS = "known_reports.csv"
 KNOWN_REPORT_COLUMNS = ["report_id", "record_type", "pmid", "nct_id", "doi", "other_registry_id",
                         "first_author", "year", "title", "journal", "study_id", "found_via",
-                        "source_url", "decision", "reason_code", "reason_text", "question"]
+                        "source_url", "decision", "reason_code", "reason_text", "question",
+                        # for ongoing studies and studies awaiting classification (optional)
+                        "registry_status", "expected_completion"]
 RECORD_TYPES = {"publication", "registration", "conference_abstract", "preprint", "review"}
 
 #: Column order of ``records.csv`` (the contract other code reads; see schemas.records).

@@ -40,6 +40,7 @@ REASON_NAMES = {
     "animal": "Animal study",
     "duplicate": "Duplicate",
     "ongoing_no_results": "Ongoing, no results",
+    "awaiting_classification": "Awaiting classification",
     "not_retrieved": "Not retrieved",
     "other": "Other",
 }

@@ -14,7 +14,12 @@ SOURCES = ["pubmed", "ctgov", "other"]
 RECORD_TYPES = ["publication", "registration", "conference_abstract", "preprint", "review"]
 REASON_CODES = ["include", "wrong_population", "wrong_intervention", "wrong_design", "review",
                 "case_report", "protocol_no_results", "prevention_question", "animal",
-                "duplicate", "ongoing_no_results", "not_retrieved", "other"]
+                "duplicate", "ongoing_no_results", "awaiting_classification", "not_retrieved",
+                "other"]
+#: full-text reasons that do not say a study is ineligible: PRISMA 2020 / Cochrane keep such
+#: studies apart from excluded ones ("studies ongoing", "studies awaiting classification")
+NOT_YET_CLASSIFIED = {"ongoing_no_results": "ongoing",
+                      "awaiting_classification": "awaiting_classification"}
 STAGES = ["identification", "title_abstract", "full_text"]
 
 
