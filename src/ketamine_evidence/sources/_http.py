@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from tqdm import tqdm
 
-from .. import KetamineEvidenceError
+from .. import KetamineEvidenceError, __version__
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,11 @@ T = TypeVar("T")
 
 #: HTTP status codes worth retrying: rate limited or a transient server fault.
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+def user_agent(library: str) -> str:
+    """The User-Agent every request sends: the project, its version and the HTTP library."""
+    return f"ketamine-evidence/{__version__} (living systematic review; {library})"
 
 
 class SourceError(KetamineEvidenceError, RuntimeError):

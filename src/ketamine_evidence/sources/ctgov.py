@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import requests
 
-from .. import __version__
 from ._http import (
     RETRY_STATUS,
     RetryPolicy,
@@ -28,21 +27,43 @@ from ._http import (
     TransientError,
     parse_retry_after,
     progress_bar,
+    user_agent,
     with_retries,
 )
 from .pubmed import RawFile
 
 CTGOV_BASE = "https://clinicaltrials.gov/api/v2"
-USER_AGENT = (
-    f"ketamine-evidence/{__version__} (living systematic review of ketamine for PTSD; "
-    f"python-requests/{requests.__version__})"
-)
+USER_AGENT = user_agent(f"python-requests/{requests.__version__}")
 NCT_RE = re.compile(r"^NCT\d{8}$", re.IGNORECASE)
 #: Fields asked for in the search pages; full records are fetched one by one afterwards.
 SEARCH_FIELDS = ("NCTId", "BriefTitle", "OverallStatus", "HasResults", "StudyType", "Phase",
                  "Condition", "InterventionName", "LastUpdatePostDate")
+#: Safety stop for paging: 1,000 pages of 1,000 studies exceed the whole registry (~550,000).
+MAX_PAGES = 1000
 #: No official limit is published; ~1 request/s stays well under the ~50/min often quoted.
 _SHARED_THROTTLE = Throttle(1.0)
+
+
+def _object(value, what: str) -> dict:
+    """``value`` when it is a JSON object; otherwise a :class:`SourceError` naming ``what``."""
+    if not isinstance(value, dict):
+        raise SourceError(f"{what} is a {type(value).__name__}, not an object")
+    return value
+
+
+def _identification(study, what: str) -> dict:
+    """``protocolSection.identificationModule`` of a study, checking each level's type."""
+    study = _object(study, what)
+    protocol = _object(study.get("protocolSection", {}), f"{what}: protocolSection")
+    return _object(protocol.get("identificationModule", {}),
+                   f"{what}: protocolSection.identificationModule")
+
+
+def _nct_of(study, what: str) -> str | None:
+    nct = _identification(study, what).get("nctId")
+    if nct is not None and not isinstance(nct, str):
+        raise SourceError(f"{what}: nctId is a {type(nct).__name__}, not a string")
+    return nct
 
 
 @dataclass
@@ -75,6 +96,12 @@ class CTGovClient:
         API root, default ``https://clinicaltrials.gov/api/v2``.
     sleep, throttle, policy
         Injectable waiting, rate limit and retry policy.
+    timeout : float
+        Seconds to wait for each answer.
+    page_size : int
+        Studies per search page (1 to 1000).
+    max_pages : int
+        Search pages after which paging stops with an error instead of running on.
     """
 
     def __init__(
@@ -87,6 +114,7 @@ class CTGovClient:
         policy: RetryPolicy | None = None,
         timeout: float = 60.0,
         page_size: int = 1000,
+        max_pages: int = MAX_PAGES,
     ):
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
@@ -96,6 +124,7 @@ class CTGovClient:
         self.policy = policy or RetryPolicy()
         self.timeout = timeout
         self.page_size = min(max(int(page_size), 1), 1000)
+        self.max_pages = int(max_pages)
 
     def _get_json(self, path: str, params: dict, what: str) -> tuple[bytes, dict]:
         url = f"{self.base_url}{path}"
@@ -118,6 +147,9 @@ class CTGovClient:
                 data = json.loads(body)
             except ValueError as exc:  # truncated or not JSON: try again
                 raise TransientError(f"answer is not valid JSON ({exc})") from None
+            except RecursionError:
+                raise SourceError(f"{what}: the JSON answer is nested too deeply to read; "
+                                  "it is not a study record") from None
             if not isinstance(data, dict):
                 raise SourceError(f"{what}: expected a JSON object, got {type(data).__name__}")
             return body, data
@@ -135,7 +167,12 @@ class CTGovClient:
         }
 
     def search(self, conditions: Iterable[str], interventions: Iterable[str]):
-        """Page through ``/studies``; return ``(params, totalCount, nct_ids, files)``."""
+        """Page through ``/studies``; return ``(params, totalCount, nct_ids, files)``.
+
+        Paging stops at the first page without a ``nextPageToken`` or without studies (a
+        server that hands out a fresh token with every empty page would otherwise be paged
+        forever), and fails after ``max_pages`` pages.
+        """
         params = self.search_params(conditions, interventions)
         files: list[RawFile] = []
         nct_ids: list[str] = []
@@ -148,25 +185,33 @@ class CTGovClient:
             page_params = dict(params)
             if token:
                 page_params["pageToken"] = token
-            body, data = self._get_json("/studies", page_params, f"CT.gov search page {page}")
+            what = f"CT.gov search page {page}"
+            body, data = self._get_json("/studies", page_params, what)
             if page == 1:
                 total = data.get("totalCount")
+                if total is not None and (isinstance(total, bool) or not isinstance(total, int)):
+                    raise SourceError(f"{what}: totalCount is {total!r}, not a whole number")
             studies = data.get("studies")
             if studies is None:
-                raise SourceError(f"CT.gov search page {page} has no 'studies' array")
-            for study in studies:
-                nct = (study.get("protocolSection", {}).get("identificationModule", {})
-                       .get("nctId"))
+                raise SourceError(f"{what} has no 'studies' array")
+            if not isinstance(studies, list):
+                raise SourceError(f"{what}: 'studies' is a {type(studies).__name__}, not a list")
+            for j, study in enumerate(studies, start=1):
+                nct = _nct_of(study, f"{what}: study {j}")
                 if nct:
                     nct_ids.append(nct.upper())
             safe = {k: v for k, v in page_params.items() if k != "pageToken"}
             safe["page"] = page
             files.append(RawFile(f"ctgov/search_p{page:03d}.json", body, "ctgov", "search", safe))
             token = data.get("nextPageToken")
-            if not token:
+            if not token or not studies:
                 break
             if token in seen_tokens:
                 raise SourceError(f"CT.gov returned the same nextPageToken twice (page {page})")
+            if page >= self.max_pages:
+                raise SourceError(
+                    f"CT.gov search: more than {self.max_pages} pages of {self.page_size} "
+                    "studies; narrow the query or raise max_pages")
             seen_tokens.add(token)
         nct_ids = list(dict.fromkeys(nct_ids))
         if total is not None and total != len(nct_ids):
@@ -180,11 +225,14 @@ class CTGovClient:
         if not NCT_RE.match(nct_id):
             raise ValueError(f"not an NCT id: {nct_id!r}")
         nct_id = nct_id.upper()
-        body, data = self._get_json(f"/studies/{nct_id}", {"format": "json"},
-                                    f"CT.gov study {nct_id}")
-        ident = data.get("protocolSection", {}).get("identificationModule", {})
+        what = f"CT.gov study {nct_id}"
+        body, data = self._get_json(f"/studies/{nct_id}", {"format": "json"}, what)
+        ident = _identification(data, what)
         returned = str(ident.get("nctId", "")).upper()
-        aliases = {a.upper() for a in ident.get("nctIdAliases", [])}
+        aliases = ident.get("nctIdAliases") or []
+        if not isinstance(aliases, list):
+            raise SourceError(f"{what}: nctIdAliases is a {type(aliases).__name__}, not a list")
+        aliases = {str(a).upper() for a in aliases}
         if returned != nct_id and nct_id not in aliases:
             raise SourceError(f"CT.gov answered {returned or 'no nctId'} when asked for {nct_id}")
         return RawFile(f"ctgov/study_{nct_id}.json", body, "ctgov", "study",

@@ -22,6 +22,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import Bio
 import defusedxml.ElementTree as safe_et
 from Bio import Entrez
 from defusedxml import DefusedXmlException
@@ -34,12 +35,14 @@ from ._http import (
     TransientError,
     parse_retry_after,
     progress_bar,
+    user_agent,
     with_retries,
 )
 
 log = logging.getLogger(__name__)
 
 EUTILS_BASE = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
+USER_AGENT = user_agent(f"Biopython/{Bio.__version__}; urllib")
 TOOL = "ketamine-evidence"
 #: ESearch cannot page past the first 10,000 ids of a query; larger queries are split by date.
 ESEARCH_MAX = 10_000
@@ -131,6 +134,8 @@ def parse_esearch(raw: bytes) -> ESearchResult:
     count_text = root.findtext("Count")
     if count_text is None:
         raise SourceError("ESearch answer has no <Count>")
+    if not count_text.strip().isdigit():
+        raise SourceError(f"<Count> is {count_text!r}, not a whole number")
     return ESearchResult(
         count=int(count_text),
         ids=[e.text.strip() for e in root.findall("IdList/Id") if e.text],
@@ -214,6 +219,7 @@ class PubMedClient:
         full = dict(params)
         full.update(tool=self.tool, email=self.email, api_key=self.api_key)
         request = Entrez._build_request(f"{self.base_url}{utility}.fcgi", full)
+        request.add_header("User-Agent", USER_AGENT)
 
         def once():
             self.throttle.wait()
@@ -229,7 +235,10 @@ class PubMedClient:
             except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as exc:
                 reason = getattr(exc, "reason", exc)
                 raise TransientError(f"{type(exc).__name__}: {reason}") from None
-            return body, check(body)
+            try:
+                return body, check(body)
+            except SourceError as exc:  # name the request the answer belongs to
+                raise SourceError(f"{what}: {exc}") from None
 
         return with_retries(once, what=what, policy=self.policy, sleep=self.sleep)
 
@@ -297,6 +306,11 @@ class PubMedClient:
                 continue
             if not (search.webenv and search.query_key):
                 raise SourceError("ESearch answer lacks WebEnv/QueryKey (usehistory failed)")
+            if len(search.ids) < search.count:
+                # retmax is 10,000 and windows hold at most 10,000 hits: every id is listed.
+                raise SourceError(
+                    f"PubMed ESearch {mindate}-{maxdate} reported {search.count} records but "
+                    f"listed {len(search.ids)} PMIDs; the answer is incomplete, try again")
             fetched: list[str] = []
             for b, retstart in enumerate(range(0, search.count, self.batch_size), start=1):
                 params = {"db": "pubmed", "WebEnv": search.webenv,

@@ -23,8 +23,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import platform
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -33,6 +35,8 @@ from pathlib import Path
 
 from .. import KetamineEvidenceError
 from ._http import SourceError
+
+log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -245,6 +249,34 @@ def _check_entry(entry, number: int, root: Path) -> None:
         raise SnapshotIntegrityError(f"{where}: unsafe path {entry['path']!r}")
 
 
+#: Names of the temporary folders and manifests a refresh writes before renaming them into
+#: place (``tempfile.mkdtemp(prefix=".<folder>-")``, ``mkstemp(prefix=".manifest-")``).
+_STALE_TEMPORARY = re.compile(r"^\.(\d{4}-\d{2}-\d{2}T\d{6}Z-.+|manifest-.+\.tmp)$")
+
+
+def remove_stale_temporaries(root: Path | str) -> list[str]:
+    """Delete what a killed refresh left behind: hidden half-written folders and manifests.
+
+    They are never part of the snapshot (the manifest only names renamed folders), so
+    removing them loses nothing. Only names this module writes are touched. Returns the names
+    removed (each is also logged). Not safe while another refresh writes into ``root``.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    removed = []
+    for path in sorted(root.iterdir()):
+        if not _STALE_TEMPORARY.match(path.name):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+        removed.append(path.name)
+        log.warning("removed %s, left by an interrupted refresh", path)
+    return removed
+
+
 def commit_retrieval(root: Path | str, raw_files, sources_meta: dict,
                      now: dt.datetime | None = None) -> Path:
     """Write a new dated folder atomically and make it current in the manifest.
@@ -259,6 +291,7 @@ def commit_retrieval(root: Path | str, raw_files, sources_meta: dict,
     root = Path(root)
     now = now or _utc_now()
     root.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(root)
     try:
         old = read_manifest(root)
     except SnapshotError:
@@ -323,6 +356,7 @@ def refresh(root: Path | str, config: dict, pubmed_client, ctgov_client,
     root = Path(root)
     search = config.get("search", {})
     now = now or _utc_now()
+    remove_stale_temporaries(root)
     previous = "none"
     if (root / MANIFEST).is_file():
         try:
