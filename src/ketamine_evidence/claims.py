@@ -557,10 +557,16 @@ def _narrative_texts(rows: pd.DataFrame) -> list[tuple[str, str]]:
 
 
 REPORTING_COLUMNS = ["study_id", "label", "pooled", "weight", "n", "direction", "rob",
-                     "evidence"]
+                     "evidence", "instruments"]
 
 
-def _flag(value) -> bool | None:
+def _instruments(part: pd.DataFrame) -> str:
+    if "instrument" not in part:
+        return ""
+    return "; ".join(sorted({str(i) for i in part["instrument"].dropna() if str(i).strip()}))
+
+
+def flag_value(value) -> bool | None:
     """A boolean cell as read from CSV (``True``/``"true"``/``1``), ``None`` when empty."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
@@ -618,7 +624,7 @@ def reporting_studies(
                 continue
             yi = part["yi"] if "yi" in part else [math.nan] * len(part)
             lib = part["lower_is_better"] if "lower_is_better" in part else [None] * len(part)
-            votes = [synthesis.direction_of_estimate(_num(y), _flag(b))
+            votes = [synthesis.direction_of_estimate(_num(y), flag_value(b))
                      for y, b in zip(yi, lib, strict=True)]
             n = participants(part.drop_duplicates("comparison") if "comparison" in part
                              else part)
@@ -630,7 +636,8 @@ def reporting_studies(
                          "weight": float(share[part.index].sum()) if is_pooled else math.nan,
                          "n": n if np.isfinite(n) else totals.get(study_id, math.nan),
                          "direction": synthesis.combine_directions(votes),
-                         "rob": overall_rob.get(study_id, ""), "evidence": where})
+                         "rob": overall_rob.get(study_id, ""), "evidence": where,
+                         "instruments": _instruments(part)})
 
     if not pooled.empty:
         numeric_rows(pooled, True)
@@ -654,7 +661,8 @@ def reporting_studies(
                          "n": totals.get(study_id, math.nan),
                          "direction": synthesis.combine_directions(votes),
                          "rob": overall_rob.get(study_id, ""),
-                         "evidence": " and ".join(kinds) + (f" ({ids})" if ids else "")})
+                         "evidence": " and ".join(kinds) + (f" ({ids})" if ids else ""),
+                         "instruments": _instruments(part)})
     return pd.DataFrame(rows, columns=REPORTING_COLUMNS)
 
 

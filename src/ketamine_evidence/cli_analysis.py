@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ketamine_evidence import analysis, claims
+from ketamine_evidence import analysis, claims, grade
+from ketamine_evidence.certainty import CertaintySettings
 from ketamine_evidence.config import load_config
+from ketamine_evidence.extraction import read_thresholds
 from ketamine_evidence.tables import read_table, write_table
 
 
@@ -43,6 +45,10 @@ def analyze_command(args: argparse.Namespace) -> int:
 
 def claims_command(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    if args.as_of is None:
+        import datetime
+
+        args.as_of = datetime.date.today().isoformat()
     inputs = {
         "analyses": config["analysis"]["analyses"],
         "study_effects": read_table(args.study_effects, required=False),
@@ -54,12 +60,39 @@ def claims_command(args: argparse.Namespace) -> int:
     table = claims.evaluate_claims(config["claims"], pooled,
                                    within_arm=read_table(args.within_arm, required=False),
                                    **inputs)
+    evidence = claims.claim_evidence(config["claims"], pooled, **inputs)
+    rating = {
+        "study_effects": inputs["study_effects"],
+        "characteristics": inputs["characteristics"],
+        "thresholds": read_thresholds(args.thresholds) if args.thresholds else None,
+        "smd_benchmarks": config["analysis"]["smd_benchmarks"],
+        "registrations": grade.registrations_without_results(
+            read_table(args.screening, required=False) if args.screening else None,
+            read_table(args.records, required=False) if args.records else None,
+            as_of=args.as_of),
+        "raters": config["certainty"]["instrument_raters"],
+        "settings": CertaintySettings.from_config(config["certainty"]),
+    }
+    graded, certainty_rows = grade.assess_claims(config["claims"], evidence,
+                                                 list(table["verdict"]), pooled, **rating)
+    table = pd.concat([table, graded], axis=1)
     write_table(table, args.out)
     if args.out_studies is not None:
-        evidence = claims.claim_evidence(config["claims"], pooled, **inputs)
         write_table(claims.claim_studies(evidence), args.out_studies)
+    if args.out_certainty is not None:
+        # every analysis too, rated for 'any effect' (the null as its only threshold)
+        pseudo = grade.analysis_claims(pooled, inputs["analyses"])
+        per_analysis = claims.claim_evidence(pseudo, pooled, **inputs)
+        _, analysis_rows = grade.assess_claims(pseudo, per_analysis, [""] * len(pseudo),
+                                               pooled, **rating)
+        write_table(pd.concat([certainty_rows, analysis_rows], ignore_index=True),
+                    args.out_certainty)
+    if args.out_sof is not None:
+        write_table(grade.summary_of_findings(
+            config["claims"], table, evidence, study_effects=inputs["study_effects"],
+            intervention=config["review"]["intervention"]), args.out_sof)
     for _, row in table.iterrows():
-        print(f"{row['claim_id']}: {row['verdict']} (k={row['k']})")
+        print(f"{row['claim_id']}: {row['verdict_text']}")
     return 0
 
 
@@ -85,6 +118,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    default=Path("data/raw/study_characteristics.csv"),
                    help="study characteristics (participants of trials that were not pooled)")
     p.add_argument("--out", type=Path, default=Path("results/claims.csv"))
+    p.add_argument("--thresholds", type=Path, default=None,
+                   help="curated thresholds.csv (minimal important differences)")
+    p.add_argument("--screening", type=Path, default=None,
+                   help="screening.csv: registered trials without results (missing results)")
+    p.add_argument("--records", type=Path, default=None,
+                   help="records.csv: registration numbers and titles of those trials")
+    p.add_argument("--as-of", default=None,
+                   help="ISO date against which registered completion dates are overdue "
+                        "(default: today)")
+    p.add_argument("--out-certainty", type=Path, default=None,
+                   help="also write GRADE judgements per claim/analysis x domain")
+    p.add_argument("--out-sof", type=Path, default=None,
+                   help="also write the Summary-of-findings table")
     p.add_argument("--out-studies", type=Path, default=None,
                    help="also write every trial that reported each claim's outcome, with "
                         "its direction of effect (results/claim_studies.csv)")

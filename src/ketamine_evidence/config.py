@@ -95,6 +95,11 @@ def _cross_checks(config: Mapping, source: str) -> list[str]:
             if key in claim and claim[key] not in ids:
                 problems.append(f"{source}: claims.{i}.{key}: {claim[key]!r} is not an "
                                 "analysis id in analysis.analyses")
+        assertion = claim.get("assertion") or {}
+        if assertion.get("analysis") and assertion["analysis"] not in ids:
+            problems.append(f"{source}: claims.{i}.assertion.analysis: "
+                            f"{assertion['analysis']!r} is not an analysis id in "
+                            "analysis.analyses")
         lo, hi = claim["claimed_range"]
         if lo is not None and hi is not None and lo > hi:
             problems.append(f"{source}: claims.{i}.claimed_range: lower bound above upper")

@@ -33,10 +33,18 @@ rule claims:
         not_poolable="data/processed/not_poolable.csv",
         within_arm="data/processed/within_arm.csv",
         characteristics=f"{CURATED}/study_characteristics.csv",
+        thresholds=optional_curated("thresholds.csv"),
+        screening="data/processed/screening.csv",
+        records="data/processed/records.csv",
     output:
         claims=report("results/claims.csv", caption="../report/claims.rst", category="Claims"),
         claim_studies="results/claim_studies.csv",
+        certainty="results/certainty.csv",
+        summary_of_findings="results/summary_of_findings.csv",
     params:
+        thresholds=lambda wildcards, input: (
+            f"--thresholds {input.thresholds}" if input.thresholds else ""
+        ),
         ke=KE,
         code=PACKAGE_CODE,
     log:
@@ -47,8 +55,11 @@ rule claims:
         "{params.ke} claims --config {input.config} --pooled {input.pooled}"
         " --study-effects {input.study_effects} --risk-of-bias {input.risk_of_bias}"
         " --not-poolable {input.not_poolable} --within-arm {input.within_arm}"
-        " --characteristics {input.characteristics}"
-        " --out {output.claims} --out-studies {output.claim_studies} > {log} 2>&1"
+        " --characteristics {input.characteristics} {params.thresholds}"
+        " --screening {input.screening} --records {input.records}"
+        " --out {output.claims} --out-studies {output.claim_studies}"
+        " --out-certainty {output.certainty} --out-sof {output.summary_of_findings}"
+        " > {log} 2>&1"
 
 
 rule figures:

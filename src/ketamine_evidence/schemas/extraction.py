@@ -44,6 +44,8 @@ TREATMENT_RESISTANT = ("yes", "no", "unclear")
 #: comparator classes, for the subgroup analysis by kind of control (active placebo such as
 #: midazolam keeps blinding against ketamine's dissociative effects; saline does not)
 CONTROL_TYPES = ("active_placebo", "inactive_placebo", "active_comparator", "no_treatment")
+#: who a trial enrolled, against the review's population (GRADE indirectness)
+POPULATION_SCOPES = ("target", "mixed")
 DRUGS = ("ketamine", "esketamine")
 ROB_DOMAINS = ("D1", "D2", "D3", "D4", "D5", "overall")
 JUDGEMENTS = ("low", "some_concerns", "high")
@@ -357,9 +359,10 @@ CHARACTERISTICS_COLUMNS = [
     "source_id",
     "location",
     "notes",
+    "population_scope",
 ]
 #: columns added to the codebook later; a sheet without them is read as if they were empty
-CHARACTERISTICS_OPTIONAL = ["control_type"]
+CHARACTERISTICS_OPTIONAL = ["control_type", "population_scope"]
 CHARACTERISTICS_NUMERIC = [
     "washout_days",
     "n_randomised_control",
@@ -437,6 +440,12 @@ def characteristics_schema() -> pa.DataFrameSchema:
     cols["control_type"] = pa.Column(
         str,
         pa.Check.isin(CONTROL_TYPES, error="control_type: must be one of " + ", ".join(CONTROL_TYPES)),
+        nullable=True,
+    )
+    cols["population_scope"] = pa.Column(
+        str,
+        pa.Check.isin(POPULATION_SCOPES,
+                      error="population_scope: must be one of " + ", ".join(POPULATION_SCOPES)),
         nullable=True,
     )
     cols["drug"] = pa.Column(str, _semicolon_values(DRUGS, "drug"), nullable=True)
