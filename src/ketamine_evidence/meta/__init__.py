@@ -2,7 +2,9 @@
 
 Common-effect and random-effects pooling with the tau^2 estimators, tests and
 heterogeneity statistics of metafor (Viechtbauer 2010), checked against metafor to
-1e-6 relative on reference data (``tests/results/meta_reference.json``).
+1e-6 relative on reference data (``tests/results/meta_reference.json``), and Bayesian
+random-effects meta-analysis (:func:`bayes`, :func:`bayes_many`) by numerical integration,
+checked against R's bayesmeta (``tests/results/bayes_reference.json``).
 
 >>> from ketamine_evidence.meta import rma
 >>> res = rma([0.2, 0.5, 0.1, 0.4], [0.04, 0.05, 0.03, 0.06])
@@ -10,6 +12,14 @@ heterogeneity statistics of metafor (Viechtbauer 2010), checked against metafor 
 (0.2632, 'REML', 'knha')
 """
 
+from ._bayes import (
+    TAU_PRIORS,
+    BayesManyResult,
+    BayesResult,
+    PosteriorMixture,
+    bayes,
+    bayes_many,
+)
 from ._core import MetaRegResult, RMAManyResult, RMAResult, metareg, rma, rma_many
 from ._sensitivity import (
     RegtestResult,
@@ -26,9 +36,13 @@ from ._sensitivity import (
 from ._validate import METHODS, TESTS, MetaAnalysisWarning
 
 __all__ = [
+    "BayesManyResult",
+    "BayesResult",
     "METHODS",
+    "TAU_PRIORS",
     "TESTS",
     "MetaAnalysisWarning",
+    "PosteriorMixture",
     "MetaRegResult",
     "RMAManyResult",
     "RMAResult",
@@ -36,6 +50,8 @@ __all__ = [
     "SubgroupResult",
     "Tau2CI",
     "TrimfillResult",
+    "bayes",
+    "bayes_many",
     "cumul",
     "leave1out",
     "metareg",

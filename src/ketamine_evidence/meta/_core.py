@@ -14,7 +14,7 @@ from ._regression import fit_general
 from ._validate import (
     MetaAnalysisWarning,
     check_level,
-    check_magnitudes,
+    check_many_data,
     check_method,
     check_study_data,
     check_test,
@@ -435,32 +435,7 @@ def rma_many(
     test = check_test(test)
     level = check_level(level)
     pi_df = _check_pi_df(pi_df)
-    Y = np.atleast_2d(np.asarray(yi, dtype=float))
-    V = np.atleast_2d(np.asarray(vi, dtype=float))
-    if Y.ndim != 2 or Y.shape != V.shape:
-        raise ValueError(f"yi and vi must be 2-D arrays of one shape, got {Y.shape}, {V.shape}")
-    ny, nv = np.isnan(Y), np.isnan(V)
-    M = ~ny & ~nv
-    bad = np.argwhere(ny != nv)
-    if bad.size:
-        r, c = bad[0]
-        which = "yi" if ny[r, c] else "vi"
-        raise ValueError(f"row {r}, column {c}: {which} is NaN but the other is not")
-    bad = np.argwhere(M & ~np.isfinite(Y))
-    if bad.size:
-        r, c = bad[0]
-        raise ValueError(f"row {r}, column {c}: yi is not finite ({Y[r, c]})")
-    bad = np.argwhere(M & ~((V > 0) & np.isfinite(V)))
-    if bad.size:
-        r, c = bad[0]
-        raise ValueError(
-            f"row {r}, column {c}: sampling variance vi must be positive and finite, "
-            f"got {V[r, c]!r}"
-        )
-    check_magnitudes(Y, V, M)
-    k = M.sum(axis=1)
-    if (k == 0).any():
-        raise ValueError(f"row {int(np.flatnonzero(k == 0)[0])} has no studies")
+    Y, V, M, k = check_many_data(yi, vi)
     if (k == 1).any():
         warnings.warn(
             f"{int((k == 1).sum())} row(s) have a single study; those rows return the study "

@@ -15,6 +15,7 @@ __all__ = [
     "MetaAnalysisWarning",
     "check_level",
     "check_magnitudes",
+    "check_many_data",
     "check_method",
     "check_study_data",
     "check_test",
@@ -156,3 +157,51 @@ def check_study_data(
     if problem is not None:
         raise ValueError(f"{_label(labels, problem[0])}: {problem[1]}")
     return y, v, labels
+
+
+def check_many_data(yi, vi) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Check NaN-padded 2-D ``yi``/``vi`` (one meta-analysis per row).
+
+    Returns
+    -------
+    Y, V : numpy.ndarray, shape (n, K)
+        The data as float arrays (padding left as NaN).
+    M : numpy.ndarray of bool, shape (n, K)
+        Which slots hold a study.
+    k : numpy.ndarray of int, shape (n,)
+        Studies per row.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ, a row has no studies, a NaN sits in only one of ``yi`` and
+        ``vi``, an effect is infinite, or a variance is zero, negative or infinite (the
+        message names row and column).
+    """
+    Y = np.atleast_2d(np.asarray(yi, dtype=float))
+    V = np.atleast_2d(np.asarray(vi, dtype=float))
+    if Y.ndim != 2 or Y.shape != V.shape:
+        raise ValueError(f"yi and vi must be 2-D arrays of one shape, got {Y.shape}, {V.shape}")
+    ny, nv = np.isnan(Y), np.isnan(V)
+    M = ~ny & ~nv
+    bad = np.argwhere(ny != nv)
+    if bad.size:
+        r, c = bad[0]
+        which = "yi" if ny[r, c] else "vi"
+        raise ValueError(f"row {r}, column {c}: {which} is NaN but the other is not")
+    bad = np.argwhere(M & ~np.isfinite(Y))
+    if bad.size:
+        r, c = bad[0]
+        raise ValueError(f"row {r}, column {c}: yi is not finite ({Y[r, c]})")
+    bad = np.argwhere(M & ~((V > 0) & np.isfinite(V)))
+    if bad.size:
+        r, c = bad[0]
+        raise ValueError(
+            f"row {r}, column {c}: sampling variance vi must be positive and finite, "
+            f"got {V[r, c]!r}"
+        )
+    check_magnitudes(Y, V, M)
+    k = M.sum(axis=1)
+    if (k == 0).any():
+        raise ValueError(f"row {int(np.flatnonzero(k == 0)[0])} has no studies")
+    return Y, V, M, k
