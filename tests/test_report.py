@@ -385,6 +385,24 @@ def test_records_awaiting_a_reviewer_are_listed():
     assert "pubmed:99" in html and "automatic rules only" in html
 
 
+def test_ongoing_and_awaiting_classification_are_listed_apart_from_exclusions():
+    from ketamine_evidence import report
+
+    screening = pd.DataFrame({
+        "record_id": ["NCT00000001", "NCT00000002", "NCT00000003"],
+        "study_id": ["a", "b", "c"], "source": ["other"] * 3,
+        "record_type": ["registration"] * 3, "stage": ["full_text"] * 3,
+        "decision": ["exclude"] * 3, "decided_by": ["curator"] * 3,
+        "reason_code": ["ongoing_no_results", "awaiting_classification", "wrong_design"],
+        "reason_text": ["RECRUITING to 2031-08-01", "COMPLETED 2025-10-07, no results",
+                        "single group"]})
+    html = report.build_report(report.ReportInputs(screening=screening))
+    section = html.split("Ongoing studies and studies awaiting classification", 1)[1]
+    section = section.split("<h3>", 1)[0]
+    assert "RECRUITING to 2031-08-01" in section and "Awaiting classification" in section
+    assert "NCT00000002" in section and "NCT00000003" not in section
+
+
 def test_empty_inputs_are_noted_not_warned():
     html = report.build_report(report.ReportInputs(
         claims=_claims(), within_arm=pd.DataFrame(), registry_vs_publication=pd.DataFrame()))

@@ -37,6 +37,7 @@ import jinja2
 import pandas as pd
 
 from ketamine_evidence.plots.rob import JUDGEMENT_SYMBOLS, symbol_legend
+from ketamine_evidence.schemas.records import NOT_YET_CLASSIFIED
 from ketamine_evidence.screening import awaiting_curation
 from ketamine_evidence.tables import read_optional_table
 
@@ -965,6 +966,21 @@ def _analysis_sections(inputs: ReportInputs) -> list[dict[str, Any]]:
     return out
 
 
+def _not_yet_classified(screening: pd.DataFrame | None) -> list[dict[str, str]]:
+    """Screened records of studies still ongoing or awaiting classification (not excluded).
+
+    PRISMA 2020 and the Cochrane Handbook report these apart from the excluded studies; the
+    curator's reason text carries the registry status and expected completion.
+    """
+    if not _has_rows(screening) or "reason_code" not in screening:
+        return []
+    rows = screening[screening["reason_code"].isin(list(NOT_YET_CLASSIFIED))]
+    return [{"record": _text(row.get("record_id")),
+             "kind": ("Ongoing" if row.get("reason_code") == "ongoing_no_results"
+                      else "Awaiting classification"),
+             "why": _text(row.get("reason_text"))} for row in _rows(rows)]
+
+
 def _missing_section(inputs: ReportInputs, analyses: Sequence[Mapping[str, Any]],
                      claims: Sequence[Mapping[str, Any]],
                      prevention: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -995,6 +1011,7 @@ def _missing_section(inputs: ReportInputs, analyses: Sequence[Mapping[str, Any]]
                              "source": _text(row.get("source")),
                              "why": _text(row.get("why"))})
     return {"not_poolable": not_poolable, "no_data": no_data, "awaiting": awaiting,
+            "not_yet_classified": _not_yet_classified(inputs.screening),
             "no_evidence_claims": no_evidence_claims, "prevention": prevention,
             "not_poolable_state": _state(inputs.not_poolable)}
 
