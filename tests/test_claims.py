@@ -168,6 +168,15 @@ def test_narrative_results_follow_the_analysis_filters():
     assert out == [("TR 2022", "no difference")]
 
 
+def test_single_study_shows_no_heterogeneity():
+    pooled = _pooled([{"analysis_id": "end", "k": 1, "estimate": -1.1, "ci_low": -1.9,
+                       "ci_high": -0.3, "i2": 0.0, "tau2": 0.0, "q_pvalue": 1.0}])
+    claim = {"id": "C6", "text": "big", "analysis": "end", "metric": "smd",
+             "claimed_range": [None, -0.8]}
+    row = claims.evaluate_claims([claim], pooled).iloc[0]
+    assert math.isnan(row["i2"]) and math.isnan(row["tau2"]) and math.isnan(row["q_pvalue"])
+
+
 def test_single_study_has_no_prediction_interval():
     v = claims.judge("C", "smd", [None, 0], k=1, estimate=-1.0, ci_low=-1.5, ci_high=-0.5,
                      pi_low=-1.5, pi_high=-0.5)

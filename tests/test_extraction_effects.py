@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
-from test_extraction_fixtures import ext_row, write_sheets
+from test_extraction_fixtures import CHARS, ext_row, write_sheets
 
 from ketamine_evidence import effects
 from ketamine_evidence.extraction import derive_effects, load_curated
@@ -181,6 +181,28 @@ def test_cohen_d_with_ci_and_with_n_only(tmp_path):
     b = _one(t, "E0002:SMD")
     ref = effects.from_cohen_d(-0.9, 15, 15)
     assert b.yi == pytest.approx(ref.yi.iloc[0]) and b.vi == pytest.approx(ref.vi.iloc[0])
+
+
+def test_cohen_d_becomes_hedges_g_with_arm_sizes_from_characteristics(tmp_path):
+    # The contrast row gives no arm sizes; the study's randomised arms (registry participant
+    # flow in study_characteristics.csv) do, so the reported d is corrected to g everywhere.
+    chars = [dict(CHARS[0], n_randomised_ketamine="15", n_randomised_control="15",
+                  location="registry participant flow")] + CHARS[1:]
+    row = _contrast(measure="d", estimate="-1.13", ci_low="-1.91", ci_high="-0.36")
+    write_sheets(tmp_path, [row], chars=chars)
+    s = load_curated(tmp_path)
+    g = _one(derive_effects(s.extraction, s.characteristics, CONFIG), "E0001:SMD")
+    j = float(effects.hedges_j(28))
+    assert g.yi == pytest.approx(-1.13 * j)
+    assert g.vi == pytest.approx(j**2 * (1.55 / (2 * Z)) ** 2)
+    assert "Hedges' g = J x d with J(28)" in g.derivation
+    assert "study_characteristics.csv (15 and 15; registry participant flow)" in g.derivation
+    # two ketamine arms ("53;51") are not one arm size: d stays d, and says so
+    multi = [dict(CHARS[0], n_randomised_ketamine="53;51", n_randomised_control="54")]
+    write_sheets(tmp_path, [row], chars=multi + CHARS[1:])
+    s = load_curated(tmp_path)
+    d = _one(derive_effects(s.extraction, s.characteristics, CONFIG), "E0001:SMD")
+    assert d.yi == pytest.approx(-1.13) and "no small-sample correction" in d.derivation
 
 
 # --------------------------------------------------------------------------- crossover

@@ -72,7 +72,7 @@ def test_k1_returns_the_study_and_warns():
     with pytest.warns(MetaAnalysisWarning, match="k = 1"):
         res = rma([0.42], [0.09], test="knha")
     assert res.k == 1 and res.estimate == 0.42 and res.se == pytest.approx(0.3)
-    assert res.df is None  # falls back to z, like metafor
+    assert res.df is None and res.test == "z"  # falls back to z, like metafor
     assert res.tau2 == 0 and res.q == 0 and res.q_pvalue == 1 and res.i2 == 0 and res.h2 == 1
     assert np.isnan(res.se_tau2)
     assert res.weights.tolist() == [100.0]

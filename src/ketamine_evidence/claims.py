@@ -315,9 +315,10 @@ def evaluate_claims(
             **{key: value for key, value in verdict.to_dict().items() if key != "claim_id"},
             "claimed_range_text": format_range(claim["claimed_range"]),
             "n_participants": _num(stats.get("n_participants")),
-            "tau2": _num(stats.get("tau2")),
-            "i2": _num(stats.get("i2")),
-            "q_pvalue": _num(stats.get("q_pvalue")),
+            # heterogeneity does not exist for one trial: empty, never "0%"
+            "tau2": _num(stats.get("tau2")) if k >= 2 else math.nan,
+            "i2": _num(stats.get("i2")) if k >= 2 else math.nan,
+            "q_pvalue": _num(stats.get("q_pvalue")) if k >= 2 else math.nan,
             "narrative_studies": "; ".join(labels),
             "narrative_results": " | ".join(f"{label}: {text}" for label, text in narrative),
         }

@@ -842,6 +842,16 @@ def _contrast_effects(row, chars) -> list[dict]:
     else:
         raise _Unpoolable(f"{measure} contrast without CI, SE, exact p-value or group sizes")
     if measure == "d" and "Hedges" not in deriv:
+        arms_from = "the arm sizes"
+        if n1 is None or n2 is None:
+            # arm sizes known elsewhere in the evidence base: the study's randomised arms
+            # (e.g. the registry participant flow recorded in study_characteristics.csv)
+            c = chars.get(row["study_id"], {})
+            n1, n2 = (_single_number(c.get(k)) for k in ("n_randomised_ketamine",
+                                                         "n_randomised_control"))
+            arms_from = ("the randomised arm sizes in study_characteristics.csv "
+                         f"({n1:g} and {n2:g}; {c.get('location') or 'see the study row'})"
+                         if n1 is not None and n2 is not None else arms_from)
         if n1 is not None and n2 is not None:
             # Hedges' small-sample correction, as escalc applies it to SMD (Hedges 1981):
             # g = J d with J = J(n1 + n2 - 2); the sampling variance scales by J^2.
@@ -849,8 +859,8 @@ def _contrast_effects(row, chars) -> list[dict]:
 
             j = float(hedges_j(n1 + n2 - 2))
             yi, vi = j * yi, j * j * vi
-            deriv += (f"; Hedges' g = J x d with J({n1 + n2 - 2:g}) = {j:.4f} from the arm "
-                      "sizes, variance scaled by J^2")
+            deriv += (f"; Hedges' g = J x d with J({n1 + n2 - 2:g}) = {j:.4f} from "
+                      f"{arms_from}, variance scaled by J^2")
         else:
             deriv += " (Cohen's d as reported; no small-sample correction: arm sizes unknown)"
     c = chars.get(row["study_id"], {})
@@ -858,6 +868,18 @@ def _contrast_effects(row, chars) -> list[dict]:
         deriv += "; paired contrast reported by the crossover trial (no r assumed)"
     deriv += "; sign as entered: arm 1 (ketamine) minus/over arm 2"
     return [_with_yi(rec, yi, vi, deriv)]
+
+
+def _single_number(value) -> float | None:
+    """A characteristics cell holding one number (``15``); ``None`` for ``53;51`` or empty."""
+    text = "" if value is None or (isinstance(value, float) and math.isnan(value)) \
+        else str(value).strip()
+    if not text or ";" in text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def _within_arm_rows(row, chars) -> list[dict]:

@@ -277,8 +277,8 @@ def rma(
     for PM/EB, and the delta-method moment variances for DL, HS, HE and SJ.
 
     With k = 1 nothing is pooled: the study itself is returned (estimate ``yi``,
-    SE :math:`\sqrt{v_i}`, z-based CI and p-value whatever ``test`` is, as metafor does),
-    ``tau2 = 0``, ``q = 0``, ``q_pvalue = 1``, ``i2 = 0``, ``h2 = 1``, ``se_tau2 = NaN``,
+    SE :math:`\sqrt{v_i}`, z-based CI and p-value whatever ``test`` is, and ``test = "z"``
+    as metafor reports it), ``tau2 = 0``, ``q = 0``, ``q_pvalue = 1``, ``i2 = 0``, ``h2 = 1``, ``se_tau2 = NaN``,
     and a :class:`MetaAnalysisWarning` is issued.
 
     References
@@ -306,7 +306,9 @@ def rma(
             stacklevel=2,
         )
     fit = fit_rows(y[None, :], v[None, :], np.ones((1, y.size), bool), m, test, level, pi_df)
-    return _result_from_rows(fit, 0, label, test, level, pi_df, y, v, labels)
+    # metafor falls back to a z test with one study (rma()$test == "z")
+    return _result_from_rows(fit, 0, label, "z" if y.size == 1 else test, level, pi_df, y,
+                             v, labels)
 
 
 def _result_from_rows(fit, i, label, test, level, pi_df, y, v, labels) -> RMAResult:
