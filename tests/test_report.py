@@ -439,3 +439,68 @@ def test_rob_table_uses_the_figure_symbols(html):
     assert re.search(r'rob-some_concerns"><span aria-hidden="true">\N{MINUS SIGN}</span> Some',
                      section)
     assert "!" not in section.split("<table>")[1].split("</table>")[0]
+
+
+REGISTRY_FACTS_HEADER = ("fact_id,study_id,nct_id,fact_type,registry_value,publication_value,"
+                         "source_id,location,notes\n")
+
+
+def _registry_facts() -> pd.DataFrame:
+    return pd.DataFrame([
+        {"fact_id": "RF001", "study_id": "feder2014", "nct_id": "NCT00749203",
+         "fact_type": "primary_outcome_changed", "registry_value": "CAPS-5 at 90 days",
+         "publication_value": "amygdala activation (fMRI)",
+         "source_id": "https://clinicaltrials.gov/ct2/show/record/NCT00749203",
+         "location": "registry history", "notes": "read 2026-11-30"},
+        {"fact_id": "RF002", "study_id": "feder2014", "nct_id": "NCT00749203",
+         "fact_type": "enrolment_differs", "registry_value": "enrollment 163",
+         "publication_value": "158 randomised", "source_id": "NCT00749203",
+         "location": "participant flow", "notes": ""},
+    ])
+
+
+def _registry_block(html: str) -> str:
+    return html.split('<section id="registry">')[1].split("</section>")[0]
+
+
+def test_registry_facts_shown_beside_the_automatic_comparison():
+    inputs = _full_inputs()
+    html = report.build_report(
+        report.ReportInputs(**{**inputs.__dict__, "registry_facts": _registry_facts()}))
+    block = _registry_block(html)
+    curated, automatic = block.split("Automatic comparison of posted results")
+    assert "Primary outcome changed" in curated and "Enrolment differs" in curated
+    assert "CAPS-5 at 90 days" in curated and "amygdala activation (fMRI)" in curated
+    assert "enrollment 163" in curated and "158 randomised" in curated
+    assert "Feder 2014" in curated  # the study's label, not its internal id
+    assert 'href="https://clinicaltrials.gov/study/NCT00749203"' in curated
+    assert "registry history" in curated
+    assert "CAPS-5 week 2" in automatic  # the posted-results comparison is still there
+
+
+@pytest.mark.parametrize("facts, words", [
+    (None, "does not exist"), (pd.DataFrame(columns=REGISTRY_FACTS_HEADER.strip().split(",")),
+                               "has no rows yet")])
+def test_registry_facts_absent_or_empty_said_honestly(facts, words):
+    inputs = _full_inputs()
+    html = report.build_report(
+        report.ReportInputs(**{**inputs.__dict__, "registry_facts": facts}))
+    block = _registry_block(html)
+    assert words in block and "This does not mean" in block
+    warning = html.split("Incomplete inputs")[1].split("</p>")[0]
+    assert "registry_facts" not in warning  # an optional sheet, not a failed step
+
+
+def test_registry_facts_read_and_checked_from_file(tmp_path: Path):
+    path = tmp_path / "registry_facts.csv"
+    path.write_text(REGISTRY_FACTS_HEADER + "RF001,feder2014,NCT00749203,timeframe_changed,"
+                    "7 days,24 h,NCT00749203,registry field,\n", encoding="utf-8")
+    inputs = report.load_report_inputs(registry_facts=path, config=CONFIG, versions={})
+    assert inputs.registry_facts["fact_type"].tolist() == ["timeframe_changed"]
+    assert "Primary time point differs" in report.build_report(inputs)
+    assert report.load_report_inputs(registry_facts=tmp_path / "absent.csv", config=CONFIG,
+                                     versions={}).registry_facts is None
+    path.write_text(REGISTRY_FACTS_HEADER + "RF001,feder2014,NCT00749203,renamed,"
+                    "7 days,24 h,NCT00749203,registry field,\n", encoding="utf-8")
+    with pytest.raises(Exception, match="registry_facts.csv"):
+        report.load_report_inputs(registry_facts=path, config=CONFIG, versions={})

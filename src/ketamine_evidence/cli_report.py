@@ -39,6 +39,8 @@ INPUT_OPTIONS = (
      "within-arm reductions from baseline"),
     ("--published-syntheses", "published_syntheses", "data/raw/published_syntheses.csv",
      "published meta-analyses, shown for context (never pooled)"),
+    ("--registry-facts", "registry_facts", "data/raw/registry_facts.csv",
+     "curated registry facts (changed primary outcome, time point, enrolment); optional"),
     ("--manifest", "manifest", "data/raw/snapshot/manifest.json", "snapshot retrieval manifest"),
     ("--config", "config", "config.yaml", "the review configuration"),
 )

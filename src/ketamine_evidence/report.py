@@ -36,6 +36,7 @@ from typing import Any, NamedTuple
 import jinja2
 import pandas as pd
 
+from ketamine_evidence.extraction import read_registry_facts
 from ketamine_evidence.plots.rob import JUDGEMENT_SYMBOLS, symbol_legend
 from ketamine_evidence.schemas.records import NOT_YET_CLASSIFIED
 from ketamine_evidence.screening import awaiting_curation
@@ -116,14 +117,24 @@ INPUT_DESCRIPTIONS = {
     "registry_vs_publication": "data/processed/registry_vs_publication.csv",
     "within_arm": "data/processed/within_arm.csv",
     "published_syntheses": "data/raw/published_syntheses.csv",
+    "registry_facts": "data/raw/registry_facts.csv",
     "prisma": "data/processed/prisma.json",
     "manifest": "data/raw/snapshot/manifest.json",
 }
 TABLE_FIELDS = (
     "claims", "pooled", "study_effects", "sensitivity", "moderators", "studies", "screening",
     "characteristics", "risk_of_bias", "not_poolable", "registry_vs_publication", "within_arm",
-    "published_syntheses",
+    "published_syntheses", "registry_facts",
 )
+# Curated sheets a review may not have: their absence is stated where they would show, not
+# flagged as a step that failed to run.
+OPTIONAL_INPUTS = frozenset({"registry_facts"})
+REGISTRY_FACT_LABELS = {
+    "primary_outcome_changed": "Primary outcome changed",
+    "timeframe_changed": "Primary time point differs",
+    "enrolment_differs": "Enrolment differs",
+    "other": "Other",
+}
 SOFTWARE = ("python", "ketamine-evidence", "numpy", "pandas", "scipy", "statsmodels",
             "matplotlib", "snakemake", "jinja2")
 
@@ -151,6 +162,7 @@ class ReportInputs:
     registry_vs_publication: pd.DataFrame | None = None
     within_arm: pd.DataFrame | None = None
     published_syntheses: pd.DataFrame | None = None   # context only, never pooled
+    registry_facts: pd.DataFrame | None = None  # curated registry-versus-publication facts
     prisma: Mapping[str, Any] | None = None
     manifest: Mapping[str, Any] | None = None
     config: Mapping[str, Any] = field(default_factory=dict)
@@ -852,6 +864,34 @@ def _rob_section(inputs: ReportInputs) -> dict[str, Any]:
     }
 
 
+def _registry_section(inputs: ReportInputs) -> dict[str, Any]:
+    """Registry versus publication: the curated facts (``registry_facts.csv``: changed primary
+    outcome, different primary time point, different enrolment ...) beside the automatic
+    comparison of ClinicalTrials.gov posted results with the publication."""
+    labels = {_text(r.get("study_id")): _text(r.get("label"))
+              for r in _rows(inputs.characteristics)}
+    facts = []
+    for r in _rows(inputs.registry_facts):
+        study_id = _text(r.get("study_id"))
+        kind = _text(r.get("fact_type"))
+        facts.append({
+            "study": labels.get(study_id) or study_id,
+            "registration": source_links(r.get("nct_id")),
+            "kind": REGISTRY_FACT_LABELS.get(kind, kind),
+            "registry": _text(r.get("registry_value")),
+            "publication": _text(r.get("publication_value")),
+            "source": source_links(r.get("source_id")),
+            "location": _text(r.get("location")),
+            "notes": _text(r.get("notes")),
+        })
+    return {
+        "facts": facts,
+        "facts_state": _state(inputs.registry_facts),
+        "automatic": _generic_table(inputs.registry_vs_publication),
+        "automatic_state": _state(inputs.registry_vs_publication),
+    }
+
+
 def _weights_as_percent(weights: pd.Series) -> pd.Series:
     w = pd.to_numeric(weights, errors="coerce")
     total = w.sum(skipna=True)
@@ -1082,16 +1122,16 @@ def build_report(inputs: ReportInputs) -> str:
         "rob": _rob_section(inputs),
         "analyses": analyses,
         "pooled_state": _state(inputs.pooled),
-        "registry": _generic_table(inputs.registry_vs_publication),
+        "registry": _registry_section(inputs),
         "syntheses": _syntheses_section(inputs.published_syntheses),
         "syntheses_state": _state(inputs.published_syntheses),
-        "registry_state": _state(inputs.registry_vs_publication),
         "missing": _missing_section(inputs, analyses, claims,
                                     characteristics["groups"]["prevention"]),
         "status": status,
         # A missing file means a step did not run: warn. An empty table is a real answer
         # (e.g. no registry results in the snapshot yet): say so quietly.
         "incomplete": [s for s in status if s["state"] == "missing"
+                       and s["name"] not in OPTIONAL_INPUTS
                        # the processed study list only stands in for the characteristics
                        and not (s["name"] == "studies" and _has_rows(inputs.characteristics))],
         "empty_inputs": [s for s in status if s["state"] == "empty"],
@@ -1241,6 +1281,7 @@ def load_report_inputs(
     registry_vs_publication: str | Path | None = "data/processed/registry_vs_publication.csv",
     within_arm: str | Path | None = "data/processed/within_arm.csv",
     published_syntheses: str | Path | None = "data/raw/published_syntheses.csv",
+    registry_facts: str | Path | None = "data/raw/registry_facts.csv",
     manifest: str | Path | None = "data/raw/snapshot/manifest.json",
     config: str | Path | Mapping[str, Any] | None = "config.yaml",
     versions: Mapping[str, str] | None = None,
@@ -1271,6 +1312,8 @@ def load_report_inputs(
         registry_vs_publication=read_optional_table(registry_vs_publication),
         within_arm=read_optional_table(within_arm),
         published_syntheses=read_published_syntheses(published_syntheses),
+        registry_facts=(read_registry_facts(registry_facts)
+                        if registry_facts is not None else None),
         prisma=read_json(prisma),
         manifest=read_json(manifest),
         config=cfg,

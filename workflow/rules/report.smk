@@ -20,12 +20,14 @@ rule report:
         within_arm="data/processed/within_arm.csv",
         manifest=f"{SNAPSHOT}/manifest.json",
         published_syntheses=optional_curated("published_syntheses.csv"),
+        registry_facts=optional_curated("registry_facts.csv"),
     output:
         html=report("results/report.html", caption="../report/report.rst", category="Report"),
     params:
         ke=KE,
         code=PACKAGE_CODE,
         syntheses=lambda wildcards, input: input.published_syntheses or "none",
+        registry_facts=lambda wildcards, input: input.registry_facts or "none",
     log:
         "logs/report.log",
     conda:
@@ -40,5 +42,6 @@ rule report:
         " --not-poolable {input.not_poolable}"
         " --registry-vs-publication {input.registry_vs_publication}"
         " --within-arm {input.within_arm} --published-syntheses {params.syntheses}"
+        " --registry-facts {params.registry_facts}"
         " --manifest {input.manifest}"
         " --out {output.html} > {log} 2>&1"
