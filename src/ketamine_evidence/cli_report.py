@@ -45,7 +45,7 @@ INPUT_OPTIONS = (
     ("--config", "config", "config.yaml", "the review configuration"),
 )
 #: Inputs a review may legitimately lack (context only); every other input is required.
-OPTIONAL_INPUTS = ("published_syntheses",)
+OPTIONAL_INPUTS = ("published_syntheses", "registry_facts")
 
 
 def missing_inputs(args: argparse.Namespace) -> list[str]:
@@ -64,8 +64,8 @@ def missing_inputs(args: argparse.Namespace) -> list[str]:
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``report`` subcommand to ``subparsers``; it sets ``func`` to :func:`run`.
 
-    Every input but ``--published-syntheses`` must exist: a report built from missing
-    inputs would look current while saying little. ``--allow-missing`` builds it anyway (a
+    Every input but ``--published-syntheses`` and ``--registry-facts`` must exist: a report
+    built from missing inputs would look current while saying little. ``--allow-missing`` builds it anyway (a
     preview), naming each missing input in the page.
     """
     parser = subparsers.add_parser(
