@@ -6,7 +6,11 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 CORES  ?= 2
 
-.PHONY: setup review test lint refresh bench clean slurm-check
+.PHONY: help setup review test lint refresh bench clean slurm-check
+
+help: ## list the targets
+	@echo "make targets (see README.md):"
+	@awk -F':.*## ' '/^[a-z-]+:.*## / { printf "  %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,21 +18,21 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed ## create .venv with the package and its test extra
 
-review: setup
+review: setup ## run the whole review offline on the committed snapshot
 	$(BIN)/snakemake --cores $(CORES)
 
-lint: setup
+lint: setup ## ruff on src, tests and benchmarks
 	$(BIN)/ruff check src tests benchmarks
 
-test: lint
+test: lint ## lint, then the test suite (what CI runs)
 	$(BIN)/python -m pytest
 
-refresh: setup
+refresh: setup ## live PubMed + ClinicalTrials.gov search into a new snapshot (network)
 	$(BIN)/ketamine-evidence refresh
 
-bench: setup
+bench: setup ## speed benchmarks (scripts, not tests)
 	$(BIN)/python benchmarks/bench_meta.py
 
 # The review through workflow/profiles/slurm on a one-node SLURM on localhost (root; installs
@@ -37,5 +41,11 @@ $(VENV)/.slurm-installed: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test,slurm]'
 	touch $@
 
-slurm-check: $(VENV)/.slurm-installed
+slurm-check: $(VENV)/.slurm-installed ## the review on a local one-node SLURM, compared with a local run
 	bash .ci/slurm-check $(BIN)/python
+
+# Derived files only: the committed snapshot, curated sheets and .venv stay.
+clean: ## delete derived outputs (results/, data/processed/, logs/, .snakemake/)
+	for d in results data/processed; do [ ! -d $$d ] || \
+	  find $$d -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +; done
+	rm -rf logs .snakemake

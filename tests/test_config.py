@@ -55,7 +55,7 @@ def test_unknown_key_rejected(config):
 
 
 def test_missing_file_and_bad_yaml(tmp_path):
-    with pytest.raises(ConfigError, match="no such configuration file"):
+    with pytest.raises(ConfigError, match="nope.yaml: no such file"):
         load_config(tmp_path / "nope.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("analysis: [unclosed\n")

@@ -79,7 +79,7 @@ def test_hash_mismatch_names_the_file(tmp_path):
 
 
 def test_missing_manifest_is_a_clear_error(tmp_path):
-    with pytest.raises(SnapshotError, match="no snapshot manifest"):
+    with pytest.raises(SnapshotError, match="manifest.json: no such file"):
         load_snapshot(tmp_path)
 
 

@@ -32,6 +32,21 @@ def _modules_for(argv: list[str]) -> list[str]:
     return list(SUBCOMMANDS)
 
 
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Shows ``(default: X)`` after an option's help unless the help already names its default.
+
+    Unlike :class:`argparse.ArgumentDefaultsHelpFormatter` it says nothing for options without
+    a default (``None``) and for flags (``False``).
+    """
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if (action.option_strings and action.default not in (None, False, [], argparse.SUPPRESS)
+                and "default" not in text):
+            text += " (default: %(default)s)"
+        return text
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The ``ketamine-evidence`` parser; with ``argv``, only the subcommand it names."""
     parser = argparse.ArgumentParser(
@@ -43,6 +58,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     modules = list(SUBCOMMANDS) if argv is None else _modules_for(argv)
     for name in modules:
         importlib.import_module(name).register(subparsers)
+    for sub in subparsers.choices.values():
+        sub.formatter_class = DefaultsHelpFormatter
     return parser
 
 
@@ -68,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # inside the try: a reader that went away is seen here
+        return status
     except BrokenPipeError:
         # The reader went away (``ketamine-evidence pool x.csv | head -3``): not an error.
         # Point stdout at /dev/null so that the interpreter's final flush does not fail too.

@@ -76,7 +76,7 @@ def claims_command(args: argparse.Namespace) -> int:
     graded, certainty_rows = grade.assess_claims(config["claims"], evidence,
                                                  list(table["verdict"]), pooled, **rating)
     table = pd.concat([table, graded], axis=1)
-    write_table(table, args.out)
+    write_table(table, args.output)
     if args.out_studies is not None:
         write_table(claims.claim_studies(evidence), args.out_studies)
     if args.out_certainty is not None:
@@ -97,27 +97,49 @@ def claims_command(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("analyze", help="pool every configured analysis")
-    p.add_argument("--config", type=Path, default=Path("config.yaml"))
-    p.add_argument("--effects", type=Path, default=Path("data/processed/effects.csv"))
-    p.add_argument("--out-pooled", type=Path, default=Path("results/pooled.csv"))
-    p.add_argument("--out-study-effects", type=Path, default=Path("results/study_effects.csv"))
-    p.add_argument("--out-sensitivity", type=Path, default=Path("results/sensitivity.csv"))
+    p = subparsers.add_parser(
+        "analyze", help="pool every configured analysis",
+        description="Select the effects of every pre-specified analysis of the config and pool "
+                    "them (random effects, configured estimator and test), with sensitivity, "
+                    "small-study, subgroup and meta-regression analyses. This is the only step "
+                    "that pools; figures, claims and the report read what it writes.")
+    p.add_argument("--config", type=Path, default=Path("config.yaml"),
+                   help="the review configuration (analyses, estimator, test)")
+    p.add_argument("--effects", type=Path, default=Path("data/processed/effects.csv"),
+                   help="effects table written by 'effects'")
+    p.add_argument("--out-pooled", type=Path, default=Path("results/pooled.csv"),
+                   help="where to write one row per pooled analysis")
+    p.add_argument("--out-study-effects", type=Path, default=Path("results/study_effects.csv"),
+                   help="where to write the rows each analysis pooled, with weights")
+    p.add_argument("--out-sensitivity", type=Path, default=Path("results/sensitivity.csv"),
+                   help="where to write leave-one-out, cumulative, crossover-r and estimator "
+                        "sensitivity")
     p.add_argument("--out-moderators", type=Path, default=Path("results/moderators.csv"),
                    help="subgroup analyses and meta-regressions planned in the config")
     p.set_defaults(func=analyze_command)
 
-    p = subparsers.add_parser("claims", help="judge every configured claim")
-    p.add_argument("--config", type=Path, default=Path("config.yaml"))
-    p.add_argument("--pooled", type=Path, default=Path("results/pooled.csv"))
-    p.add_argument("--study-effects", type=Path, default=Path("results/study_effects.csv"))
-    p.add_argument("--risk-of-bias", type=Path, default=Path("data/raw/risk_of_bias.csv"))
-    p.add_argument("--not-poolable", type=Path, default=Path("data/processed/not_poolable.csv"))
-    p.add_argument("--within-arm", type=Path, default=Path("data/processed/within_arm.csv"))
+    p = subparsers.add_parser(
+        "claims", help="judge every configured claim",
+        description="Judge every claim of the config against the pooled confidence interval "
+                    "of its analysis: supported, contradicted, inconclusive or no_evidence, with "
+                    "the reason in words.")
+    p.add_argument("--config", type=Path, default=Path("config.yaml"),
+                   help="the review configuration (claims and analyses)")
+    p.add_argument("--pooled", type=Path, default=Path("results/pooled.csv"),
+                   help="pooled analyses written by 'analyze'")
+    p.add_argument("--study-effects", type=Path, default=Path("results/study_effects.csv"),
+                   help="per-study rows written by 'analyze'")
+    p.add_argument("--risk-of-bias", type=Path, default=Path("data/raw/risk_of_bias.csv"),
+                   help="curated RoB 2 judgements")
+    p.add_argument("--not-poolable", type=Path, default=Path("data/processed/not_poolable.csv"),
+                   help="results that could not be pooled, written by 'effects'")
+    p.add_argument("--within-arm", type=Path, default=Path("data/processed/within_arm.csv"),
+                   help="within-arm changes from baseline, written by 'effects'")
     p.add_argument("--characteristics", type=Path,
                    default=Path("data/raw/study_characteristics.csv"),
                    help="study characteristics (participants of trials that were not pooled)")
-    p.add_argument("--out", type=Path, default=Path("results/claims.csv"))
+    p.add_argument("-o", "--output", "--out", type=Path, default=Path("results/claims.csv"),
+                   metavar="PATH", help="where to write the claims table")
     p.add_argument("--thresholds", type=Path, default=None,
                    help="curated thresholds.csv (minimal important differences)")
     p.add_argument("--screening", type=Path, default=None,

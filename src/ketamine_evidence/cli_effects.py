@@ -80,15 +80,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "escalc",
         help="compute effect sizes (yi, vi) from arm-level data, like metafor::escalc",
-        description=__doc__.split("\n\n")[0],
+        description="Compute effect sizes (yi, vi) from arm-level data with metafor's escalc "
+                    "formulas and defaults; every input column is kept.",
     )
     p.add_argument("file", metavar="FILE.csv", help="CSV with metafor-named columns")
     p.add_argument("--measure", required=True, choices=MEASURES, help="effect-size measure")
-    p.add_argument("-o", "--output", metavar="OUT.csv", help="output CSV (default: stdout)")
-    p.add_argument("--vtype", default="LS", help="variance estimator (metafor names; default LS)")
-    p.add_argument("--add", type=float, default=0.5, help="continuity correction (default 0.5)")
+    p.add_argument("-o", "--output", metavar="PATH",
+                   help="where to write the CSV with yi and vi (default: standard output)")
+    p.add_argument("--vtype", default="LS", help="variance estimator (metafor names)")
+    p.add_argument("--add", type=float, default=0.5, help="continuity correction")
     p.add_argument("--to", default="only0", choices=("only0", "all", "if0all", "none"),
-                   help="which studies get the continuity correction (default only0)")
+                   help="which studies get the continuity correction")
     p.add_argument("--drop00", action="store_true",
                    help="give double-zero studies NaN instead of a corrected estimate")
     p.add_argument("--study-column", default=None,

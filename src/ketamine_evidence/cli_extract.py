@@ -119,7 +119,7 @@ def effects_command(args: argparse.Namespace) -> int:
             raise OSError(f"registry snapshot folder not found: {args.registry_dir}")
         studies, problems = _registry_studies(args.registry_dir)
     reg_rows, reg_an, reg_cmp = registry_tables(studies, sheets.characteristics, sheets.extraction)
-    out = args.out_dir
+    out = args.output_dir
     outputs = {
         "effects.csv": tables.effects,
         "not_poolable.csv": tables.not_poolable,
@@ -172,12 +172,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "effects",
         help="derive effect sizes from the curated sheets (and compare with registry results)",
+        description="Validate the curated sheets, derive one effect per study x comparison x "
+                    "outcome x timepoint x measure (effects.csv; not_poolable.csv with reasons; "
+                    "within_arm.csv) and, with --registry-dir, read the posted ClinicalTrials.gov "
+                    "results of the included trials and compare them with the publications.",
     )
     p.add_argument(
         "--config",
         type=Path,
         default=Path("config.yaml"),
-        help="review configuration (analysis.crossover_r ...); defaults if absent",
+        help="review configuration (analysis.crossover_r ...); the schema's values if absent",
     )
     p.add_argument(
         "--curated-dir",
@@ -191,15 +195,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="snapshot folder with manifest.json, or a folder of CT.gov v2 study JSON",
     )
-    p.add_argument("--out-dir", type=Path, default=Path("data/processed"))
+    p.add_argument("--output-dir", "--out-dir", type=Path, default=Path("data/processed"),
+                   metavar="DIR", help="folder to write the effect and registry tables into")
     p.set_defaults(func=effects_command)
 
     p = subparsers.add_parser(
         "validate-sheet",
         help="check the curated sheets against the codebook, listing every problem",
+        description="Check extraction.csv, study_characteristics.csv, risk_of_bias.csv and the "
+                    "other curated sheets against the codebook; every problem is listed with "
+                    "file, row, line and field (exit status 2 when there is any).",
     )
-    p.add_argument("--config", type=Path, default=Path("config.yaml"))
-    p.add_argument("--curated-dir", type=Path, default=None)
+    p.add_argument("--config", type=Path, default=Path("config.yaml"),
+                   help="review configuration (for review.curated_dir)")
+    p.add_argument("--curated-dir", type=Path, default=None, metavar="DIR",
+                   help="folder of the curated sheets (default: review.curated_dir or data/raw)")
     p.add_argument(
         "--allow-missing-risk-of-bias",
         action="store_true",

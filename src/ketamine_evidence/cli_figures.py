@@ -1,6 +1,6 @@
 """Subcommand ``figures``: forest, funnel, cumulative, leave-one-out, PRISMA and RoB figures.
 
-Figures are written as PNG and SVG under ``--outdir`` with stable names
+Figures are written as PNG and SVG under ``--output-dir`` with stable names
 (``forest_<analysis_id>``, ``funnel_<analysis_id>``, ``cumulative_<analysis_id>``,
 ``leave1out_<analysis_id>``, ``prisma``, ``rob_summary``) and listed in ``index.csv``
 (figure, analysis_id, kind, files) so the report and ``snakemake --report`` can find them.
@@ -127,7 +127,7 @@ def _figure_rows(outcome: analysis.AnalysisOutcome, claims: list[dict],
 
 def figures_command(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    outdir = Path(args.outdir)
+    outdir = Path(args.output_dir)
     outdir.mkdir(parents=True, exist_ok=True)
     effects = read_table(args.effects)
     outcomes = analysis.run_analyses(effects, config["analysis"])
@@ -161,12 +161,22 @@ def figures_command(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("figures", help="draw every figure of the review")
-    p.add_argument("--config", type=Path, default=Path("config.yaml"))
-    p.add_argument("--effects", type=Path, default=Path("data/processed/effects.csv"))
-    p.add_argument("--prisma", type=Path, default=Path("data/processed/prisma.json"))
-    p.add_argument("--risk-of-bias", type=Path, default=Path("data/raw/risk_of_bias.csv"))
+    p = subparsers.add_parser(
+        "figures", help="draw every figure of the review",
+        description="Draw the forest, cumulative, leave-one-out and funnel plots of every "
+                    "analysis, the PRISMA 2020 diagram and the risk-of-bias summary as PNG and "
+                    "SVG; index.csv lists each figure or why it was skipped.")
+    p.add_argument("--config", type=Path, default=Path("config.yaml"),
+                   help="the review configuration (analyses and claims)")
+    p.add_argument("--effects", type=Path, default=Path("data/processed/effects.csv"),
+                   help="effects table written by 'effects'")
+    p.add_argument("--prisma", type=Path, default=Path("data/processed/prisma.json"),
+                   help="PRISMA counts written by 'prisma'")
+    p.add_argument("--risk-of-bias", type=Path, default=Path("data/raw/risk_of_bias.csv"),
+                   help="curated RoB 2 judgements")
     p.add_argument("--characteristics", type=Path,
-                   default=Path("data/raw/study_characteristics.csv"))
-    p.add_argument("--outdir", type=Path, default=Path("results/figures"))
+                   default=Path("data/raw/study_characteristics.csv"),
+                   help="curated study characteristics (study labels)")
+    p.add_argument("--output-dir", "--outdir", type=Path, default=Path("results/figures"),
+                   metavar="DIR", help="folder to write the figures and index.csv into")
     p.set_defaults(func=figures_command)

@@ -31,15 +31,18 @@ def register(subparsers) -> None:
         "pool",
         help="pool yi/vi effect sizes from a CSV (random-effects meta-analysis)",
         description="Pool effect sizes (columns yi, vi, optional study) with metafor-exact "
-        "estimators.",
+        "estimators and print the result. A 'measure' column guards against pooling different "
+        "scales; an 'analysis_id' column pools each analysis on its own.",
     )
-    p.add_argument("file", type=Path, help="CSV with columns yi, vi and optionally study")
+    p.add_argument("file", type=Path, metavar="FILE.csv",
+                   help="CSV with columns yi, vi and optionally study, measure, analysis_id")
     p.add_argument("--method", default="REML", choices=[m for m in METHODS],
-                   help="tau^2 estimator (default REML)")
+                   help="tau^2 estimator")
     p.add_argument("--test", default="knha", choices=list(TESTS),
-                   help="inference for the pooled effect (default knha)")
-    p.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
-    p.add_argument("--format", default="table", choices=["table", "json"], dest="fmt")
+                   help="inference for the pooled effect (knha = Hartung-Knapp-Sidik-Jonkman)")
+    p.add_argument("--level", type=float, default=0.95, help="confidence level")
+    p.add_argument("--format", default="table", choices=["table", "json"], dest="fmt",
+                   help="a two-column table or JSON")
     p.set_defaults(func=run_pool)
 
 

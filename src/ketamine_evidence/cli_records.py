@@ -6,7 +6,6 @@ options so the Snakemake rules can call them on the committed snapshot.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 from pathlib import Path
@@ -107,60 +106,93 @@ def _cmd_awaiting(args) -> int:
     return 3 if args.fail_if_any else 0
 
 
+def _output(p, default: str, what: str) -> None:
+    """The one name every subcommand uses for the file it writes: ``-o/--output``."""
+    p.add_argument("-o", "--output", default=default, metavar="PATH", help=f"where to write {what}")
+
+
+CONFIG_HELP = "the review configuration (validated against its schema)"
+
+
 def register(subparsers) -> None:
     """Add this module's subcommands to the ``ketamine-evidence`` parser."""
-    fmt = argparse.ArgumentDefaultsHelpFormatter
-
     p = subparsers.add_parser(
-        "refresh", formatter_class=fmt,
+        "refresh",
         help="search PubMed and ClinicalTrials.gov live and add a new dated snapshot",
-        description="Live refresh (network). Needs NCBI_EMAIL; NCBI_API_KEY optional. "
+        description="Live refresh (network). Runs the PubMed and ClinicalTrials.gov searches "
+                    "of the config and stores every answer, exactly as received, in a new "
+                    "dated folder of the snapshot. Needs NCBI_EMAIL; NCBI_API_KEY optional. "
                     "Nothing is written unless every request succeeds.")
-    p.add_argument("--config", default="config.yaml")
-    p.add_argument("--snapshot-dir", help="default: review.snapshot_dir from the config")
+    p.add_argument("--config", default="config.yaml", help=CONFIG_HELP)
+    p.add_argument("--snapshot-dir", metavar="DIR",
+                   help="snapshot folder to add to (default: review.snapshot_dir of the config)")
     p.set_defaults(func=_cmd_refresh)
 
     p = subparsers.add_parser(
-        "init-snapshot", formatter_class=fmt,
-        help="write the manifest of a snapshot with no database search yet")
-    p.add_argument("--snapshot-dir", default="data/raw/snapshot")
+        "init-snapshot",
+        help="write the manifest of a snapshot with no database search yet",
+        description="Create the manifest.json of a snapshot in which no database search has "
+                    "been run yet (records then come only from known_reports.csv). Never "
+                    "overwrites an existing manifest.")
+    p.add_argument("--snapshot-dir", default="data/raw/snapshot", metavar="DIR",
+                   help="snapshot folder to create")
     p.set_defaults(func=_cmd_init)
 
     p = subparsers.add_parser(
-        "records", formatter_class=fmt,
-        help="parse the snapshot + known reports into records.csv and studies.csv (offline)")
-    p.add_argument("--config", default="config.yaml")
-    p.add_argument("--snapshot-dir")
-    p.add_argument("--curated-dir")
-    p.add_argument("--records", default="data/processed/records.csv")
-    p.add_argument("--studies", default="data/processed/studies.csv")
+        "records",
+        help="parse the snapshot + known reports into records.csv and studies.csv (offline)",
+        description="Parse the hash-checked snapshot and the reviewers' known_reports.csv into "
+                    "one row per record (records.csv), deduplicate them and link PMIDs and NCT "
+                    "IDs into studies (studies.csv).")
+    p.add_argument("--config", default="config.yaml", help=CONFIG_HELP)
+    p.add_argument("--snapshot-dir", metavar="DIR",
+                   help="snapshot folder (default: review.snapshot_dir of the config)")
+    p.add_argument("--curated-dir", metavar="DIR",
+                   help="folder with known_reports.csv (default: review.curated_dir)")
+    p.add_argument("--records", default="data/processed/records.csv", metavar="PATH",
+                   help="where to write the records table")
+    p.add_argument("--studies", default="data/processed/studies.csv", metavar="PATH",
+                   help="where to write the studies table")
     p.set_defaults(func=_cmd_records)
 
     p = subparsers.add_parser(
-        "screen", formatter_class=fmt,
-        help="apply the eligibility rules and reviewer overrides -> screening.csv")
-    p.add_argument("--config", default="config.yaml")
-    p.add_argument("--records", default="data/processed/records.csv")
-    p.add_argument("--studies", default="data/processed/studies.csv")
-    p.add_argument("--overrides", default="data/raw/screening_overrides.csv")
-    p.add_argument("--output", default="data/processed/screening.csv")
+        "screen",
+        help="apply the eligibility rules and reviewer overrides -> screening.csv",
+        description="Screen every record with the eligibility rules of the config, then apply "
+                    "the reviewers' overrides; each decision keeps its reason and who made it.")
+    p.add_argument("--config", default="config.yaml", help=CONFIG_HELP)
+    p.add_argument("--records", default="data/processed/records.csv", metavar="PATH",
+                   help="records table written by 'records'")
+    p.add_argument("--studies", default="data/processed/studies.csv", metavar="PATH",
+                   help="studies table written by 'records'")
+    p.add_argument("--overrides", default="data/raw/screening_overrides.csv", metavar="PATH",
+                   help="reviewers' screening overrides (optional file)")
+    _output(p, "data/processed/screening.csv", "the screening table")
     p.set_defaults(func=_cmd_screen)
 
     p = subparsers.add_parser(
-        "awaiting", formatter_class=fmt,
+        "awaiting",
         help="list included records awaiting a reviewer or extraction (the living review's "
-             "to-do list); with --fail-if-any, exit 3 when there are some")
-    p.add_argument("--screening", default="data/processed/screening.csv")
-    p.add_argument("--characteristics", default="data/raw/study_characteristics.csv")
+             "to-do list); with --fail-if-any, exit 3 when there are some",
+        description="List the records the screening rules include that no reviewer has "
+                    "confirmed or extracted yet: the living review's to-do list.")
+    p.add_argument("--screening", default="data/processed/screening.csv", metavar="PATH",
+                   help="screening table written by 'screen'")
+    p.add_argument("--characteristics", default="data/raw/study_characteristics.csv",
+                   metavar="PATH", help="curated study characteristics (extracted studies)")
     p.add_argument("--fail-if-any", action="store_true",
                    help="exit with status 3 when any record awaits a reviewer (for scheduled CI)")
     p.set_defaults(func=_cmd_awaiting)
 
     p = subparsers.add_parser(
-        "prisma", formatter_class=fmt, help="PRISMA 2020 counts -> prisma.json")
-    p.add_argument("--records", default="data/processed/records.csv")
-    p.add_argument("--screening", default="data/processed/screening.csv")
-    p.add_argument("--snapshot-dir", default="data/raw/snapshot",
+        "prisma", help="PRISMA 2020 counts -> prisma.json",
+        description="Count records and studies at every PRISMA 2020 stage (identification by "
+                    "source, screening, exclusions with reasons, inclusion) into prisma.json.")
+    p.add_argument("--records", default="data/processed/records.csv", metavar="PATH",
+                   help="records table written by 'records'")
+    p.add_argument("--screening", default="data/processed/screening.csv", metavar="PATH",
+                   help="screening table written by 'screen'")
+    p.add_argument("--snapshot-dir", default="data/raw/snapshot", metavar="DIR",
                    help="read the manifest to report whether databases were searched")
-    p.add_argument("--output", default="data/processed/prisma.json")
+    _output(p, "data/processed/prisma.json", "the PRISMA counts (JSON)")
     p.set_defaults(func=_cmd_prisma)

@@ -1,7 +1,7 @@
 """``ketamine-evidence report``: build the self-contained HTML report from the workflow outputs.
 
 The main CLI adds this subcommand with :func:`register`; :func:`main` runs it on its own
-(``python -m ketamine_evidence.cli_report report --out results/report.html``).
+(``python -m ketamine_evidence.cli_report report --output results/report.html``).
 """
 
 from __future__ import annotations
@@ -83,8 +83,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--allow-missing", action="store_true",
                         help="build a preview even when inputs are missing; the page names "
                              "them (default: fail)")
-    parser.add_argument("--out", type=Path, default=Path("results/report.html"),
-                        help="where to write the HTML (default: results/report.html)")
+    parser.add_argument("-o", "--output", "--out", type=Path,
+                        default=Path("results/report.html"), metavar="PATH",
+                        help="where to write the HTML")
     parser.set_defaults(func=run)
     return parser
 
@@ -106,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     kwargs = {dest: getattr(args, dest) for _, dest, _, _ in INPUT_OPTIONS}
     inputs = report.load_report_inputs(**kwargs, figures=args.figures,
                                        generated_on=args.generated_on)
-    out = report.write_report(inputs, args.out)
+    out = report.write_report(inputs, args.output)
     missing = [s["path"] for s in report.input_status(inputs) if s["state"] != "loaded"]
     print(f"wrote {out}" + (f" (missing or empty: {', '.join(missing)})" if missing else ""))
     return 0

@@ -31,7 +31,7 @@ import pandera.pandas as pa
 
 from ketamine_evidence import KetamineEvidenceError, KetamineEvidenceWarning
 from ketamine_evidence.schemas import extraction as sx
-from ketamine_evidence.tables import read_csv_text
+from ketamine_evidence.tables import TableError, read_csv_text
 
 __all__ = [
     "CuratedSheets",
@@ -431,6 +431,8 @@ def load_curated(curated_dir: str | Path, *, require_risk_of_bias: bool = True) 
     :class:`SheetValidationError`.
     """
     d = Path(curated_dir)
+    if not d.is_dir():
+        raise TableError(f"{d}: no such file (the folder of the curated sheets)")
     errors: list[str] = []
     chars = ext = rob = None
     if (d / CHARACTERISTICS_FILE).exists():

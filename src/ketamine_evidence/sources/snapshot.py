@@ -186,8 +186,8 @@ def empty_manifest(as_of: dt.date, known_reports: str = "known_reports.csv") -> 
 def read_manifest(root: Path | str) -> dict:
     path = Path(root) / MANIFEST
     if not path.is_file():
-        raise SnapshotError(f"no snapshot manifest at {path}; run `ketamine-evidence init-snapshot`"
-                            " or `ketamine-evidence refresh`")
+        raise SnapshotError(f"{path}: no such file (a snapshot starts with "
+                            "`ketamine-evidence init-snapshot` or `ketamine-evidence refresh`)")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
