@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 CORES  ?= 2
 
-.PHONY: help setup review test lint refresh bench clean slurm-check
+.PHONY: help setup review test lint refresh bench clean slurm-check test-lowest
 
 help: ## list the targets
 	@echo "make targets (see README.md):"
@@ -49,3 +49,10 @@ clean: ## delete derived outputs (results/, data/processed/, logs/, .snakemake/)
 	for d in results data/processed; do [ ! -d $$d ] || \
 	  find $$d -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +; done
 	rm -rf logs .snakemake
+
+# The test suite on the lowest supported versions (.ci/constraints-lowest.txt = the lower
+# bounds of pyproject.toml), in its own environment.
+test-lowest: ## the test suite on the lowest supported versions (.venv-lowest)
+	$(PYTHON) -m venv .venv-lowest
+	.venv-lowest/bin/python -m pip install --quiet -c .ci/constraints-lowest.txt -e '.[test]'
+	MPLBACKEND=Agg .venv-lowest/bin/python -m pytest -q -p no:cacheprovider
