@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from ketamine_evidence import KetamineEvidenceWarning, meta
+from ketamine_evidence import KetamineEvidenceWarning, meta, posterior
 
 PICK_RULES = ("latest", "earliest", "closest")
 STUDY_KEYS = ["study_id", "comparison"]
@@ -270,6 +270,39 @@ def pool_analysis(
         if k < 10:
             outcome.notes.append(f"Small-study tests with k={k} (< 10) have little power.")
     return outcome
+
+
+def row_sizes(selected: pd.DataFrame) -> np.ndarray:
+    """Participants behind each selected row: ``n1i + n2i``, a crossover trial's ``n1i``.
+
+    Where an arm size is missing, the study's ``n_randomised_total``; NaN when neither is
+    known (used for the unit information SD of a prior).
+    """
+    def column(name: str) -> np.ndarray:
+        if name not in selected:
+            return np.full(len(selected), math.nan)
+        return pd.to_numeric(selected[name], errors="coerce").to_numpy(float)
+
+    design = selected["design"] if "design" in selected else pd.Series("", index=selected.index)
+    crossover = design.fillna("").astype(str).str.lower().eq("crossover").to_numpy()
+    n1, n2 = column("n1i"), column("n2i")
+    sizes = np.where(crossover, n1, n1 + n2)
+    return np.where(np.isfinite(sizes), sizes, column("n_randomised_total"))
+
+
+def bayes_posterior(outcome: AnalysisOutcome, bayes_settings: Mapping,
+                    level: float = 0.95) -> posterior.AnalysisPosterior:
+    """The Bayesian random-effects fits of one analysis under the configured priors.
+
+    See :mod:`ketamine_evidence.posterior`; nothing is fitted when no effect was selected.
+    """
+    selected = outcome.selected
+    if selected.empty:
+        return posterior.AnalysisPosterior(outcome.analysis_id)
+    return posterior.fit_analysis(
+        outcome.analysis_id, selected["yi"].to_numpy(float), selected["vi"].to_numpy(float),
+        row_sizes(selected), outcome.spec["measure"], bayes_settings, level=level,
+        study=study_labels(selected))
 
 
 def _rows_with_crossover_r(effects: pd.DataFrame, r: float) -> pd.DataFrame:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ketamine_evidence import analysis, claims, grade
+from ketamine_evidence import analysis, claims, grade, posterior
 from ketamine_evidence.certainty import CertaintySettings
 from ketamine_evidence.config import load_config
 from ketamine_evidence.extraction import read_thresholds
@@ -19,7 +19,10 @@ def analyze_command(args: argparse.Namespace) -> int:
     settings = config["analysis"]
     effects = read_table(args.effects)
     outcomes = analysis.run_analyses(effects, config["analysis"])
-    pooled = pd.DataFrame([o.pooled_row() for o in outcomes])
+    posteriors = [analysis.bayes_posterior(o, settings["bayes"], level=settings["level"])
+                  for o in outcomes]
+    pooled = pd.DataFrame([{**o.pooled_row(), **posterior.pooled_columns(p)}
+                           for o, p in zip(outcomes, posteriors, strict=True)])
     study_rows = [analysis.study_effects_table(o) for o in outcomes]
     study_rows = [t for t in study_rows if not t.empty]
     study_effects = pd.concat(study_rows, ignore_index=True) if study_rows else pd.DataFrame(
@@ -29,7 +32,9 @@ def analyze_command(args: argparse.Namespace) -> int:
                                     method=settings["method"], test=settings["test"],
                                     level=settings["level"],
                                     crossover_r=settings["crossover_r_sensitivity"])
-         for o in outcomes], ignore_index=True)
+         for o in outcomes]
+        + [pd.DataFrame(posterior.sensitivity_rows(p)) for p in posteriors if p.results],
+        ignore_index=True)
     moderators = pd.concat(
         [analysis.moderator_table(o, method=settings["method"], test=settings["test"],
                                   level=settings["level"]) for o in outcomes],
@@ -38,6 +43,8 @@ def analyze_command(args: argparse.Namespace) -> int:
     write_table(pooled, args.out_pooled)
     write_table(study_effects, args.out_study_effects)
     write_table(sensitivity, args.out_sensitivity)
+    if args.out_posterior is not None:
+        write_table(posterior.mixture_table(posteriors), args.out_posterior)
     print(f"pooled {len(outcomes)} analyses: "
           + ", ".join(f"{o.analysis_id} (k={o.k})" for o in outcomes))
     return 0
@@ -76,7 +83,13 @@ def claims_command(args: argparse.Namespace) -> int:
     graded, certainty_rows = grade.assess_claims(config["claims"], evidence,
                                                  list(table["verdict"]), pooled, **rating)
     table = pd.concat([table, graded], axis=1)
+    mixtures = posterior.read_mixtures(
+        read_table(args.posterior, required=False) if args.posterior else None)
+    bayes_columns, probabilities = posterior.claim_probabilities(table, mixtures, pooled)
+    table = pd.concat([table, bayes_columns], axis=1)
     write_table(table, args.output)
+    if args.out_probabilities is not None:
+        write_table(probabilities, args.out_probabilities)
     if args.out_studies is not None:
         write_table(claims.claim_studies(evidence), args.out_studies)
     if args.out_certainty is not None:
@@ -116,6 +129,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "sensitivity")
     p.add_argument("--out-moderators", type=Path, default=Path("results/moderators.csv"),
                    help="subgroup analyses and meta-regressions planned in the config")
+    p.add_argument("--out-posterior", type=Path, default=None,
+                   help="also write the Bayesian posterior of every analysis' mu under each "
+                        "prior, as quadrature nodes (results/bayes_posterior.csv)")
     p.set_defaults(func=analyze_command)
 
     p = subparsers.add_parser(
@@ -149,6 +165,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--as-of", default=None,
                    help="ISO date against which registered completion dates are overdue "
                         "(default: today)")
+    p.add_argument("--posterior", type=Path, default=None,
+                   help="bayes_posterior.csv from 'analyze --out-posterior': adds p_claim, "
+                        "p_claim_pred, p_meaningful, p_meaningful_pred")
+    p.add_argument("--out-probabilities", type=Path, default=None,
+                   help="also write the claim probabilities under every prior of the "
+                        "sensitivity set (results/claim_probabilities.csv)")
     p.add_argument("--out-certainty", type=Path, default=None,
                    help="also write GRADE judgements per claim/analysis x domain")
     p.add_argument("--out-sof", type=Path, default=None,

@@ -10,6 +10,7 @@ rule analyze:
         study_effects="results/study_effects.csv",
         sensitivity="results/sensitivity.csv",
         moderators="results/moderators.csv",
+        posterior="results/bayes_posterior.csv",
     params:
         ke=KE,
         code=PACKAGE_CODE,
@@ -21,7 +22,7 @@ rule analyze:
         "{params.ke} analyze --config {input.config} --effects {input.effects}"
         " --out-pooled {output.pooled} --out-study-effects {output.study_effects}"
         " --out-sensitivity {output.sensitivity} --out-moderators {output.moderators}"
-        " > {log} 2>&1"
+        " --out-posterior {output.posterior} > {log} 2>&1"
 
 
 rule claims:
@@ -36,8 +37,10 @@ rule claims:
         thresholds=optional_curated("thresholds.csv"),
         screening="data/processed/screening.csv",
         records="data/processed/records.csv",
+        posterior="results/bayes_posterior.csv",
     output:
         claims=report("results/claims.csv", caption="../report/claims.rst", category="Claims"),
+        probabilities="results/claim_probabilities.csv",
         claim_studies="results/claim_studies.csv",
         certainty="results/certainty.csv",
         summary_of_findings="results/summary_of_findings.csv",
@@ -57,6 +60,7 @@ rule claims:
         " --not-poolable {input.not_poolable} --within-arm {input.within_arm}"
         " --characteristics {input.characteristics} {params.thresholds}"
         " --screening {input.screening} --records {input.records}"
+        " --posterior {input.posterior} --out-probabilities {output.probabilities}"
         " --out {output.claims} --out-studies {output.claim_studies}"
         " --out-certainty {output.certainty} --out-sof {output.summary_of_findings}"
         " > {log} 2>&1"
