@@ -27,16 +27,26 @@ def _config(path) -> dict:
 
 
 def _cmd_refresh(args) -> int:
+    import os
+
     from .sources.ctgov import CTGovClient
     from .sources.pubmed import PubMedClient
+    from .sources.settings import ENV, resolve_settings
     from .sources.snapshot import refresh
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = resolve_settings({name: getattr(args, name) for name in ENV}, os.environ)
     config = _config(args.config)
     snapshot_dir = args.snapshot_dir or config["review"]["snapshot_dir"]
+    common = dict(policy=settings.policy(), timeout=settings.timeout)
     pubmed = PubMedClient(email=(config.get("search", {}).get("pubmed") or {}).get("email"),
-                          batch_size=int(config["search"]["pubmed"].get("batch_size", 200)))
-    ctgov = CTGovClient(page_size=int(config["search"]["ctgov"].get("page_size", 1000)))
+                          batch_size=int(config["search"]["pubmed"].get("batch_size", 200)),
+                          base_url=settings.eutils_url, throttle=settings.throttle(), **common)
+    ctgov = CTGovClient(page_size=int(config["search"]["ctgov"].get("page_size", 1000)),
+                        base_url=settings.ctgov_url, throttle=settings.throttle(), **common)
+    logging.getLogger(__name__).info(
+        "refresh: E-utilities %s, ClinicalTrials.gov %s, timeout %g s, %d retries",
+        settings.eutils_url, settings.ctgov_url, settings.timeout, settings.retries)
     folder = refresh(snapshot_dir, config, pubmed, ctgov)
     print(f"snapshot refreshed: {folder}")
     return 0
@@ -122,10 +132,37 @@ def register(subparsers) -> None:
         description="Live refresh (network). Runs the PubMed and ClinicalTrials.gov searches "
                     "of the config and stores every answer, exactly as received, in a new "
                     "dated folder of the snapshot. Needs NCBI_EMAIL; NCBI_API_KEY optional. "
-                    "Nothing is written unless every request succeeds.")
+                    "Nothing is written unless every request succeeds. Each service option "
+                    "below falls back to the environment variable named in its help, then to "
+                    "the real service and its own policy, so the refresh can run against a "
+                    "mirror, a proxy or a local replay server.")
     p.add_argument("--config", default="config.yaml", help=CONFIG_HELP)
     p.add_argument("--snapshot-dir", metavar="DIR",
                    help="snapshot folder to add to (default: review.snapshot_dir of the config)")
+    from .sources.settings import (
+        CTGOV_DEFAULT,
+        ENV,
+        EUTILS_DEFAULT,
+        RETRIES_DEFAULT,
+        TIMEOUT_DEFAULT,
+    )
+
+    p.add_argument("--eutils-url", metavar="URL",
+                   help=f"E-utilities base URL (env {ENV['eutils_url']}; "
+                        f"default {EUTILS_DEFAULT})")
+    p.add_argument("--ctgov-url", metavar="URL",
+                   help=f"ClinicalTrials.gov API v2 base URL (env {ENV['ctgov_url']}; "
+                        f"default {CTGOV_DEFAULT})")
+    p.add_argument("--timeout", metavar="SECONDS",
+                   help=f"seconds to wait for each answer (env {ENV['timeout']}; "
+                        f"default {TIMEOUT_DEFAULT:g})")
+    p.add_argument("--retries", metavar="N",
+                   help="further attempts after a 429, 5xx, timeout or truncated answer, with "
+                        f"exponential backoff (env {ENV['retries']}; default {RETRIES_DEFAULT})")
+    p.add_argument("--rate-limit", metavar="PER_SECOND",
+                   help=f"requests per second to each service (env {ENV['rate_limit']}; "
+                        "default: PubMed 3/s, 10/s with NCBI_API_KEY; ClinicalTrials.gov 1/s). "
+                        "Raise it only for a mirror or a local replay server")
     p.set_defaults(func=_cmd_refresh)
 
     p = subparsers.add_parser(
