@@ -3,15 +3,12 @@
 #   snakemake --cores 2 --report results/snakemake-report.html
 # A live refresh of the snapshot is a separate, explicit command: `ketamine-evidence refresh`.
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("8.0")
 
 
 configfile: "config.yaml"
-
-
-validate(config, "workflow/schemas/config.schema.yaml")
 
 
 report: "workflow/report/workflow.rst"

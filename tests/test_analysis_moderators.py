@@ -6,6 +6,8 @@ import pytest
 from ketamine_evidence import meta
 from ketamine_evidence.analysis import AnalysisOutcome, moderator_table, pool_analysis
 
+MODEL = {"method": "REML", "test": "knha", "level": 0.95, "pi_df": None}
+
 
 def _selected():
     return pd.DataFrame({
@@ -21,8 +23,8 @@ def _selected():
 
 
 def _outcome(spec_extra):
-    spec = {"id": "x", "outcome": "ptsd_severity", "measure": "SMD", **spec_extra}
-    return pool_analysis(_selected(), spec)
+    spec = {"id": "x", "title": "x", "outcome": "ptsd_severity", "measure": "SMD", **spec_extra}
+    return pool_analysis(_selected(), spec, **MODEL)
 
 
 def test_subgroups_match_meta_subgroup_and_keep_unreported_level():
@@ -53,9 +55,9 @@ def test_metareg_matches_meta_metareg():
 
 def test_unsupported_plans_say_why_instead_of_vanishing():
     sel = _selected().iloc[:2]
-    spec = {"id": "x", "outcome": "ptsd_severity", "measure": "SMD",
+    spec = {"id": "x", "title": "x", "outcome": "ptsd_severity", "measure": "SMD",
             "subgroups": ["control_type"], "moderators": ["dose_mg_per_kg"]}
-    table = moderator_table(pool_analysis(sel, spec))
+    table = moderator_table(pool_analysis(sel, spec, **MODEL))
     assert list(table["kind"]) == ["subgroup", "metareg"]
     assert "every study has control_type = 'active_placebo'" in table.iloc[0]["note"]
     assert "needs 3 studies and 2 values" in table.iloc[1]["note"]

@@ -33,7 +33,7 @@ PRIORITY = ["CAPS-5", "CAPS-IV", "PCL-5", "IES-R"]
 
 
 def test_latest_in_window_one_row_per_study_comparison():
-    spec = {"id": "end", "outcome": "ptsd_severity", "measure": "SMD", "window_days": [1, 35],
+    spec = {"id": "end", "title": "end", "outcome": "ptsd_severity", "measure": "SMD", "window_days": [1, 35],
             "pick": "latest"}
     out = select_effects(_effects(), spec, PRIORITY)
     assert list(out["study_id"]) == ["a2014", "b2021", "c2022", "c2022"]
@@ -42,14 +42,14 @@ def test_latest_in_window_one_row_per_study_comparison():
 
 
 def test_closest_uses_instrument_priority():
-    spec = {"id": "h24", "outcome": "ptsd_severity", "measure": "SMD", "window_days": [0.5, 2],
+    spec = {"id": "h24", "title": "h24", "outcome": "ptsd_severity", "measure": "SMD", "window_days": [0.5, 2],
             "pick": "closest", "target_days": 1}
     out = select_effects(_effects(), spec, PRIORITY)
     assert list(out["instrument"]) == ["CAPS-IV"]          # CAPS-IV beats IES-R
 
 
 def test_filters_compare_numbers_numerically():
-    spec = {"id": "low", "outcome": "ptsd_severity", "measure": "SMD", "window_days": [1, 35],
+    spec = {"id": "low", "title": "low", "outcome": "ptsd_severity", "measure": "SMD", "window_days": [1, 35],
             "filters": {"dose_mg_per_kg": [0.2]}}
     out = select_effects(_effects(), spec, PRIORITY)
     assert list(out["comparison"]) == ["0.2 vs saline"]
@@ -58,24 +58,24 @@ def test_filters_compare_numbers_numerically():
 
 
 def test_unknown_filter_column_and_pick_rule_raise():
-    spec = {"id": "x", "outcome": "ptsd_severity", "measure": "SMD",
+    spec = {"id": "x", "title": "x", "outcome": "ptsd_severity", "measure": "SMD",
             "filters": {"nope": [1]}}
     with pytest.raises(ValueError, match="filter column 'nope'"):
         select_effects(_effects(), spec, PRIORITY)
-    with pytest.raises(ValueError, match="pick must be one of"):
+    with pytest.raises(ValueError, match=r"pick: .best. is not one of"):
         select_effects(_effects(), {**spec, "filters": {}, "pick": "best"}, PRIORITY)
 
 
 def test_empty_selection_and_nonfinite_yi():
     effects = _effects()
     effects.loc[3, "yi"] = np.nan
-    spec = {"id": "f", "outcome": "ptsd_severity", "measure": "SMD", "window_days": [14, 14]}
+    spec = {"id": "f", "title": "f", "outcome": "ptsd_severity", "measure": "SMD", "window_days": [14, 14]}
     assert select_effects(effects, spec, PRIORITY).empty
     assert select_effects(effects.iloc[0:0], spec, PRIORITY).empty
 
 
 def test_labels_add_comparison_only_for_multi_arm_studies():
-    spec = {"id": "end", "outcome": "ptsd_severity", "measure": "SMD", "window_days": [1, 35]}
+    spec = {"id": "end", "title": "end", "outcome": "ptsd_severity", "measure": "SMD", "window_days": [1, 35]}
     labels = study_labels(select_effects(_effects(), spec, PRIORITY))
     assert labels == ["A 2014", "B 2021", "C 2022 (0.2 vs saline)", "C 2022 (0.5 vs saline)"]
 

@@ -9,7 +9,9 @@ import pytest
 from ketamine_evidence import meta
 from ketamine_evidence.analysis import pool_analysis, select_effects, sensitivity_table
 
-SPEC = {"id": "end", "outcome": "ptsd_severity", "measure": "SMD", "window_days": [1, 35]}
+SPEC = {"id": "end", "title": "end", "outcome": "ptsd_severity", "measure": "SMD",
+        "window_days": [1, 35]}
+MODEL = {"method": "REML", "test": "knha", "level": 0.95, "pi_df": None}
 
 
 def _effects():
@@ -38,8 +40,8 @@ def _effects():
 
 def test_crossover_r_rows_are_produced_when_only_vi_depends_on_r():
     effects = _effects()
-    outcome = pool_analysis(select_effects(effects, SPEC), SPEC, method="REML", test="knha")
-    table = sensitivity_table(outcome, effects, crossover_r=(0.2, 0.8))
+    outcome = pool_analysis(select_effects(effects, SPEC), SPEC, **MODEL)
+    table = sensitivity_table(outcome, effects, instrument_priority=(), crossover_r=(0.2, 0.8))
     rows = table[table["kind"] == "crossover_r"].set_index("label")
     assert list(rows.index) == ["within-person r = 0.2", "within-person r = 0.8"]
     for r_value, crossover_vi in ((0.2, 0.08), (0.8, 0.02)):
@@ -57,8 +59,8 @@ def test_crossover_r_rows_are_produced_when_only_vi_depends_on_r():
 def test_no_crossover_r_rows_without_crossover_trials():
     effects = _effects()
     effects = effects[effects["design"] == "parallel"]
-    outcome = pool_analysis(select_effects(effects, SPEC), SPEC)
-    table = sensitivity_table(outcome, effects, crossover_r=(0.2, 0.8))
+    outcome = pool_analysis(select_effects(effects, SPEC), SPEC, **MODEL)
+    table = sensitivity_table(outcome, effects, instrument_priority=(), crossover_r=(0.2, 0.8))
     assert not (table["kind"] == "crossover_r").any()
 
 
@@ -67,7 +69,7 @@ def test_small_study_analyses_use_the_configured_test_and_level(test, level):
     effects = _effects()
     selected = select_effects(effects, SPEC)
     outcome = pool_analysis(selected, SPEC, method="REML", test=test, level=level,
-                            min_k_small_study=3)
+                            pi_df=None, min_k_small_study=3)
     yi, vi = selected["yi"].to_numpy(float), selected["vi"].to_numpy(float)
     egger = meta.regtest(yi, vi, method="REML", model="rma", test=test, level=level)
     assert outcome.egger.test == test and outcome.egger.level == level

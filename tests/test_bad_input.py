@@ -145,7 +145,7 @@ def test_damaged_snapshot_is_a_one_line_error(tmp_path, damage):
         (snap / "manifest.json").write_text(json.dumps(manifest))
     (tmp_path / "cur").mkdir()
     curated = write_sheets(tmp_path / "cur", [ext_row()])
-    proc = _run_cli("effects", "--config", str(tmp_path / "none.yaml"), "--curated-dir",
+    proc = _run_cli("effects", "--crossover-r", "0.5", "--curated-dir",
                     str(curated), "--registry-dir", str(snap), "--out-dir", str(tmp_path / "o"))
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr

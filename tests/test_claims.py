@@ -137,7 +137,8 @@ def test_fallback_analysis_used_only_when_planned_one_is_empty():
 def test_narrative_results_match_window_and_skip_pooled_studies():
     claim = {"id": "C6", "text": "big", "analysis": "end", "metric": "smd",
              "claimed_range": [None, -0.8]}
-    spec = {"id": "end", "outcome": "ptsd_severity", "window_days": [1, 35]}
+    spec = {"id": "end", "title": "end", "measure": "SMD", "outcome": "ptsd_severity",
+            "window_days": [1, 35]}
     pooled = _pooled([{"analysis_id": "end", "k": 1, "estimate": -1.1, "ci_low": -1.9,
                        "ci_high": -0.3}])
     study_effects = pd.DataFrame({"analysis_id": ["end"], "study_id": ["pooled2021"]})
@@ -210,7 +211,8 @@ def test_every_reporting_trial_votes_by_direction():
     pooled, study_effects, not_poolable, characteristics = _reporting_fixture()
     claim = {"id": "C", "text": "relief", "analysis": "end", "metric": "smd",
              "claimed_range": [None, 0]}
-    spec = {"id": "end", "outcome": "ptsd_severity", "window_days": [1, 35]}
+    spec = {"id": "end", "title": "end", "measure": "SMD", "outcome": "ptsd_severity",
+            "window_days": [1, 35]}
     row = claims.evaluate_claims([claim], pooled, analyses=[spec], study_effects=study_effects,
                                  not_poolable=not_poolable,
                                  characteristics=characteristics).iloc[0]
@@ -234,7 +236,8 @@ def test_claim_studies_lists_weights_participants_and_votes():
     pooled, study_effects, not_poolable, characteristics = _reporting_fixture()
     claim = {"id": "C", "text": "relief", "analysis": "end", "metric": "smd",
              "claimed_range": [None, 0]}
-    spec = {"id": "end", "outcome": "ptsd_severity", "window_days": [1, 35]}
+    spec = {"id": "end", "title": "end", "measure": "SMD", "outcome": "ptsd_severity",
+            "window_days": [1, 35]}
     evidence = claims.claim_evidence([claim], pooled, analyses=[spec],
                                      study_effects=study_effects, not_poolable=not_poolable,
                                      characteristics=characteristics)

@@ -15,14 +15,14 @@ from ketamine_evidence import effects
 from ketamine_evidence.extraction import derive_effects, load_curated
 from ketamine_evidence.schemas import extraction as sx
 
-CONFIG = {"analysis": {"crossover_r": 0.5, "crossover_r_sensitivity": [0.2, 0.8]}}
+CROSSOVER = {"crossover_r": 0.5, "crossover_r_sensitivity": [0.2, 0.8]}
 Z = stats.norm.ppf(0.975)
 
 
-def _derive(tmp_path, rows, config=CONFIG):
+def _derive(tmp_path, rows, crossover=CROSSOVER):
     write_sheets(tmp_path, rows)
     s = load_curated(tmp_path)
-    return derive_effects(s.extraction, s.characteristics, config)
+    return derive_effects(s.extraction, s.characteristics, **crossover)
 
 
 def _one(tables, effect_id):
@@ -191,7 +191,7 @@ def test_cohen_d_becomes_hedges_g_with_arm_sizes_from_characteristics(tmp_path):
     row = _contrast(measure="d", estimate="-1.13", ci_low="-1.91", ci_high="-0.36")
     write_sheets(tmp_path, [row], chars=chars)
     s = load_curated(tmp_path)
-    g = _one(derive_effects(s.extraction, s.characteristics, CONFIG), "E0001:SMD")
+    g = _one(derive_effects(s.extraction, s.characteristics, **CROSSOVER), "E0001:SMD")
     j = float(effects.hedges_j(28))
     assert g.yi == pytest.approx(-1.13 * j)
     assert g.vi == pytest.approx(j**2 * (1.55 / (2 * Z)) ** 2)
@@ -201,7 +201,7 @@ def test_cohen_d_becomes_hedges_g_with_arm_sizes_from_characteristics(tmp_path):
     multi = [dict(CHARS[0], n_randomised_ketamine="53;51", n_randomised_control="54")]
     write_sheets(tmp_path, [row], chars=multi + CHARS[1:])
     s = load_curated(tmp_path)
-    d = _one(derive_effects(s.extraction, s.characteristics, CONFIG), "E0001:SMD")
+    d = _one(derive_effects(s.extraction, s.characteristics, **CROSSOVER), "E0001:SMD")
     assert d.yi == pytest.approx(-1.13) and "no small-sample correction" in d.derivation
 
 
@@ -241,8 +241,8 @@ def test_crossover_paired_with_explicit_r_and_sensitivity(tmp_path):
     assert len(t.effects) == 6  # (SMD, MD) x (0.5, 0.2, 0.8); no ROM for paired data
 
 
-def test_crossover_r_defaults_when_config_has_no_analysis_section(tmp_path):
-    t = _derive(tmp_path, [_crossover()], config={})
+def test_crossover_without_sensitivity_values_gives_main_rows_only(tmp_path):
+    t = _derive(tmp_path, [_crossover()], crossover={"crossover_r": 0.5})
     assert set(t.effects.assumption_value) == {0.5}
     assert not t.effects.sensitivity.any()
 
@@ -459,7 +459,7 @@ def test_counts_from_printed_percentages():
 
     ext = _percent_sheet(67.0, 20.0, 15.0, 15.0)
     chars = pd.DataFrame([{"study_id": "s2020", "label": "S 2020", "design": "parallel"}])
-    tables = extraction.derive_effects(ext, chars, {})
+    tables = extraction.derive_effects(ext, chars, crossover_r=0.5)
     row = tables.effects.iloc[0]
     assert (row["ai"], row["ci"]) == (10.0, 3.0)          # 66.7% -> 67, 20.0% -> 20
     assert row["yi"] == pytest.approx(math.log((10 / 15) / (3 / 15)))
@@ -471,7 +471,7 @@ def test_percentage_inconsistent_with_n_is_not_poolable():
 
     ext = _percent_sheet(50.0, 20.0, 15.0, 15.0)          # 7.5 of 15: another denominator
     chars = pd.DataFrame([{"study_id": "s2020", "label": "S 2020", "design": "parallel"}])
-    tables = extraction.derive_effects(ext, chars, {})
+    tables = extraction.derive_effects(ext, chars, crossover_r=0.5)
     assert tables.effects.empty
     assert "another denominator" in tables.not_poolable.iloc[0]["reason"]
 
@@ -487,9 +487,9 @@ def test_reported_cohens_d_gets_hedges_correction_when_arm_sizes_known():
         "measure": "d", "estimate": -1.13, "ci_low": -1.91, "ci_high": -0.36,
         "source_id": "https://example.org/fake", "location": "abstract"}
     chars = pd.DataFrame([{"study_id": "s2020", "label": "S 2020", "design": "parallel"}])
-    unknown = extraction.derive_effects(pd.DataFrame([base]), chars, {}).effects.iloc[0]
+    unknown = extraction.derive_effects(pd.DataFrame([base]), chars, crossover_r=0.5).effects.iloc[0]
     known = extraction.derive_effects(pd.DataFrame([base | {"n1i": 15.0, "n2i": 15.0}]),
-                                      chars, {}).effects.iloc[0]
+                                      chars, crossover_r=0.5).effects.iloc[0]
     j = float(hedges_j(28))
     assert known["yi"] == pytest.approx(j * unknown["yi"])
     assert known["vi"] == pytest.approx(j * j * unknown["vi"])

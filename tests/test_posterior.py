@@ -14,8 +14,10 @@ from ketamine_evidence.meta import bayes
 
 SETTINGS = {
     "priors": {
-        "SMD": {"tau_prior": "halfnormal", "tau_scale": 0.5, "mu_prior_sd": 10},
-        "ROM": {"tau_prior": "halfnormal", "tau_scale": 0.5, "mu_prior_sd": 10},
+        "SMD": {"tau_prior": "halfnormal", "tau_scale": 0.5, "scale_unit": "effect",
+                "mu_prior_sd": 10},
+        "ROM": {"tau_prior": "halfnormal", "tau_scale": 0.5, "scale_unit": "effect",
+                "mu_prior_sd": 10},
         "MD": {"tau_prior": "halfnormal", "tau_scale": 0.25, "scale_unit": "uisd",
                "mu_prior_sd": 5},
     },
@@ -55,7 +57,8 @@ def test_priors_per_measure_and_sensitivity_set():
 
 def test_single_trial_needs_a_proper_mu_prior():
     flat = {"priors": {"SMD": {"tau_prior": "halfnormal", "tau_scale": 0.5,
-                               "mu_prior_sd": None}}, "sensitivity": []}
+                               "scale_unit": "effect", "mu_prior_sd": None}},
+            "sensitivity": []}
     post = posterior.fit_analysis("a", [-0.5], [0.1], [30], "SMD", flat)
     assert post.main is None and "proper prior" in post.note
     assert math.isnan(posterior.pooled_columns(post)["bayes_estimate"])

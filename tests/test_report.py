@@ -30,7 +30,7 @@ CONFIG = {
     "search": {"date_from": "1990/01/01", "date_to": None,
                "pubmed": {"term": "ketamine[tiab] AND PTSD[tiab]"},
                "ctgov": {"conditions": ["PTSD"], "interventions": ["ketamine"]}},
-    "eligibility": {"population_terms": ["ptsd"]},
+    "eligibility": {"population_terms": ["ptsd"], "intervention_terms": ["ketamine"]},
     "analysis": {
         "method": "REML", "test": "knha", "level": 0.95, "pi_df": None, "crossover_r": 0.5,
         "crossover_r_sensitivity": [0.2, 0.8],

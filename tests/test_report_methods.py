@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ketamine_evidence import report
+from ketamine_evidence.config import load_config
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _choices(**analysis) -> dict[str, str]:
-    inputs = report.ReportInputs(config={"analysis": {"method": "REML", **analysis}})
+    config = load_config(ROOT / "config.yaml")
+    config["analysis"].update(analysis)
+    inputs = report.ReportInputs(config=config)
     return dict(report._methods_section(inputs)["choices"])
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from ketamine_evidence import KetamineEvidenceWarning
+from ketamine_evidence.config import load_settings
 from ketamine_evidence.records import RECORD_COLUMNS
 from ketamine_evidence.screening import Rules, ScreeningError, read_overrides, screen
 
@@ -23,7 +23,6 @@ ELIGIBILITY = {
     "animal_terms": ["rats", "mice"],
     "registry_allocation": ["RANDOMIZED", "NON_RANDOMIZED"],
 }
-CONFIG = {"eligibility": ELIGIBILITY}
 
 
 def rec(record_id, source="pubmed", record_type="publication", **kw):
@@ -67,7 +66,7 @@ def by_id(frame):
 
 
 def test_rules_and_reason_codes():
-    s = by_id(screen(RECORDS, None, CONFIG))
+    s = by_id(screen(RECORDS, None, ELIGIBILITY))
     expected = {
         "PMID:1": ("full_text", "include", "include"),
         "PMID:2": ("title_abstract", "exclude", "review"),
@@ -108,7 +107,7 @@ def test_overrides_applied_and_shown(tmp_path):
         "PMID:1,full_text,exclude,not_retrieved,cannot get full text,AB,2026-11-27\n"
         "KR999,full_text,exclude,other,unknown,AB,2026-11-27\n")
     with pytest.warns(KetamineEvidenceWarning, match="KR999"):
-        s = by_id(screen(RECORDS, None, CONFIG, read_overrides(path)))
+        s = by_id(screen(RECORDS, None, ELIGIBILITY, read_overrides(path)))
     assert tuple(s.loc["PMID:7", ["decision", "overridden", "rule_reason_code"]]) == (
         "include", True, "wrong_design")
     assert s.loc["PMID:7", "decided_by"] == "override:AB 2026-11-27"
@@ -143,7 +142,7 @@ def test_awaiting_classification_is_a_reason_apart_from_exclusion(tmp_path):
         "record_key,stage,decision,reason_code,reason_text,reviewer,date\n"
         "NCT00000011,full_text,exclude,awaiting_classification,completed; no results,AB,"
         "2026-11-30\n")
-    s = by_id(screen(RECORDS, None, CONFIG, read_overrides(path)))
+    s = by_id(screen(RECORDS, None, ELIGIBILITY, read_overrides(path)))
     assert tuple(s.loc["NCT00000011", ["stage", "decision", "reason_code"]]) == (
         "full_text", "exclude", "awaiting_classification")
 
@@ -166,9 +165,9 @@ def test_repository_config_and_curated_files_screen():
         pytest.skip("known_reports.csv not written yet")
     from ketamine_evidence.records import build_records
 
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    eligibility = load_settings(ROOT / "config.yaml").eligibility
     records, studies = build_records(ROOT / "data" / "raw" / "snapshot", ROOT / "data" / "raw")
-    out = screen(records, studies, config,
+    out = screen(records, studies, eligibility,
                  read_overrides(ROOT / "data" / "raw" / "screening_overrides.csv"))
     assert len(out) == len(records)
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 import responses
 from test_sources_pubmed import EMAIL, FakeTransport, make_client
-from test_sources_snapshot import CONFIG, FakePubMed, raw
+from test_sources_snapshot import SEARCH, FakePubMed, raw
 
 from ketamine_evidence.sources._http import RetryPolicy, SourceError, Throttle
 from ketamine_evidence.sources.ctgov import CTGovClient
@@ -112,7 +112,7 @@ def test_malformed_answer_during_refresh_leaves_the_previous_snapshot(tmp_path):
     responses.get(f"{BASE}/studies", json={"totalCount": 1, "studies": "NCT90000001"})
     with pytest.raises(RefreshError, match=r"ClinicalTrials.gov: CT.gov search page 1: "
                                            r"'studies' is a str.*left unchanged"):
-        refresh(tmp_path, CONFIG, FakePubMed(), ctgov(), now=NOW)
+        refresh(tmp_path, SEARCH, FakePubMed(), ctgov(), now=NOW)
     assert (tmp_path / "manifest.json").read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["manifest.json"]
 

@@ -24,9 +24,9 @@ from ketamine_evidence.sources.snapshot import (
 ROOT = Path(__file__).resolve().parents[1]
 FIX = ROOT / "tests" / "fixtures"
 NOW = dt.datetime(2026, 11, 27, 16, 0, tzinfo=dt.UTC)
-CONFIG = {"search": {"date_from": "1990/01/01", "date_to": None,
-                     "pubmed": {"term": "ketamine AND ptsd"},
-                     "ctgov": {"conditions": ["PTSD"], "interventions": ["ketamine"]}}}
+SEARCH = {"date_from": "1990/01/01", "date_to": None,
+          "pubmed": {"term": "ketamine AND ptsd"},
+          "ctgov": {"conditions": ["PTSD"], "interventions": ["ketamine"]}}
 
 
 def raw(name, content=b"<x/>", source="pubmed", kind="efetch", params=None):
@@ -152,7 +152,7 @@ class FakeCTGov:
 
 def test_refresh_success_records_query_and_counts(tmp_path):
     init_snapshot(tmp_path, dt.date(2026, 11, 1))
-    refresh(tmp_path, CONFIG, FakePubMed(), FakeCTGov(), now=NOW)
+    refresh(tmp_path, SEARCH, FakePubMed(), FakeCTGov(), now=NOW)
     manifest = read_manifest(tmp_path)
     assert manifest["sources"]["pubmed"]["counts"] == {"esearch_count": 3, "records": 3}
     assert manifest["sources"]["pubmed"]["query"]["term"] == "ketamine AND ptsd"
@@ -172,7 +172,7 @@ def test_failed_refresh_keeps_previous_and_says_what_failed(tmp_path, pub_error,
     init_snapshot(tmp_path, dt.date(2026, 11, 1))
     before = (tmp_path / "manifest.json").read_bytes()
     with pytest.raises(RefreshError, match=f"during {where}.*previous snapshot.*unchanged"):
-        refresh(tmp_path, CONFIG, FakePubMed(pub_error), FakeCTGov(ct_error), now=NOW)
+        refresh(tmp_path, SEARCH, FakePubMed(pub_error), FakeCTGov(ct_error), now=NOW)
     assert (tmp_path / "manifest.json").read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["manifest.json"]
 
@@ -216,7 +216,7 @@ def test_refresh_end_to_end_with_real_clients_and_failures(tmp_path):
         for nct in ("NCT90000001", "NCT90000003"):
             name = next((FIX / "ctgov").glob(f"study_synthetic_{nct}*.json"))
             mock.get(f"https://ct.test/api/v2/studies/{nct}", body=name.read_bytes())
-        refresh(tmp_path, CONFIG, pubmed, ctgov, now=NOW)
+        refresh(tmp_path, SEARCH, pubmed, ctgov, now=NOW)
     assert 3.0 in sleeps
     snap = load_snapshot(tmp_path)
     assert len(snap.of("pubmed")) == 2 and len(snap.of("ctgov")) == 4

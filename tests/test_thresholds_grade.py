@@ -115,8 +115,10 @@ def _fixture():
                                     "n_randomised_total": [30, 158],
                                     "population_scope": ["target", "target"],
                                     "n_infusions": ["6", "8;8"]})
-    specs = [{"id": "end", "outcome": "ptsd_severity", "window_days": [1, 35]},
-             {"id": "resp", "outcome": "response", "window_days": [1, 35]}]
+    specs = [{"id": "end", "title": "end", "outcome": "ptsd_severity", "measure": "SMD",
+              "window_days": [1, 35]},
+             {"id": "resp", "title": "resp", "outcome": "response", "measure": "RR",
+              "window_days": [1, 35]}]
     claim = {"id": "C6", "text": "miraculous", "analysis": "end", "metric": "smd",
              "claimed_range": [None, -0.8], "outcome": "PTSD severity",
              "meaningful": [{"smd_benchmark": "large"}],

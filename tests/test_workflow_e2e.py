@@ -282,6 +282,47 @@ def test_rerun_has_nothing_to_do(run):
     assert "Nothing to be done" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
 
 
+def _jobs_to_run(workdir: Path, *args: str) -> set[str]:
+    """Rules a dry run would execute (from the "Job stats" table), besides ``all``."""
+    proc = _snakemake(workdir, "-n", "--cores", "2", *args)
+    assert proc.returncode == 0, _explain(proc, workdir)
+    out = proc.stdout + proc.stderr
+    if "Nothing to be done" in out:
+        return set()
+    table = out.split("Job stats:", 1)[1].split("total", 1)[0]
+    return {line.split()[0] for line in table.splitlines()[3:] if line.strip()} - {"all"}
+
+
+def test_each_rule_reruns_only_for_the_config_values_it_uses(run, tmp_path):
+    work = tmp_path / "copy"
+    shutil.copytree(run, work, symlinks=True)        # copy2 keeps mtimes: still up to date
+    assert _jobs_to_run(work) == set()
+    config = yaml.safe_load((work / "config.yaml").read_text(encoding="utf-8"))
+    config["claims"][0]["text"] = "reworded claim (synthetic)"
+    (work / "reworded.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    assert _jobs_to_run(work, "--configfile", "reworded.yaml") == {"claims", "figures",
+                                                                    "report"}
+    assert _jobs_to_run(work, "--config", "eligibility={design_terms: [randomized]}") == {
+        "screen", "prisma", "claims", "figures", "report"}
+    config = yaml.safe_load((work / "config.yaml").read_text(encoding="utf-8"))
+    config["analysis"]["crossover_r"] = 0.6     # numbers: --config would pass a string
+    (work / "crossover.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    assert _jobs_to_run(work, "--configfile", "crossover.yaml") == {
+        "effects", "analyze", "claims", "figures", "report"}
+
+
+def test_a_config_override_reaches_the_steps(run, tmp_path):
+    work = tmp_path / "copy"
+    shutil.copytree(run, work, symlinks=True)
+    proc = _snakemake(work, "--cores", "2", "--config", "analysis={method: DL, test: z}")
+    assert proc.returncode == 0, _explain(proc, work)
+    pooled = pd.read_csv(work / "results" / "pooled.csv")
+    assert set(pooled.loc[pooled["k"] > 0, "method"]) == {"DL"}
+    assert set(pooled.loc[pooled["k"] > 0, "test"]) == {"z"}
+    html = (work / "results" / "report.html").read_text(encoding="utf-8")
+    assert "DerSimonian-Laird" in html
+
+
 def test_snakemake_report(run):
     proc = _snakemake(run, "--report", "results/snakemake-report.html")
     assert proc.returncode == 0, _explain(proc, run)

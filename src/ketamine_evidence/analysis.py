@@ -19,8 +19,8 @@ import pandas as pd
 from scipy.stats import norm
 
 from ketamine_evidence import KetamineEvidenceWarning, meta, posterior
+from ketamine_evidence.config import AnalysisSettings, AnalysisSpec
 
-PICK_RULES = ("latest", "earliest", "closest")
 STUDY_KEYS = ["study_id", "comparison"]
 
 
@@ -63,7 +63,7 @@ def matches_any(values: pd.Series, allowed: Sequence) -> pd.Series:
 
 def select_effects(
     effects: pd.DataFrame,
-    spec: Mapping,
+    spec: AnalysisSpec | Mapping,
     instrument_priority: Sequence[str] = (),
     *,
     include_sensitivity: bool = False,
@@ -90,29 +90,27 @@ def select_effects(
     pandas.DataFrame
         The chosen rows, ordered by year and label, with ``analysis_id`` added.
     """
-    pick = spec.get("pick", "latest")
-    if pick not in PICK_RULES:
-        raise ValueError(f"analysis {spec.get('id')!r}: pick must be one of {PICK_RULES}, "
-                         f"got {pick!r}")
+    spec = AnalysisSpec.coerce(spec)
+    pick = spec.pick
     if effects.empty:
         return effects.assign(analysis_id=pd.Series(dtype=str))
-    mask = (effects["outcome"] == spec["outcome"]) & (effects["measure"] == spec["measure"])
-    question = spec.get("question", "treatment")
-    if question and "question" in effects:
+    mask = (effects["outcome"] == spec.outcome) & (effects["measure"] == spec.measure)
+    question = spec.question
+    if "question" in effects:
         mask &= effects["question"].fillna("treatment") == question
     if not include_sensitivity and "sensitivity" in effects:
         mask &= ~effects["sensitivity"].map(_is_true)
     days = pd.to_numeric(effects["timepoint_days"], errors="coerce")
-    lo, hi = spec.get("window_days", [-math.inf, math.inf])
+    lo, hi = spec.window_days
     mask &= days.between(-math.inf if lo is None else lo, math.inf if hi is None else hi)
-    for column, allowed in (spec.get("filters") or {}).items():
+    for column, allowed in spec.filters.items():
         if column not in effects:
-            raise ValueError(f"analysis {spec.get('id')!r}: filter column {column!r} is not in "
+            raise ValueError(f"analysis {spec.id!r}: filter column {column!r} is not in "
                              "the effects table")
         mask &= matches_any(effects[column], allowed)
     chosen = effects[mask & np.isfinite(pd.to_numeric(effects["yi"], errors="coerce"))].copy()
     if chosen.empty:
-        return chosen.assign(analysis_id=spec.get("id"))
+        return chosen.assign(analysis_id=spec.id)
     chosen["_days"] = pd.to_numeric(chosen["timepoint_days"], errors="coerce")
     rank = {name.lower(): i for i, name in enumerate(instrument_priority)}
     chosen["_instrument_rank"] = chosen["instrument"].map(
@@ -122,16 +120,16 @@ def select_effects(
     elif pick == "earliest":
         chosen["_time_key"] = chosen["_days"]
     else:
-        target = spec.get("target_days")
+        target = spec.target_days
         if target is None:
-            raise ValueError(f"analysis {spec.get('id')!r}: pick 'closest' needs target_days")
+            raise ValueError(f"analysis {spec.id!r}: pick 'closest' needs target_days")
         chosen["_time_key"] = (chosen["_days"] - float(target)).abs()
     chosen = chosen.sort_values(["_time_key", "_instrument_rank", "instrument"], kind="stable")
     chosen = chosen.drop_duplicates(STUDY_KEYS, keep="first")
     sort_cols = [c for c in ("year", "label", "study_id", "comparison") if c in chosen]
     chosen = chosen.sort_values(sort_cols, kind="stable")
     return chosen.drop(columns=["_days", "_instrument_rank", "_time_key"]).assign(
-        analysis_id=spec.get("id")).reset_index(drop=True)
+        analysis_id=spec.id).reset_index(drop=True)
 
 
 def study_labels(selected: pd.DataFrame) -> list[str]:
@@ -148,8 +146,10 @@ class AnalysisOutcome:
     """Everything computed for one analysis; tables are tidy, nothing is rounded."""
 
     analysis_id: str
-    spec: Mapping
+    spec: AnalysisSpec
     selected: pd.DataFrame
+    # The model it was fitted with: method, test, level, pi_df (see pool_analysis).
+    model: Mapping | None = None
     result: object | None = None            # meta.RMAResult
     tau2_ci: object | None = None
     egger: object | None = None
@@ -157,6 +157,9 @@ class AnalysisOutcome:
     leave1out: pd.DataFrame | None = None
     cumulative: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.spec = AnalysisSpec.coerce(self.spec)
 
     @property
     def k(self) -> int:
@@ -167,9 +170,9 @@ class AnalysisOutcome:
         spec = self.spec
         row = {
             "analysis_id": self.analysis_id,
-            "title": spec.get("title", self.analysis_id),
-            "outcome": spec.get("outcome"),
-            "measure": spec.get("measure"),
+            "title": spec.title,
+            "outcome": spec.outcome,
+            "measure": spec.measure,
             "k": self.k,
             "n_studies": int(self.selected["study_id"].nunique()) if len(self.selected) else 0,
             "n_participants": participants(self.selected),
@@ -225,24 +228,28 @@ def participants(selected: pd.DataFrame) -> float:
 
 def pool_analysis(
     selected: pd.DataFrame,
-    spec: Mapping,
+    spec: AnalysisSpec | Mapping,
     *,
-    method: str = "REML",
-    test: str = "knha",
-    level: float = 0.95,
-    pi_df: str | None = None,
+    method: str,
+    test: str,
+    level: float,
+    pi_df: str | None,
     min_k_small_study: int = 3,
 ) -> AnalysisOutcome:
     """Pool the selected rows with a random-effects model and run the secondary analyses.
 
-    The main model is :func:`ketamine_evidence.meta.rma` with the configured estimator and test.
-    Egger's test and the trim-and-fill refit use the same ``test`` and ``level``. The Q-profile
+    The main model is :func:`ketamine_evidence.meta.rma` with the configured estimator
+    (``method``), test, confidence level and prediction-interval df (``pi_df``), as in the
+    ``analysis`` settings; the outcome records them in ``model``. Egger's test and the
+    trim-and-fill refit use the same ``test`` and ``level``. The Q-profile
     interval for tau^2 (k >= 2), Egger's regression test and trim-and-fill
     (k >= ``min_k_small_study``; the report notes they are uninformative below 10 studies),
     leave-one-out (k >= 3) and the cumulative analysis by year (k >= 2) are added where they
     are defined.
     """
-    outcome = AnalysisOutcome(spec["id"], spec, selected)
+    spec = AnalysisSpec.coerce(spec)
+    model = {"method": method, "test": test, "level": level, "pi_df": pi_df}
+    outcome = AnalysisOutcome(spec.id, spec, selected, model=model)
     k = len(selected)
     if k == 0:
         outcome.notes.append("No poolable effect.")
@@ -301,7 +308,7 @@ def bayes_posterior(outcome: AnalysisOutcome, bayes_settings: Mapping,
         return posterior.AnalysisPosterior(outcome.analysis_id)
     return posterior.fit_analysis(
         outcome.analysis_id, selected["yi"].to_numpy(float), selected["vi"].to_numpy(float),
-        row_sizes(selected), outcome.spec["measure"], bayes_settings, level=level,
+        row_sizes(selected), outcome.spec.measure, bayes_settings, level=level,
         study=study_labels(selected))
 
 
@@ -328,11 +335,8 @@ def sensitivity_table(
     outcome: AnalysisOutcome,
     effects: pd.DataFrame,
     *,
-    instrument_priority: Sequence[str] = (),
-    method: str = "REML",
-    test: str = "knha",
-    level: float = 0.95,
-    crossover_r: Sequence[float] = (),
+    instrument_priority: Sequence[str],
+    crossover_r: Sequence[float],
     other_methods: Sequence[tuple[str, str]] = (("DL", "z"), ("PM", "knha"), ("REML", "z")),
 ) -> pd.DataFrame:
     """Tidy sensitivity results for one analysis (one row per variant).
@@ -340,9 +344,11 @@ def sensitivity_table(
     ``kind`` is ``leave1out`` (each study omitted in turn), ``cumulative`` (studies added in
     order of year), ``crossover_r`` (crossover trials re-analysed at each within-person
     correlation in ``crossover_r``) or ``estimator`` (other tau^2 estimator and test pairs).
+    Re-analyses use the model the outcome was fitted with (``outcome.model``).
     """
     rows = []
     spec = outcome.spec
+    model = outcome.model or {}
     frames = [("leave1out", outcome.leave1out), ("cumulative", outcome.cumulative)]
     for kind, frame in frames:
         if frame is None:
@@ -358,17 +364,17 @@ def sensitivity_table(
             selected = select_effects(alt, spec, instrument_priority)
             if selected.empty or _same_effects(selected, outcome.selected):
                 continue  # no crossover trial in this analysis: r changes nothing
-            alt_outcome = pool_analysis(selected, spec, method=method, test=test, level=level)
+            alt_outcome = pool_analysis(selected, spec, **model)
             rows.append(_variant_row("crossover_r", f"within-person r = {r_value:g}",
                                      alt_outcome.result))
         for alt_method, alt_test in other_methods:
-            if (alt_method, alt_test) == (method, test):
+            if (alt_method, alt_test) == (model["method"], model["test"]):
                 continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", KetamineEvidenceWarning)
                 res = meta.rma(outcome.selected["yi"].to_numpy(float),
                                outcome.selected["vi"].to_numpy(float), method=alt_method,
-                               test=alt_test, level=level)
+                               test=alt_test, level=model["level"])
             rows.append(_variant_row("estimator", f"{alt_method} + {alt_test}", res))
     table = pd.DataFrame(rows, columns=["kind", "label", "estimate", "ci_low", "ci_high",
                                         "tau2", "i2", "k"])
@@ -406,15 +412,14 @@ def study_effects_table(outcome: AnalysisOutcome) -> pd.DataFrame:
     return table
 
 
-def run_analyses(effects: pd.DataFrame, settings: Mapping) -> list[AnalysisOutcome]:
-    """Select and pool every analysis of the config's ``analysis`` section, in order."""
+def run_analyses(effects: pd.DataFrame, settings: AnalysisSettings) -> list[AnalysisOutcome]:
+    """Select and pool every analysis of the ``analysis`` settings, in order."""
     outcomes = []
-    for spec in settings["analyses"]:
-        selected = select_effects(effects, spec, settings.get("instrument_priority", ()))
+    for spec in settings.analyses:
+        selected = select_effects(effects, spec, settings.instrument_priority)
         outcomes.append(pool_analysis(
-            selected, spec, method=settings.get("method", "REML"),
-            test=settings.get("test", "knha"), level=settings.get("level", 0.95),
-            pi_df=settings.get("pi_df")))
+            selected, spec, method=settings.method, test=settings.test, level=settings.level,
+            pi_df=settings.pi_df))
     return outcomes
 
 
@@ -422,20 +427,15 @@ MODERATOR_COLUMNS = ["analysis_id", "kind", "moderator", "term", "k", "estimate"
                      "ci_low", "ci_high", "tau2", "statistic", "df", "pvalue", "note"]
 
 
-def moderator_table(
-    outcome: AnalysisOutcome,
-    *,
-    method: str = "REML",
-    test: str = "knha",
-    level: float = 0.95,
-) -> pd.DataFrame:
+def moderator_table(outcome: AnalysisOutcome) -> pd.DataFrame:
     """Subgroup analyses and one-moderator meta-regressions planned for one analysis.
 
-    ``spec["subgroups"]`` names columns of the effects table (e.g. ``control_type``,
+    They use the model the outcome was fitted with (``outcome.model``: estimator, test,
+    level). ``spec.subgroups`` names columns of the effects table (e.g. ``control_type``,
     ``treatment_resistant``); each is analysed with :func:`ketamine_evidence.meta.subgroup`:
     one row per level (its own random-effects estimate) and one row for the test for
     subgroup differences (Q between subgroups with separate tau^2, chi^2 with G - 1 df;
-    Borenstein et al. 2009, ch. 19). ``spec["moderators"]`` names numeric columns (e.g.
+    Borenstein et al. 2009, ch. 19). ``spec.moderators`` names numeric columns (e.g.
     ``dose_mg_per_kg``); each is a mixed-effects meta-regression
     (:func:`ketamine_evidence.meta.metareg`, ``yi ~ 1 + x``, as metafor's
     ``rma(yi, vi, mods = ~ x)``): one row per coefficient.
@@ -454,12 +454,13 @@ def moderator_table(
 
     if selected.empty:
         return pd.DataFrame(columns=MODERATOR_COLUMNS)
+    method, test, level = (outcome.model[key] for key in ("method", "test", "level"))
     yi = selected["yi"].to_numpy(float)
     vi = selected["vi"].to_numpy(float)
     labels = study_labels(selected)
-    for column in spec.get("subgroups", []) or []:
+    for column in spec.subgroups:
         if column not in selected:
-            raise ValueError(f"analysis {spec['id']!r}: subgroup column {column!r} is not in "
+            raise ValueError(f"analysis {spec.id!r}: subgroup column {column!r} is not in "
                              "the effects table")
         groups = selected[column].astype(object).where(selected[column].notna(),
                                                        "not reported").astype(str)
@@ -484,9 +485,9 @@ def moderator_table(
                      "statistic": res.q_between, "df": res.df_between,
                      "pvalue": res.p_between,
                      "note": "Q between subgroups, separate tau^2 per subgroup (chi-square)"})
-    for column in spec.get("moderators", []) or []:
+    for column in spec.moderators:
         if column not in selected:
-            raise ValueError(f"analysis {spec['id']!r}: moderator column {column!r} is not in "
+            raise ValueError(f"analysis {spec.id!r}: moderator column {column!r} is not in "
                              "the effects table")
         x = pd.to_numeric(selected[column], errors="coerce")
         usable = x.notna().to_numpy()

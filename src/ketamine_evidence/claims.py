@@ -44,6 +44,7 @@ import pandas as pd
 
 from ketamine_evidence import synthesis
 from ketamine_evidence.analysis import matches_any, participants
+from ketamine_evidence.config import AnalysisSpec, ClaimSpec
 
 VERDICTS = ("supported", "contradicted", "inconclusive", "no_evidence")
 PI_STATUSES = ("inside", "straddles", "outside", "not_estimable")
@@ -234,10 +235,10 @@ def judge(
 
 
 def evaluate_claims(
-    claims: Sequence[Mapping],
+    claims: Sequence[ClaimSpec | Mapping],
     pooled: pd.DataFrame,
     *,
-    analyses: Sequence[Mapping] = (),
+    analyses: Sequence[AnalysisSpec | Mapping] = (),
     study_effects: pd.DataFrame | None = None,
     risk_of_bias: pd.DataFrame | None = None,
     not_poolable: pd.DataFrame | None = None,
@@ -285,6 +286,7 @@ def evaluate_claims(
     by_id = pooled.set_index("analysis_id") if len(pooled) else pd.DataFrame()
     overall = _overall_rob(risk_of_bias)
     rows = []
+    claims = [ClaimSpec.coerce(c) for c in claims]
     for claim, evidence in zip(claims, claim_evidence(
             claims, by_id, analyses=analyses, study_effects=study_effects,
             risk_of_bias=risk_of_bias, not_poolable=not_poolable,
@@ -295,7 +297,7 @@ def evaluate_claims(
         labels = sorted({label for label, _ in narrative})
         votes = evidence.votes
         verdict = judge(
-            claim["id"], metric, claim["claimed_range"], k=k,
+            claim.id, metric, claim.claimed_range, k=k,
             estimate=_num(stats.get("estimate")), ci_low=_num(stats.get("ci_low")),
             ci_high=_num(stats.get("ci_high")), pi_low=_num(stats.get("pi_low")),
             pi_high=_num(stats.get("pi_high")), narrative_studies=labels,
@@ -304,16 +306,16 @@ def evaluate_claims(
             else "",
         )
         row = {
-            "claim_id": claim["id"],
-            "text": claim.get("text", ""),
-            "quote": claim.get("quote", ""),
-            "population": claim.get("population", ""),
-            "outcome": claim.get("outcome", ""),
-            "timepoint": claim.get("timepoint", ""),
-            "analysis_id": claim["analysis"],
+            "claim_id": claim.id,
+            "text": claim.text,
+            "quote": claim.quote,
+            "population": claim.population,
+            "outcome": claim.outcome,
+            "timepoint": claim.timepoint,
+            "analysis_id": claim.analysis,
             "analysis_used": analysis_id,
             **{key: value for key, value in verdict.to_dict().items() if key != "claim_id"},
-            "claimed_range_text": format_range(claim["claimed_range"]),
+            "claimed_range_text": format_range(claim.claimed_range),
             "n_participants": _num(stats.get("n_participants")),
             # heterogeneity does not exist for one trial: empty, never "0%"
             "tau2": _num(stats.get("tau2")) if k >= 2 else math.nan,
@@ -322,14 +324,14 @@ def evaluate_claims(
             "narrative_studies": "; ".join(labels),
             "narrative_results": " | ".join(f"{label}: {text}" for label, text in narrative),
         }
-        if analysis_id != claim["analysis"]:
+        if analysis_id != claim.analysis:
             row["verdict_reason"] = (
-                f"The planned analysis ({claim['analysis']}) had no poolable trial; judged on "
+                f"The planned analysis ({claim.analysis}) had no poolable trial; judged on "
                 f"{analysis_id} instead. " + row["verdict_reason"])
         row.update(_rob_counts(study_effects, overall, analysis_id))
         row.update(_comparator(claim, by_id, metric))
         row["within_arm_reduction"] = _within_arm_text(
-            within_arm, claim.get("within_arm_instrument_outcome"))
+            within_arm, claim.within_arm_instrument_outcome)
         row.update({
             "reported_k": votes.reported_k,
             "direction_favours": votes.favours,
@@ -361,10 +363,10 @@ class ClaimEvidence:
 
 
 def claim_evidence(
-    claims: Sequence[Mapping],
+    claims: Sequence[ClaimSpec | Mapping],
     pooled: pd.DataFrame,
     *,
-    analyses: Sequence[Mapping] = (),
+    analyses: Sequence[AnalysisSpec | Mapping] = (),
     study_effects: pd.DataFrame | None = None,
     risk_of_bias: pd.DataFrame | None = None,
     not_poolable: pd.DataFrame | None = None,
@@ -378,28 +380,30 @@ def claim_evidence(
     """
     by_id = pooled if pooled.index.name == "analysis_id" or pooled.empty else \
         pooled.set_index("analysis_id")
-    specs = {spec["id"]: spec for spec in analyses}
+    specs = {spec.id: spec for spec in map(AnalysisSpec.coerce, analyses)}
     overall = _overall_rob(risk_of_bias)
     out = []
-    for claim in claims:
+    for claim in map(ClaimSpec.coerce, claims):
         analysis_id, metric = _analysis_to_judge(claim, by_id)
         stats = by_id.loc[analysis_id] if analysis_id in by_id.index else pd.Series(dtype=object)
         k = _studies_pooled(by_id, analysis_id)
-        spec = specs.get(analysis_id, {"outcome": stats.get("outcome")})
-        outcomes = list(claim.get("narrative_outcomes", [])) or [spec.get("outcome")]
+        spec = specs.get(analysis_id)
+        outcomes = list(claim.narrative_outcomes) or [
+            spec.outcome if spec else stats.get("outcome")]
+        window = spec.window_days if spec else None
+        filters = spec.filters if spec else None
         pooled_ids = _pooled_studies(study_effects, analysis_id)
-        rows = _narrative_rows(not_poolable, outcomes, spec.get("window_days"),
-                               filters=spec.get("filters"), exclude=pooled_ids)
+        rows = _narrative_rows(not_poolable, outcomes, window, filters=filters,
+                               exclude=pooled_ids)
         others = (study_effects[study_effects["analysis_id"] != analysis_id]
                   if study_effects is not None and "analysis_id" in study_effects else None)
-        others = _narrative_rows(others, outcomes, spec.get("window_days"),
-                                 filters=spec.get("filters"), exclude=pooled_ids)
+        others = _narrative_rows(others, outcomes, window, filters=filters, exclude=pooled_ids)
         studies = reporting_studies(analysis_id, rows, study_effects=study_effects,
                                     characteristics=characteristics, overall_rob=overall,
                                     other_numbers=others)
         votes = synthesis.vote_count(list(studies["direction"]),
                                      pooled_k=int(studies["pooled"].astype(bool).sum()))
-        out.append(ClaimEvidence(claim["id"], analysis_id, metric, stats, k,
+        out.append(ClaimEvidence(claim.id, analysis_id, metric, stats, k,
                                  _narrative_texts(rows), studies, votes))
     return out
 
@@ -422,13 +426,13 @@ def _studies_pooled(by_id: pd.DataFrame, analysis_id: str) -> int:
     return 0 if pd.isna(k) else int(k)
 
 
-def _analysis_to_judge(claim: Mapping, by_id: pd.DataFrame) -> tuple[str, str]:
+def _analysis_to_judge(claim: ClaimSpec, by_id: pd.DataFrame) -> tuple[str, str]:
     """The claim's analysis, or its first fallback with k > 0 (analysis id, metric)."""
-    if _studies_pooled(by_id, claim["analysis"]) == 0:
-        for fallback in claim.get("fallback_analyses", []):
-            if _studies_pooled(by_id, fallback["analysis"]) > 0:
-                return fallback["analysis"], fallback["metric"]
-    return claim["analysis"], claim["metric"]
+    if _studies_pooled(by_id, claim.analysis) == 0:
+        for fallback in claim.fallback_analyses:
+            if _studies_pooled(by_id, fallback.analysis) > 0:
+                return fallback.analysis, fallback.metric
+    return claim.analysis, claim.metric
 
 
 def _pooled_studies(study_effects: pd.DataFrame | None, analysis_id: str) -> set[str]:
@@ -444,13 +448,6 @@ def _num(value) -> float:
     except (TypeError, ValueError):
         return math.nan
     return out
-
-
-def _analysis_outcome(claim: Mapping, stats: pd.Series) -> str:
-    outcome = stats.get("outcome")
-    if isinstance(outcome, str) and outcome:
-        return outcome
-    return str(claim.get("analysis_outcome", ""))
 
 
 def _overall_rob(risk_of_bias: pd.DataFrame | None) -> dict[str, str]:
@@ -482,11 +479,11 @@ def _rob_counts(study_effects, overall, analysis_id) -> dict[str, float]:
     return out
 
 
-def _comparator(claim: Mapping, by_id: pd.DataFrame, metric: str) -> dict[str, float]:
-    out = {"comparator_analysis_id": claim.get("comparator_analysis", ""),
+def _comparator(claim: ClaimSpec, by_id: pd.DataFrame, metric: str) -> dict[str, float]:
+    out = {"comparator_analysis_id": claim.comparator_analysis or "",
            "comparator_k": math.nan, "comparator_estimate": math.nan,
            "comparator_ci_low": math.nan, "comparator_ci_high": math.nan}
-    comparator = claim.get("comparator_analysis")
+    comparator = claim.comparator_analysis
     if not comparator or comparator not in by_id.index:
         return out
     stats = by_id.loc[comparator]

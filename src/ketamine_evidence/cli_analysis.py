@@ -9,17 +9,16 @@ import pandas as pd
 
 from ketamine_evidence import analysis, claims, grade, posterior
 from ketamine_evidence.certainty import CertaintySettings
-from ketamine_evidence.config import load_config
+from ketamine_evidence.config import load_settings
 from ketamine_evidence.extraction import read_thresholds
 from ketamine_evidence.tables import read_table, write_table
 
 
 def analyze_command(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    settings = config["analysis"]
+    settings = load_settings(args.config).analysis
     effects = read_table(args.effects)
-    outcomes = analysis.run_analyses(effects, config["analysis"])
-    posteriors = [analysis.bayes_posterior(o, settings["bayes"], level=settings["level"])
+    outcomes = analysis.run_analyses(effects, settings)
+    posteriors = [analysis.bayes_posterior(o, settings.bayes, level=settings.level)
                   for o in outcomes]
     pooled = pd.DataFrame([{**o.pooled_row(), **posterior.pooled_columns(p)}
                            for o, p in zip(outcomes, posteriors, strict=True)])
@@ -28,17 +27,12 @@ def analyze_command(args: argparse.Namespace) -> int:
     study_effects = pd.concat(study_rows, ignore_index=True) if study_rows else pd.DataFrame(
         columns=["analysis_id", "study_id"])
     sensitivity = pd.concat(
-        [analysis.sensitivity_table(o, effects, instrument_priority=settings["instrument_priority"],
-                                    method=settings["method"], test=settings["test"],
-                                    level=settings["level"],
-                                    crossover_r=settings["crossover_r_sensitivity"])
+        [analysis.sensitivity_table(o, effects, instrument_priority=settings.instrument_priority,
+                                    crossover_r=settings.crossover_r_sensitivity)
          for o in outcomes]
         + [pd.DataFrame(posterior.sensitivity_rows(p)) for p in posteriors if p.results],
         ignore_index=True)
-    moderators = pd.concat(
-        [analysis.moderator_table(o, method=settings["method"], test=settings["test"],
-                                  level=settings["level"]) for o in outcomes],
-        ignore_index=True)
+    moderators = pd.concat([analysis.moderator_table(o) for o in outcomes], ignore_index=True)
     write_table(moderators, args.out_moderators)
     write_table(pooled, args.out_pooled)
     write_table(study_effects, args.out_study_effects)
@@ -51,23 +45,24 @@ def analyze_command(args: argparse.Namespace) -> int:
 
 
 def claims_command(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+    settings = load_settings(args.config)
+    config = settings.to_dict()  # plain data for the GRADE step, which reads mappings
     if args.as_of is None:
         import datetime
 
         args.as_of = datetime.date.today().isoformat()
     inputs = {
-        "analyses": config["analysis"]["analyses"],
+        "analyses": settings.analysis.analyses,
         "study_effects": read_table(args.study_effects, required=False),
         "risk_of_bias": read_table(args.risk_of_bias, required=False),
         "not_poolable": read_table(args.not_poolable, required=False),
         "characteristics": read_table(args.characteristics, required=False),
     }
     pooled = read_table(args.pooled)
-    table = claims.evaluate_claims(config["claims"], pooled,
+    table = claims.evaluate_claims(settings.claims, pooled,
                                    within_arm=read_table(args.within_arm, required=False),
                                    **inputs)
-    evidence = claims.claim_evidence(config["claims"], pooled, **inputs)
+    evidence = claims.claim_evidence(settings.claims, pooled, **inputs)
     rating = {
         "study_effects": inputs["study_effects"],
         "characteristics": inputs["characteristics"],

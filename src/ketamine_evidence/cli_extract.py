@@ -20,27 +20,16 @@ from pathlib import Path
 import pandas as pd
 
 from ketamine_evidence import registry_results as rr
-from ketamine_evidence.config import load_config
+from ketamine_evidence.config import load_settings
 from ketamine_evidence.extraction import derive_effects, load_curated
 from ketamine_evidence.tables import write_table
 
 
-def _read_config(path: Path | None) -> dict:
-    """The validated review configuration with the schema's defaults; {} when there is none.
-
-    Defaults must come from the same schema as for ``analyze``: otherwise a default such as
-    ``analysis.crossover_r_sensitivity`` would be applied when pooling but not here, and the
-    sensitivity rows it asks for would silently be missing.
-    """
-    if path is None or not Path(path).is_file():
-        return {}
-    return load_config(path)
-
-
-def _curated_dir(args: argparse.Namespace, config: dict) -> Path:
+def _curated_dir(args: argparse.Namespace) -> Path:
+    """``--curated-dir``, else ``review.curated_dir`` of ``--config``."""
     if args.curated_dir is not None:
         return args.curated_dir
-    return Path((config.get("review") or {}).get("curated_dir") or "data/raw")
+    return Path(load_settings(args.config).review.curated_dir)
 
 
 def _registry_studies(folder: Path) -> tuple[list[dict], list[str]]:
@@ -108,10 +97,15 @@ _EMPTY_STUDY = {"protocolSection": {"identificationModule": {"nctId": "NCT000000
 
 
 def effects_command(args: argparse.Namespace) -> int:
-    config = _read_config(args.config)
-    curated = _curated_dir(args, config)
+    if args.crossover_r is not None:
+        crossover_r, sensitivity = args.crossover_r, args.crossover_r_sensitivity or ()
+    else:
+        analysis = load_settings(args.config).analysis
+        crossover_r, sensitivity = analysis.crossover_r, analysis.crossover_r_sensitivity
+    curated = _curated_dir(args)
     sheets = load_curated(curated, require_risk_of_bias=False)
-    tables = derive_effects(sheets.extraction, sheets.characteristics, config)
+    tables = derive_effects(sheets.extraction, sheets.characteristics,
+                            crossover_r=crossover_r, crossover_r_sensitivity=sensitivity)
     problems: list[str] = []
     studies: list[dict] = []
     if args.registry_dir is not None:
@@ -149,8 +143,7 @@ def effects_command(args: argparse.Namespace) -> int:
 
 
 def validate_command(args: argparse.Namespace) -> int:
-    config = _read_config(args.config)
-    curated = _curated_dir(args, config)
+    curated = _curated_dir(args)
     sheets = load_curated(curated, require_risk_of_bias=not args.allow_missing_risk_of_bias)
     optional = ", ".join(
         f"{name}: {'absent' if table is None else f'{len(table)} rows'}"
@@ -181,13 +174,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--config",
         type=Path,
         default=Path("config.yaml"),
-        help="review configuration (analysis.crossover_r ...); the schema's values if absent",
+        help="review configuration or a settings file; read for analysis.crossover_r and "
+             "crossover_r_sensitivity unless --crossover-r is given, and for "
+             "review.curated_dir unless --curated-dir is given",
     )
+    p.add_argument("--crossover-r", type=float, default=None, metavar="R",
+                   help="within-person correlation assumed for crossover trials")
+    p.add_argument("--crossover-r-sensitivity", type=float, nargs="*", default=None,
+                   metavar="R", help="further correlations for the sensitivity rows")
     p.add_argument(
         "--curated-dir",
         type=Path,
         default=None,
-        help="folder of the curated sheets (default: review.curated_dir or data/raw)",
+        help="folder of the curated sheets (default: review.curated_dir of --config)",
     )
     p.add_argument(
         "--registry-dir",

@@ -22,7 +22,7 @@ import pandas as pd
 
 from ketamine_evidence import analysis, plots
 from ketamine_evidence.claims import claim_bounds
-from ketamine_evidence.config import load_config
+from ketamine_evidence.config import ClaimSpec, load_settings
 from ketamine_evidence.plots.funnel import funnel_plot
 from ketamine_evidence.plots.prisma import prisma_flow
 from ketamine_evidence.plots.rob import rob_summary
@@ -69,68 +69,65 @@ def _direction(outcome: str, measure: str) -> dict:
     return {"favours": ("ketamine", "control")}
 
 
-def _claims_for(analysis_id: str, claims: list[dict]) -> list[dict]:
-    return [c for c in claims if c["analysis"] == analysis_id]
-
-
-def _claim_band(spec: dict, claims: list[dict]) -> tuple[tuple[float, float] | None, str | None]:
+def _claim_band(analysis_id: str, claims: tuple[ClaimSpec, ...]
+                ) -> tuple[tuple[float, float] | None, str | None]:
     """The first claim on this analysis, as a range on the analysis' display scale."""
-    matching = _claims_for(spec["id"], claims)
+    matching = [c for c in claims if c.analysis == analysis_id]
     if not matching:
         return None, None
     claim = matching[0]
-    label = f"Claim {claim['id']}: \u201c{claim['text']}\u201d"
-    return claim_bounds(claim["claimed_range"]), label
+    label = f"Claim {claim.id}: \u201c{claim.text}\u201d"
+    return claim_bounds(claim.claimed_range), label
 
 
-def _figure_rows(outcome: analysis.AnalysisOutcome, claims: list[dict],
+def _figure_rows(outcome: analysis.AnalysisOutcome, claims: tuple[ClaimSpec, ...],
                  risk_of_bias: pd.DataFrame | None = None):
     """Yield (kind, figure or None, reason) for one analysis."""
     spec = outcome.spec
-    measure = spec["measure"]
+    measure = spec.measure
     transform = TRANSFORMS.get(measure)
     k = outcome.k
     if k == 0:
         yield "forest", None, "no poolable effect"
         return
-    band, band_label = _claim_band(spec, claims)
+    band, band_label = _claim_band(spec.id, claims)
     ref = 0.0
-    direction = _direction(spec["outcome"], measure)
+    direction = _direction(spec.outcome, measure)
     studies = analysis.study_effects_table(outcome).rename(columns={"row_label": "study"})
     label = axis_label(measure, studies.get("instrument", ()))
     yield "forest", plots.forest_plot(
         outcome.result, studies, measure_label=label, claim_range=band, claim_label=band_label,
         claim_scale="display", transform=transform, ref_line=ref, **direction,
-        extra_columns={"Scale": "instrument", "Time": "timepoint"}, title=spec["title"],
+        extra_columns={"Scale": "instrument", "Time": "timepoint"}, title=spec.title,
         risk_of_bias=risk_of_bias if risk_of_bias is not None and len(risk_of_bias) else None,
     ), ""
     if outcome.cumulative is not None:
         yield "cumulative", plots.cumulative_plot(
             outcome.cumulative, measure_label=label, transform=transform, **direction,
-            title=f"Cumulative meta-analysis by year: {spec['title']}"), ""
+            title=f"Cumulative meta-analysis by year: {spec.title}"), ""
     else:
         yield "cumulative", None, f"k={k}: cumulative analysis needs 2 studies"
     if outcome.leave1out is not None:
         yield "leave1out", plots.leave1out_plot(
             outcome.leave1out, outcome.result, measure_label=label, transform=transform,
             **direction,
-            title=f"Leave-one-out: {spec['title']}"), ""
+            title=f"Leave-one-out: {spec.title}"), ""
     else:
         yield "leave1out", None, f"k={k}: leave-one-out needs 3 studies"
     if outcome.egger is not None:
         yield "funnel", funnel_plot(outcome.result, regtest=outcome.egger,
                                     trimfill=outcome.trimfill, measure_label=label,
-                                    transform=transform, title=spec["title"]), ""
+                                    transform=transform, title=spec.title), ""
     else:
         yield "funnel", None, f"k={k}: funnel plot and Egger's test need 3 studies"
 
 
 def figures_command(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+    settings = load_settings(args.config)
     outdir = Path(args.output_dir)
     outdir.mkdir(parents=True, exist_ok=True)
     effects = read_table(args.effects)
-    outcomes = analysis.run_analyses(effects, config["analysis"])
+    outcomes = analysis.run_analyses(effects, settings.analysis)
     index = []
     rob = read_table(args.risk_of_bias, required=False)
 
@@ -145,7 +142,7 @@ def figures_command(args: argparse.Namespace) -> int:
                       "files": ";".join(Path(p).name for p in written), "skipped": ""})
 
     for outcome in outcomes:
-        for kind, fig, reason in _figure_rows(outcome, config["claims"], rob):
+        for kind, fig, reason in _figure_rows(outcome, settings.claims, rob):
             save(fig, f"{kind}_{outcome.analysis_id}", outcome.analysis_id, kind, reason)
     counts = json.loads(Path(args.prisma).read_text(encoding="utf-8"))
     save(prisma_flow(counts, title="PRISMA 2020 flow diagram"), "prisma", "", "prisma")

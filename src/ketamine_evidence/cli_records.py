@@ -10,6 +10,7 @@ import json
 import logging
 from pathlib import Path
 
+from .config import load_settings
 from .schemas.records import (
     RECORDS_SCHEMA,
     SCREENING_SCHEMA,
@@ -17,13 +18,6 @@ from .schemas.records import (
     read_table,
     write_table,
 )
-
-
-def _config(path) -> dict:
-    """The validated review configuration, with the schema's defaults filled in."""
-    from .config import load_config
-
-    return load_config(path)
 
 
 def _cmd_refresh(args) -> int:
@@ -36,18 +30,17 @@ def _cmd_refresh(args) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = resolve_settings({name: getattr(args, name) for name in ENV}, os.environ)
-    config = _config(args.config)
-    snapshot_dir = args.snapshot_dir or config["review"]["snapshot_dir"]
+    config = load_settings(args.config)
+    snapshot_dir = args.snapshot_dir or config.review.snapshot_dir
     common = dict(policy=settings.policy(), timeout=settings.timeout)
-    pubmed = PubMedClient(email=(config.get("search", {}).get("pubmed") or {}).get("email"),
-                          batch_size=int(config["search"]["pubmed"].get("batch_size", 200)),
+    pubmed = PubMedClient(batch_size=config.search.pubmed.batch_size,
                           base_url=settings.eutils_url, throttle=settings.throttle(), **common)
-    ctgov = CTGovClient(page_size=int(config["search"]["ctgov"].get("page_size", 1000)),
+    ctgov = CTGovClient(page_size=config.search.ctgov.page_size,
                         base_url=settings.ctgov_url, throttle=settings.throttle(), **common)
     logging.getLogger(__name__).info(
         "refresh: E-utilities %s, ClinicalTrials.gov %s, timeout %g s, %d retries",
         settings.eutils_url, settings.ctgov_url, settings.timeout, settings.retries)
-    folder = refresh(snapshot_dir, config, pubmed, ctgov)
+    folder = refresh(snapshot_dir, config.search, pubmed, ctgov)
     print(f"snapshot refreshed: {folder}")
     return 0
 
@@ -63,10 +56,13 @@ def _cmd_init(args) -> int:
 def _cmd_records(args) -> int:
     from .records import build_records
 
-    config = _config(args.config)
-    records, studies = build_records(
-        args.snapshot_dir or config["review"]["snapshot_dir"],
-        args.curated_dir or config["review"]["curated_dir"], config)
+    if args.snapshot_dir and args.curated_dir:
+        snapshot_dir, curated_dir = args.snapshot_dir, args.curated_dir
+    else:
+        review = load_settings(args.config).review
+        snapshot_dir = args.snapshot_dir or review.snapshot_dir
+        curated_dir = args.curated_dir or review.curated_dir
+    records, studies = build_records(snapshot_dir, curated_dir)
     write_table(records, args.records, RECORDS_SCHEMA)
     write_table(studies, args.studies, STUDIES_SCHEMA)
     return 0
@@ -75,11 +71,12 @@ def _cmd_records(args) -> int:
 def _cmd_screen(args) -> int:
     from .screening import read_overrides, screen
 
-    config = _config(args.config)
+    eligibility = load_settings(args.config).eligibility
     records = read_table(args.records, RECORDS_SCHEMA)
     studies = read_table(args.studies, STUDIES_SCHEMA)
     overrides = read_overrides(args.overrides)
-    write_table(screen(records, studies, config, overrides), args.output, SCREENING_SCHEMA)
+    write_table(screen(records, studies, eligibility, overrides), args.output,
+                SCREENING_SCHEMA)
     return 0
 
 
@@ -181,7 +178,8 @@ def register(subparsers) -> None:
         description="Parse the hash-checked snapshot and the reviewers' known_reports.csv into "
                     "one row per record (records.csv), deduplicate them and link PMIDs and NCT "
                     "IDs into studies (studies.csv).")
-    p.add_argument("--config", default="config.yaml", help=CONFIG_HELP)
+    p.add_argument("--config", default="config.yaml",
+                   help="read only when --snapshot-dir or --curated-dir is not given")
     p.add_argument("--snapshot-dir", metavar="DIR",
                    help="snapshot folder (default: review.snapshot_dir of the config)")
     p.add_argument("--curated-dir", metavar="DIR",

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -485,7 +485,6 @@ CONTINUOUS_OUTCOMES = (
     "anxiety",
     "blood_pressure",
 )
-DEFAULT_CROSSOVER_R = 0.5
 Z975 = 1.959963984540054
 
 
@@ -498,18 +497,13 @@ class EffectTables:
     within_arm: pd.DataFrame
 
 
-def _analysis_options(config: Mapping | None) -> tuple[float, list[float]]:
-    analysis = dict((config or {}).get("analysis") or {})
-    r = analysis.get("crossover_r", DEFAULT_CROSSOVER_R)
-    r = DEFAULT_CROSSOVER_R if r is None else float(r)
-    sens = [float(x) for x in (analysis.get("crossover_r_sensitivity") or [])]
-    sens = [x for x in sens if not math.isclose(x, r)]
+def _crossover_values(r: float, sensitivity: Sequence[float]) -> tuple[float, list[float]]:
+    """The main within-person correlation and the sensitivity values that differ from it."""
+    sens = [float(x) for x in sensitivity if not math.isclose(float(x), float(r))]
     for value in [r, *sens]:
         if not -1 <= value <= 1:
-            raise ValueError(
-                f"config.yaml: analysis.crossover_r values must lie in [-1, 1]: {value}"
-            )
-    return r, sens
+            raise ValueError(f"analysis.crossover_r values must lie in [-1, 1]: {value}")
+    return float(r), sens
 
 
 def _f(v) -> float | None:
@@ -949,7 +943,9 @@ def _superseded_crossover_arms(ext: pd.DataFrame, chars: Mapping) -> dict:
 def derive_effects(
     extraction: pd.DataFrame,
     characteristics: pd.DataFrame,
-    config: Mapping | None = None,
+    *,
+    crossover_r: float,
+    crossover_r_sensitivity: Sequence[float] = (),
 ) -> EffectTables:
     """Effect sizes for every poolable curated row; every other row with its reason.
 
@@ -957,9 +953,11 @@ def derive_effects(
     ----------
     extraction, characteristics : DataFrame
         Validated curated sheets (:func:`load_curated`).
-    config : mapping, optional
-        The review configuration; ``analysis.crossover_r`` (default 0.5) and
-        ``analysis.crossover_r_sensitivity`` (default none) are read.
+    crossover_r : float
+        Within-person correlation assumed for crossover trials (``analysis.crossover_r``).
+    crossover_r_sensitivity : sequence of float
+        Further values, each giving rows with ``sensitivity=True``
+        (``analysis.crossover_r_sensitivity``).
 
     Returns
     -------
@@ -992,7 +990,7 @@ def derive_effects(
       to the within-arm table). Every extraction row appears in exactly one of ``effects``
       (through ``row_ids``) or ``not_poolable``.
     """
-    r_main, r_sens = _analysis_options(config)
+    r_main, r_sens = _crossover_values(crossover_r, crossover_r_sensitivity)
     chars = {
         row["study_id"]: row
         for row in characteristics.to_dict("records")

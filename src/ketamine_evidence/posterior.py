@@ -111,7 +111,7 @@ def resolve_priors(bayes_settings: Mapping, measure: str, vi: Sequence[float],
     if spec is None:
         return [], f"no Bayesian prior is configured for measure {measure}"
     unit, shown = 1.0, None
-    if spec.get("scale_unit", "effect") == "uisd":
+    if spec["scale_unit"] == "uisd":  # defaults filled by the config schema
         unit = shown = uisd(vi, n)
         if not math.isfinite(unit):
             return [], ("Bayesian analysis not run: the prior is scaled by the unit "
@@ -123,7 +123,7 @@ def resolve_priors(bayes_settings: Mapping, measure: str, vi: Sequence[float],
                     _label(spec["tau_prior"], base, shown))]
     for alt in bayes_settings.get("sensitivity", []):
         family = alt.get("tau_prior", spec["tau_prior"])
-        scale = base * float(alt.get("scale_factor", 1.0))
+        scale = base * float(alt["scale_factor"])
         priors.append(Prior(alt["id"], family, scale * unit, mu_prior,
                             _label(family, scale, shown)))
     return priors, ""

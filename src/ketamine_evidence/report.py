@@ -36,6 +36,7 @@ from typing import Any, NamedTuple
 import jinja2
 import pandas as pd
 
+from ketamine_evidence.config import Settings, load_settings, settings_from_mapping
 from ketamine_evidence.extraction import read_registry_facts
 from ketamine_evidence.plots.rob import JUDGEMENT_SYMBOLS, symbol_legend
 from ketamine_evidence.schemas.records import NOT_YET_CLASSIFIED
@@ -165,10 +166,21 @@ class ReportInputs:
     registry_facts: pd.DataFrame | None = None  # curated registry-versus-publication facts
     prisma: Mapping[str, Any] | None = None
     manifest: Mapping[str, Any] | None = None
-    config: Mapping[str, Any] = field(default_factory=dict)
+    # The review's settings (the report step's slice: every section); a mapping is validated.
+    config: Settings | Mapping[str, Any] | None = None
     versions: Mapping[str, str] = field(default_factory=dict)
     figures: Mapping[str, bytes] = field(default_factory=dict)
     generated_on: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.config is not None and not isinstance(self.config, Settings):
+            object.__setattr__(self, "config",
+                               settings_from_mapping(self.config, source="report settings"))
+
+    @property
+    def settings(self) -> Settings | None:
+        """The validated settings, or ``None`` when the report was given none."""
+        return self.config
 
 
 class Link(NamedTuple):
@@ -413,9 +425,7 @@ def figure_uri(figures: Mapping[str, bytes], stem: str) -> str | None:
 
 def _smd_size(value: float, benchmarks: Mapping[str, float]) -> str:
     size = abs(value)
-    small = benchmarks.get("small", 0.2)
-    medium = benchmarks.get("medium", 0.5)
-    large = benchmarks.get("large", 0.8)
+    small, medium, large = (benchmarks[name] for name in ("small", "medium", "large"))
     if size < small:
         return "smaller than small"
     if size < medium:
@@ -425,9 +435,12 @@ def _smd_size(value: float, benchmarks: Mapping[str, float]) -> str:
     return "large"
 
 
-def plain_reading(row: Mapping[str, Any], benchmarks: Mapping[str, float] | None = None) -> str:
-    """One plain-language sentence on what the pooled trials say about a claim."""
-    benchmarks = benchmarks or {}
+def plain_reading(row: Mapping[str, Any], benchmarks: Mapping[str, float] | None) -> str:
+    """One plain-language sentence on what the pooled trials say about a claim.
+
+    ``benchmarks`` are the |SMD| thresholds (``analysis.smd_benchmarks``: small, medium,
+    large); without them an SMD is not given a size in words.
+    """
     verdict = _text(row.get("verdict"))
     metric = _text(row.get("metric"))
     f = _metric_formatter(metric)
@@ -451,7 +464,8 @@ def plain_reading(row: Mapping[str, Any], benchmarks: Mapping[str, float] | None
         what = (f"mean symptom scores were {f(abs(est))} {'lower' if est >= 0 else 'higher'} "
                 f"with ketamine than with control (95% CI {fmt_interval(lo, hi, f)})")
     elif metric == "smd" and est is not None:
-        what = (f"the difference from control was {_smd_size(est, benchmarks)} "
+        size = f"{_smd_size(est, benchmarks)} " if benchmarks else ""
+        what = (f"the difference from control was {size}"
                 f"(g = {f(est)}, 95% CI {fmt_interval(lo, hi, f)})")
     elif est is not None:
         what = f"the pooled estimate was {f(est)} (95% CI {fmt_interval(lo, hi, f)})"
@@ -488,7 +502,8 @@ def _rob_summary(row: Mapping[str, Any]) -> str:
 
 
 def _claims_section(inputs: ReportInputs) -> list[dict[str, Any]]:
-    benchmarks = inputs.config.get("analysis", {}).get("smd_benchmarks", {}) or {}
+    settings = inputs.settings
+    benchmarks = settings.analysis.smd_benchmarks if settings else None
     out = []
     for row in _rows(inputs.claims):
         metric = _text(row.get("metric"))
@@ -550,24 +565,19 @@ def prediction_interval_text(test: str, pi_df: str | None) -> str:
 
 
 def _methods_section(inputs: ReportInputs) -> dict[str, Any]:
-    config = inputs.config or {}
-    review = config.get("review", {}) or {}
-    search = config.get("search", {}) or {}
-    analysis = config.get("analysis", {}) or {}
-    eligibility = config.get("eligibility", {}) or {}
-    pubmed = search.get("pubmed", {}) or {}
-    ctgov = search.get("ctgov", {}) or {}
-    queries = []
-    if pubmed.get("term"):
-        window = f"{search.get('date_from') or 'any date'} to {search.get('date_to') or 'refresh'}"
-        queries.append({"source": "PubMed", "query": " ".join(str(pubmed["term"]).split()),
-                        "window": window})
-    if ctgov:
-        query = (f"conditions: {'; '.join(ctgov.get('conditions', []))}; "
-                 f"interventions: {'; '.join(ctgov.get('interventions', []))}")
-        queries.append({"source": "ClinicalTrials.gov", "query": query, "window": "all dates"})
-    method = _text(analysis.get("method")) or "REML"
-    test = _text(analysis.get("test")) or "knha"
+    settings = inputs.settings
+    if settings is None:
+        return {"title": "", "queries": [], "choices": [], "analyses": [], "eligibility": [],
+                "manifest": _manifest_view(inputs.manifest) if inputs.manifest else None,
+                "manifest_state": _state(inputs.manifest), "versions": _versions(inputs)}
+    search, analysis = settings.search, settings.analysis
+    window = f"{search.date_from} to {search.date_to or 'refresh'}"
+    ctgov = (f"conditions: {'; '.join(search.ctgov.conditions)}; "
+             f"interventions: {'; '.join(search.ctgov.interventions)}")
+    queries = [{"source": "PubMed", "query": " ".join(search.pubmed.term.split()),
+                "window": window},
+               {"source": "ClinicalTrials.gov", "query": ctgov, "window": "all dates"}]
+    method, test, pi_df = analysis.method, analysis.test, analysis.pi_df
     test_text = {
         "knha": "Hartung-Knapp-Sidik-Jonkman (t distribution with k\u22121 df)",
         "z": "Wald-type normal (z) interval",
@@ -584,48 +594,48 @@ def _methods_section(inputs: ReportInputs) -> dict[str, Any]:
         "HE": "Hedges",
         "EE": "equal effects (common effect, no tau\u00b2)",
     }.get(method, method)
-    pi_df = analysis.get("pi_df")
-    level = _num(analysis.get("level")) or 0.95
     choices = [
         ("Model", "random effects, inverse-variance weights"),
         ("Between-study variance (tau\u00b2)", estimator_text),
-        ("Confidence interval of the pooled effect", f"{level:.0%} {test_text}"),
+        ("Confidence interval of the pooled effect", f"{analysis.level:.0%} {test_text}"),
         ("Prediction interval", prediction_interval_text(test, pi_df)),
         ("Interval for tau\u00b2", "Q-profile (Viechtbauer 2007)"),
         ("Crossover trials", "paired analysis assuming a within-person correlation "
-         f"r = {_text(analysis.get('crossover_r')) or '0.5'}; sensitivity at "
-         f"{', '.join(_text(r) for r in analysis.get('crossover_r_sensitivity', []) or [])}"),
+         f"r = {_text(analysis.crossover_r)}; sensitivity at "
+         f"{', '.join(_text(r) for r in analysis.crossover_r_sensitivity)}"),
         ("Instrument priority within a study",
-         ", ".join(_text(i) for i in analysis.get("instrument_priority", []) or []) or DASH),
+         ", ".join(_text(i) for i in analysis.instrument_priority) or DASH),
         ("Effect size benchmarks (|SMD|)",
-         ", ".join(f"{k} {_text(v)}" for k, v in (analysis.get("smd_benchmarks") or {}).items())
-         or DASH),
+         ", ".join(f"{k} {_text(v)}" for k, v in analysis.smd_benchmarks.items()) or DASH),
         ("Small-study effects", "Egger's regression test and trim-and-fill, reported only as "
          f"descriptive with fewer than {EGGER_MIN_K} studies"),
     ]
     analyses = [
-        {"id": _text(a.get("id")), "title": _text(a.get("title")),
-         "outcome": _text(a.get("outcome")), "measure": _text(a.get("measure")),
-         "window": " to ".join(_text(d) for d in a.get("window_days", []) or []),
-         "pick": _text(a.get("pick")),
+        {"id": a.id, "title": a.title, "outcome": a.outcome, "measure": a.measure,
+         "window": " to ".join(_text(d) for d in a.window_days),
+         "pick": a.pick,
          "filters": "; ".join(f"{k} = {', '.join(_text(x) for x in v)}"
-                              for k, v in (a.get("filters") or {}).items())}
-        for a in analysis.get("analyses", []) or []
+                              for k, v in a.filters.items())}
+        for a in analysis.analyses
     ]
-    elig_rows = [(_humanise(k), v) for k, v in _flatten(eligibility)] if eligibility else []
-    versions = [(name, _text(inputs.versions.get(name)) or "not recorded")
-                for name in SOFTWARE if name in inputs.versions]
-    versions += [(name, _text(v)) for name, v in inputs.versions.items() if name not in SOFTWARE]
+    elig_rows = [(_humanise(k), v) for k, v in _flatten(settings.eligibility.to_dict())]
     return {
-        "title": _text(review.get("title")),
+        "title": settings.review.title,
         "queries": queries,
         "manifest": _manifest_view(inputs.manifest) if inputs.manifest else None,
         "manifest_state": _state(inputs.manifest),
         "choices": choices,
         "analyses": analyses,
         "eligibility": elig_rows,
-        "versions": versions,
+        "versions": _versions(inputs),
     }
+
+
+def _versions(inputs: ReportInputs) -> list[tuple[str, str]]:
+    versions = [(name, _text(inputs.versions.get(name)) or "not recorded")
+                for name in SOFTWARE if name in inputs.versions]
+    versions += [(name, _text(v)) for name, v in inputs.versions.items() if name not in SOFTWARE]
+    return versions
 
 
 def _search_status(obj: Mapping[str, Any] | None) -> dict[str, str] | None:
@@ -898,9 +908,13 @@ def _weights_as_percent(weights: pd.Series) -> pd.Series:
     return w * 100 if 0.99 <= total <= 1.01 else w
 
 
+def _configured_analyses(inputs: ReportInputs) -> tuple:
+    """The pre-specified analyses of the settings (none without settings)."""
+    return inputs.settings.analysis.analyses if inputs.settings else ()
+
+
 def _analysis_sections(inputs: ReportInputs) -> list[dict[str, Any]]:
-    titles = {a.get("id"): a.get("title") for a in
-              (inputs.config.get("analysis", {}) or {}).get("analyses", []) or []}
+    titles = {a.id: a.title for a in _configured_analyses(inputs)}
     out = []
     for row in _rows(inputs.pooled):
         aid = _text(row.get("analysis_id"))
@@ -1036,9 +1050,8 @@ def _missing_section(inputs: ReportInputs, analyses: Sequence[Mapping[str, Any]]
             "source": source_links(row.get("source") or row.get("source_id")),
         })
     pooled_ids = {a["id"] for a in analyses if a["k"] not in (DASH, "0")}
-    configured = (inputs.config.get("analysis", {}) or {}).get("analyses", []) or []
-    no_data = [{"id": _text(a.get("id")), "title": _text(a.get("title"))}
-               for a in configured if _text(a.get("id")) not in pooled_ids]
+    no_data = [{"id": a.id, "title": a.title}
+               for a in _configured_analyses(inputs) if a.id not in pooled_ids]
     no_evidence_claims = [c for c in claims if c["k"] in (DASH, "0")]
     awaiting = []
     if _has_rows(inputs.screening) and {"stage", "decision", "decided_by"} <= set(
@@ -1106,8 +1119,7 @@ def build_report(inputs: ReportInputs) -> str:
     characteristics = _characteristics_section(inputs)
     status = input_status(inputs)
     context = {
-        "title": _text((inputs.config.get("review", {}) or {}).get("title"))
-        or "Ketamine for PTSD: popular claims tested against randomised trials",
+        "title": inputs.settings.review.title if inputs.settings else "Evidence review",
         "generated_on": inputs.generated_on or "",
         "claims": claims,
         "claims_state": _state(inputs.claims),
@@ -1255,12 +1267,11 @@ def software_versions() -> dict[str, str]:
     return versions
 
 
-def read_config(path: str | Path | None) -> dict[str, Any]:
+def read_settings(path: str | Path | None) -> Settings | None:
+    """The settings in ``path`` (a step's settings file or ``config.yaml``); None if absent."""
     if path is None or not Path(path).is_file():
-        return {}
-    import yaml
-
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        return None
+    return load_settings(path)
 
 
 def load_report_inputs(
@@ -1283,17 +1294,18 @@ def load_report_inputs(
     published_syntheses: str | Path | None = "data/raw/published_syntheses.csv",
     registry_facts: str | Path | None = "data/raw/registry_facts.csv",
     manifest: str | Path | None = "data/raw/snapshot/manifest.json",
-    config: str | Path | Mapping[str, Any] | None = "config.yaml",
+    config: str | Path | Settings | Mapping[str, Any] | None = "config.yaml",
     versions: Mapping[str, str] | None = None,
     generated_on: str | None = None,
 ) -> ReportInputs:
     """Read every input of the report; a missing file becomes ``None``, never an error.
 
     Paths are relative to the working directory (the workflow's root). ``config`` may be a
-    path to ``config.yaml`` or an already-validated dict. ``figures`` adds PNG files by path
+    path (``config.yaml`` or the report step's settings file), a :class:`Settings` or a
+    mapping (validated). ``figures`` adds PNG files by path
     to those found in ``figures_dir``.
     """
-    cfg = dict(config) if isinstance(config, Mapping) else read_config(config)
+    cfg = config if isinstance(config, Settings | Mapping) else read_settings(config)
     if generated_on is None:
         import datetime
 

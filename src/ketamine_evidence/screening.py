@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 
 from . import KetamineEvidenceError, KetamineEvidenceWarning
+from .config import EligibilitySettings
 from .schemas.records import REASON_CODES
 from .tables import read_csv_text
 
@@ -37,7 +39,6 @@ SCREENING_COLUMNS = ["record_id", "source", "record_type", "study_id", "stage", 
                      "rule_decision", "rule_reason_code", "override_key"]
 ONGOING = {"RECRUITING", "NOT_YET_RECRUITING", "ACTIVE_NOT_RECRUITING",
            "ENROLLING_BY_INVITATION"}
-DEFAULT_PROTOCOL_TYPES = ["Clinical Trial Protocol"]
 
 
 class ScreeningError(KetamineEvidenceError, ValueError):
@@ -70,20 +71,19 @@ def _word_any(text: str, terms) -> str | None:
 
 
 class Rules:
-    """Rule set built from ``config['eligibility']``."""
+    """Rule set built from the ``eligibility`` settings (or a mapping of that section)."""
 
-    def __init__(self, eligibility: dict):
-        e = eligibility or {}
-        self.population = [t.lower() for t in e.get("population_terms", [])]
-        self.intervention = [t.lower() for t in e.get("intervention_terms", [])]
-        self.design_types = {t.lower() for t in e.get("design_publication_types", [])}
-        self.design_terms = [t.lower() for t in e.get("design_terms", [])]
+    def __init__(self, eligibility: EligibilitySettings | Mapping):
+        e = EligibilitySettings.coerce(eligibility)
+        self.population = [t.lower() for t in e.population_terms]
+        self.intervention = [t.lower() for t in e.intervention_terms]
+        self.design_types = {t.lower() for t in e.design_publication_types}
+        self.design_terms = [t.lower() for t in e.design_terms]
         self.exclude_types = {group: {t.lower() for t in types}
-                              for group, types in (e.get("exclude_publication_types") or {}).items()}
-        self.animal = [t.lower() for t in e.get("animal_terms", [])]
-        self.allocation = {a.upper() for a in e.get("registry_allocation", [])}
-        self.protocol_types = {t.lower() for t in
-                               e.get("protocol_publication_types", DEFAULT_PROTOCOL_TYPES)}
+                              for group, types in e.exclude_publication_types.items()}
+        self.animal = [t.lower() for t in e.animal_terms]
+        self.allocation = {a.upper() for a in e.registry_allocation}
+        self.protocol_types = {t.lower() for t in e.protocol_publication_types}
 
     @staticmethod
     def _haystack(rec: dict) -> str:
@@ -190,22 +190,23 @@ def _override_matches(key: str, rec: dict) -> bool:
     return rec["record_id"] == key
 
 
-def screen(records: pd.DataFrame, studies: pd.DataFrame | None, config: dict,
-           overrides: pd.DataFrame | None = None) -> pd.DataFrame:
+def screen(records: pd.DataFrame, studies: pd.DataFrame | None,
+           eligibility: EligibilitySettings | Mapping, overrides: pd.DataFrame | None = None) -> pd.DataFrame:
     """Screen every record; return the ``screening.csv`` table (one row per record).
 
     Parameters
     ----------
     records, studies : DataFrame
         From :func:`ketamine_evidence.records.build_records`.
-    config : dict
-        The review config; ``config['eligibility']`` holds the rules.
+    eligibility : EligibilitySettings or mapping
+        The ``eligibility`` section of the settings (a mapping is validated against the
+        schema, which fills its defaults).
     overrides : DataFrame, optional
         From :func:`read_overrides`; applied on top of the rules and shown as overridden.
     """
     from .schemas.records import SCREENING_SCHEMA
 
-    rules = Rules(config.get("eligibility", {}))
+    rules = Rules(eligibility)
     overrides = overrides if overrides is not None else read_overrides(None)
     recs = records.to_dict("records")
     publication_studies = {r["study_id"] for r in recs if r["record_type"] != "registration"}

@@ -3,7 +3,7 @@
 
 rule analyze:
     input:
-        config=CONFIG_FILE,
+        settings=step_settings("analyze"),
         effects="data/processed/effects.csv",
     output:
         pooled=report("results/pooled.csv", caption="../report/pooled.rst", category="Analyses"),
@@ -19,7 +19,7 @@ rule analyze:
     conda:
         "../envs/ketamine-evidence.yaml"
     shell:
-        "{params.ke} analyze --config {input.config} --effects {input.effects}"
+        "{params.ke} analyze --config {input.settings} --effects {input.effects}"
         " --out-pooled {output.pooled} --out-study-effects {output.study_effects}"
         " --out-sensitivity {output.sensitivity} --out-moderators {output.moderators}"
         " --out-posterior {output.posterior} > {log} 2>&1"
@@ -27,7 +27,7 @@ rule analyze:
 
 rule claims:
     input:
-        config=CONFIG_FILE,
+        settings=step_settings("claims"),
         pooled="results/pooled.csv",
         study_effects="results/study_effects.csv",
         risk_of_bias=f"{CURATED}/risk_of_bias.csv",
@@ -55,7 +55,7 @@ rule claims:
     conda:
         "../envs/ketamine-evidence.yaml"
     shell:
-        "{params.ke} claims --config {input.config} --pooled {input.pooled}"
+        "{params.ke} claims --config {input.settings} --pooled {input.pooled}"
         " --study-effects {input.study_effects} --risk-of-bias {input.risk_of_bias}"
         " --not-poolable {input.not_poolable} --within-arm {input.within_arm}"
         " --characteristics {input.characteristics} {params.thresholds}"
@@ -68,7 +68,7 @@ rule claims:
 
 rule figures:
     input:
-        config=CONFIG_FILE,
+        settings=step_settings("figures"),
         effects="data/processed/effects.csv",
         prisma="data/processed/prisma.json",
         risk_of_bias=f"{CURATED}/risk_of_bias.csv",
@@ -88,6 +88,6 @@ rule figures:
     conda:
         "../envs/ketamine-evidence.yaml"
     shell:
-        "{params.ke} figures --config {input.config} --effects {input.effects}"
+        "{params.ke} figures --config {input.settings} --effects {input.effects}"
         " --prisma {input.prisma} --risk-of-bias {input.risk_of_bias}"
         " --characteristics {input.characteristics} --outdir {output.figures} > {log} 2>&1"

@@ -8,13 +8,18 @@ from pathlib import Path
 
 from snakemake.settings.types import DeploymentMethod
 
+from ketamine_evidence.config import settings_slice, validate_config
+
+# The configuration Snakemake resolved (config.yaml plus --configfile / --config overrides),
+# validated once against the package's schema, which fills every default.
+validate_config(config, source=", ".join(map(str, workflow.configfiles)) or "config")
+
 # By default the interpreter running Snakemake also has the package installed (see README /
 # Makefile). With `--sdm conda` each rule runs in workflow/envs/ketamine-evidence.yaml instead.
 if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
     KE = "python -m ketamine_evidence.cli"
 else:
     KE = f'"{sys.executable}" -m ketamine_evidence.cli'
-CONFIG_FILE = workflow.configfiles[0] if workflow.configfiles else "config.yaml"
 SNAPSHOT = config["review"]["snapshot_dir"]
 CURATED = config["review"]["curated_dir"]
 
@@ -54,3 +59,26 @@ def package_fingerprint():
 
 
 PACKAGE_CODE = package_fingerprint()
+
+
+# Which configuration sections each step reads. A step gets them in its own settings file,
+# rewritten only when its content changes, so a rule re-runs only when a value it uses changed
+# (e.g. a claim's wording re-runs claims, figures and report, never effects or analyze).
+# `effects` uses two values only (analysis.crossover_r*), passed as params in extract.smk.
+STEP_SECTIONS = {
+    "screen": ["eligibility"],
+    "analyze": ["analysis"],
+    "claims": ["review", "analysis", "certainty", "claims"],
+    "figures": ["analysis", "claims"],
+    "report": ["review", "search", "eligibility", "analysis", "certainty", "claims"],
+}
+
+
+def step_settings(step):
+    """Path of the step's settings file (JSON), written now if its content changed."""
+    path = Path("results") / "settings" / f"{step}.json"
+    text = settings_slice(config, step, STEP_SECTIONS[step])
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return str(path)

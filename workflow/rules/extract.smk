@@ -3,7 +3,6 @@
 
 rule effects:
     input:
-        config=CONFIG_FILE,
         extraction=f"{CURATED}/extraction.csv",
         characteristics=f"{CURATED}/study_characteristics.csv",
         risk_of_bias=f"{CURATED}/risk_of_bias.csv",
@@ -27,10 +26,15 @@ rule effects:
         curated_dir=parent_of("extraction"),
         registry_dir=parent_of("manifest"),
         out_dir=lambda wildcards, output: Path(output.effects).parent,
+        # the only settings this step uses, as params so that changing them re-runs it
+        crossover_r=config["analysis"]["crossover_r"],
+        crossover_r_sensitivity=" ".join(map(str, config["analysis"]["crossover_r_sensitivity"])),
     log:
         "logs/effects.log",
     conda:
         "../envs/ketamine-evidence.yaml"
     shell:
-        "{params.ke} effects --config {input.config} --curated-dir {params.curated_dir}"
+        "{params.ke} effects --curated-dir {params.curated_dir}"
+        " --crossover-r {params.crossover_r}"
+        " --crossover-r-sensitivity {params.crossover_r_sensitivity}"
         " --registry-dir {params.registry_dir} --out-dir {params.out_dir} > {log} 2>&1"

@@ -3,7 +3,6 @@
 
 rule records:
     input:
-        config=CONFIG_FILE,
         manifest=f"{SNAPSHOT}/manifest.json",
         snapshot=snapshot_files,
         known_reports=f"{CURATED}/known_reports.csv",
@@ -20,14 +19,14 @@ rule records:
     conda:
         "../envs/ketamine-evidence.yaml"
     shell:
-        "{params.ke} records --config {input.config} --snapshot-dir {params.snapshot_dir}"
+        "{params.ke} records --snapshot-dir {params.snapshot_dir}"
         " --curated-dir {params.curated_dir}"
         " --records {output.records} --studies {output.studies} > {log} 2>&1"
 
 
 rule screen:
     input:
-        config=CONFIG_FILE,
+        settings=step_settings("screen"),
         records="data/processed/records.csv",
         studies="data/processed/studies.csv",
         overrides=f"{CURATED}/screening_overrides.csv",
@@ -41,7 +40,7 @@ rule screen:
     conda:
         "../envs/ketamine-evidence.yaml"
     shell:
-        "{params.ke} screen --config {input.config} --records {input.records}"
+        "{params.ke} screen --config {input.settings} --records {input.records}"
         " --studies {input.studies} --overrides {input.overrides}"
         " --output {output.screening} > {log} 2>&1"
 

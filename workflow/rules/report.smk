@@ -3,7 +3,7 @@
 
 rule report:
     input:
-        config=CONFIG_FILE,
+        settings=step_settings("report"),
         claims="results/claims.csv",
         pooled="results/pooled.csv",
         study_effects="results/study_effects.csv",
@@ -33,7 +33,7 @@ rule report:
     conda:
         "../envs/ketamine-evidence.yaml"
     shell:
-        "{params.ke} report --config {input.config} --claims {input.claims}"
+        "{params.ke} report --config {input.settings} --claims {input.claims}"
         " --pooled {input.pooled} --study-effects {input.study_effects}"
         " --sensitivity {input.sensitivity} --moderators {input.moderators}"
         " --figures-dir {input.figures}"

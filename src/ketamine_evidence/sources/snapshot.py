@@ -29,11 +29,13 @@ import platform
 import re
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 from .. import KetamineEvidenceError
+from ..config import SearchSettings
 from ._http import SourceError
 
 log = logging.getLogger(__name__)
@@ -342,11 +344,12 @@ def commit_retrieval(root: Path | str, raw_files, sources_meta: dict,
     return final
 
 
-def refresh(root: Path | str, config: dict, pubmed_client, ctgov_client,
+def refresh(root: Path | str, search: SearchSettings | Mapping, pubmed_client, ctgov_client,
             now: dt.datetime | None = None) -> Path:
     """Run both searches live and commit them as a new snapshot folder.
 
-    Nothing is written until every request has succeeded.
+    Nothing is written until every request has succeeded. ``search`` is the ``search``
+    section of the settings (a mapping is validated against the schema, filling defaults).
 
     Raises
     ------
@@ -354,7 +357,7 @@ def refresh(root: Path | str, config: dict, pubmed_client, ctgov_client,
         Saying which service failed and that the previous snapshot is unchanged.
     """
     root = Path(root)
-    search = config.get("search", {})
+    search = SearchSettings.coerce(search)
     now = now or _utc_now()
     remove_stale_temporaries(root)
     previous = "none"
@@ -370,10 +373,9 @@ def refresh(root: Path | str, config: dict, pubmed_client, ctgov_client,
     meta = {}
     step = "PubMed"
     try:
-        pub = search.get("pubmed", {})
-        date_from = search.get("date_from") or "1900/01/01"
-        date_to = search.get("date_to") or now.strftime("%Y/%m/%d")
-        term = " ".join(str(pub["term"]).split())
+        date_from = search.date_from
+        date_to = search.date_to or now.strftime("%Y/%m/%d")
+        term = " ".join(search.pubmed.term.split())
         pm = pubmed_client.retrieve(term, date_from, date_to)
         files += pm.files
         meta["pubmed"] = {
@@ -384,8 +386,8 @@ def refresh(root: Path | str, config: dict, pubmed_client, ctgov_client,
             "counts": {"esearch_count": pm.count, "records": len(pm.pmids)},
         }
         step = "ClinicalTrials.gov"
-        ct = search.get("ctgov", {})
-        cg = ctgov_client.retrieve(ct.get("conditions", []), ct.get("interventions", []))
+        cg = ctgov_client.retrieve(list(search.ctgov.conditions),
+                                   list(search.ctgov.interventions))
         files += cg.files
         meta["ctgov"] = {
             "status": "complete", "retrieved_utc": _iso(_utc_now()),
