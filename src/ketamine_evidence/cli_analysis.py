@@ -89,7 +89,7 @@ def claims_command(args: argparse.Namespace) -> int:
         write_table(claims.claim_studies(evidence), args.out_studies)
     if args.out_certainty is not None:
         # every analysis too, rated for 'any effect' (the null as its only threshold)
-        pseudo = grade.analysis_claims(pooled, inputs["analyses"])
+        pseudo = grade.analysis_claims(pooled, config["analysis"]["analyses"])
         per_analysis = claims.claim_evidence(pseudo, pooled, **inputs)
         _, analysis_rows = grade.assess_claims(pseudo, per_analysis, [""] * len(pseudo),
                                                pooled, **rating)

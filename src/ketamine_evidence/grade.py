@@ -324,8 +324,10 @@ def analysis_claims(pooled: pd.DataFrame, analyses: Sequence[Mapping]) -> list[d
     out = []
     for spec in analyses:
         measure = _text(measures.get(spec["id"]) or spec.get("measure")).upper()
-        out.append({"id": "", "analysis": spec["id"],
-                    "metric": MEASURE_METRICS.get(measure, "smd"), "claimed_range": None})
+        # a valid claim (schema of config claims) with an open range: 'any effect' only
+        out.append({"id": "", "text": "", "analysis": spec["id"],
+                    "metric": MEASURE_METRICS.get(measure, "smd"),
+                    "claimed_range": [None, None]})
     return out
 
 
