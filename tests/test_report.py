@@ -249,7 +249,7 @@ def test_content_of_sections(html):
     assert "Narrative-only trials: Feder 2021; Smith 2020" in html
     assert "uninformative with fewer than 10 studies" in html
     assert "Prevention trials (kept apart" in html and "McGhee 2008" in html
-    assert "ptsd_smd_followup" in html.split('id="missing"')[1]  # planned, no data
+    assert "PTSD severity at follow-up (SMD)" in html.split('id="missing"')[1]  # no data
     assert "no significant difference" in html
     assert "Hartung-Knapp-Sidik-Jonkman" in html and "Q-profile" in html
     assert "restricted maximum likelihood" in html
@@ -504,3 +504,20 @@ def test_registry_facts_read_and_checked_from_file(tmp_path: Path):
                     "7 days,24 h,NCT00749203,registry field,\n", encoding="utf-8")
     with pytest.raises(Exception, match="registry_facts.csv"):
         report.load_report_inputs(registry_facts=path, config=CONFIG, versions={})
+
+
+def test_analyses_with_no_data_collapse_into_one_list(html):
+    """A planned analysis no trial could feed gets one line, not an empty block of dashes,
+    a 'figure not available' box and an empty sensitivity block each."""
+    analyses = html.split('<section id="analyses">')[1].split("</section>")[0]
+    assert 'class="analysis" id="analysis-ptsd_smd_followup"' not in analyses
+    no_data = analyses.split('id="analyses-no-data"')[1]
+    assert '<li id="analysis-ptsd_smd_followup">PTSD severity at follow-up (SMD)</li>' in no_data
+    assert 'class="analysis" id="analysis-ptsd_smd_end"' in analyses  # pooled: shown in full
+    assert "Forest plot for PTSD severity at follow-up" not in html
+    sensitivity = html.split('<section id="sensitivity">')[1].split("</section>")[0]
+    assert 'id="sensitivity-ptsd_smd_followup"' not in sensitivity
+    assert 'id="sensitivity-ptsd_smd_end"' in sensitivity
+    missing = html.split('<section id="missing">')[1].split("</section>")[0]
+    for block in (analyses, missing):  # no internal ids in the lists
+        assert "<code>ptsd_smd_followup</code>" not in block

@@ -57,3 +57,37 @@ def test_screenshot_is_a_nonempty_png(page: Path, tmp_path: Path):
     data = shot.read_bytes()
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
     assert len(data) > 10_000  # a blank page is a few kB
+
+
+def test_wide_tables_wrap_instead_of_scrolling(tmp_path: Path):
+    """At a laptop width, no table needs a horizontal scroll bar: long URLs and derivations
+    wrap inside their cells (a reviewer never has to scroll sideways to read a source)."""
+    import json as _json
+
+    import pandas as pd
+
+    inputs = _full_inputs()
+    long_url = ("https://psychiatryonline.org/doi/abs/10.1176/appi.focus.23021014"
+                "?with=a&very=long&query=string&that=keeps&going=on&and=on")
+    effects = inputs.study_effects.copy()
+    effects["source_id"] = long_url
+    effects["derivation"] = ("generic inverse variance from reported 95% CI of the MD: "
+                             "yi = estimate; SE = (upper-lower)/(2*z_0.975); vi = SE^2")
+    not_poolable = pd.concat([inputs.not_poolable] * 3).assign(source=long_url)
+    page = report.write_report(
+        report.ReportInputs(**{**inputs.__dict__, "study_effects": effects,
+                               "not_poolable": not_poolable}),
+        tmp_path / "wide.html")
+    probe = (
+        "<script>window.addEventListener('load', () => {"
+        "const bad = [...document.querySelectorAll('.scroll')]"
+        ".filter(d => d.scrollWidth > d.clientWidth + 1)"
+        ".map(d => (d.previousElementSibling || d).textContent.slice(0, 60));"
+        "document.body.setAttribute('data-overflow', JSON.stringify(bad));});</script>")
+    page.write_text(page.read_text(encoding="utf-8").replace("</body>", probe + "</body>"),
+                    encoding="utf-8")
+    result = _run(["--window-size=1280,2000", "--virtual-time-budget=5000", "--dump-dom",
+                   page.as_uri()], tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    marker = result.stdout.split('data-overflow="')[1].split('"')[0]
+    assert _json.loads(marker.replace("&quot;", '"')) == []
