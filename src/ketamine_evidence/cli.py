@@ -21,6 +21,7 @@ SUBCOMMANDS = {
     "ketamine_evidence.cli_analysis": ("analyze", "claims"),
     "ketamine_evidence.cli_figures": ("figures",),
     "ketamine_evidence.cli_report": ("report",),
+    "ketamine_evidence.cli_changes": ("diff",),
 }
 
 
