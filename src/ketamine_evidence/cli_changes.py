@@ -65,7 +65,7 @@ def load_version(folder: Path, snapshot_dir: Path | None = None):
 def _cmd_diff(args) -> int:
     from .changes import compare, to_markdown
 
-    new = load_version(args.new, args.new_snapshot)
+    new = load_version(args.new or Path("."), args.new_snapshot)
     old = None if args.old is None else load_version(args.old, args.old_snapshot)
     changes = compare(old, new)
     text = to_markdown(changes) + "\n"
@@ -101,8 +101,8 @@ def register(subparsers) -> None:
     p.add_argument("--old", type=Path, metavar="DIR",
                    help="the previous version's review folder (omit when there is none: the "
                         "output then says so)")
-    p.add_argument("--new", type=Path, metavar="DIR", default=Path("."),
-                   help="the current version's review folder (default: .)")
+    p.add_argument("--new", type=Path, metavar="DIR",
+                   help="the current version's review folder (default: the current folder)")
     p.add_argument("--old-snapshot", type=Path, metavar="DIR",
                    help=f"the previous version's snapshot folder (default: DIR/{SNAPSHOT})")
     p.add_argument("--new-snapshot", type=Path, metavar="DIR",
