@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from ketamine_evidence import analysis, claims, grade, posterior
+from ketamine_evidence import analysis, claims, grade, posterior, reproduce
 from ketamine_evidence.certainty import CertaintySettings
 from ketamine_evidence.config import load_settings
 from ketamine_evidence.extraction import read_thresholds
-from ketamine_evidence.tables import read_table, write_table
+from ketamine_evidence.tables import read_table, write_table, write_text
 
 
 def analyze_command(args: argparse.Namespace) -> int:
@@ -39,6 +39,18 @@ def analyze_command(args: argparse.Namespace) -> int:
     write_table(sensitivity, args.out_sensitivity)
     if args.out_posterior is not None:
         write_table(posterior.mixture_table(posteriors), args.out_posterior)
+    # Every analysis pooled a second time by statsmodels, and an R script that refits it in
+    # metafor; a disagreement with statsmodels stops the step, naming the analysis.
+    if args.out_reproduce_r is not None:
+        write_text(reproduce.reproduce_r_script(outcomes), args.out_reproduce_r)
+    check = reproduce.statsmodels_check_table(outcomes)
+    if args.out_statsmodels_check is not None:
+        write_table(check, args.out_statsmodels_check)
+    reproduce.require_agreement(check)
+    checked = check["max_rel_diff"].dropna()
+    if len(checked):
+        print(f"statsmodels cross-check: {len(checked)} fits, largest relative difference "
+              f"{checked.max():.3g}")
     print(f"pooled {len(outcomes)} analyses: "
           + ", ".join(f"{o.analysis_id} (k={o.k})" for o in outcomes))
     return 0
@@ -127,6 +139,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out-posterior", type=Path, default=None,
                    help="also write the Bayesian posterior of every analysis' mu under each "
                         "prior, as quadrature nodes (results/bayes_posterior.csv)")
+    p.add_argument("--out-statsmodels-check", type=Path,
+                   default=Path("results/statsmodels_check.csv"),
+                   help="every analysis pooled again with statsmodels (DL, PM) beside the "
+                        "engine; the step fails on a difference above 1e-8 relative")
+    p.add_argument("--out-reproduce-r", type=Path, default=Path("results/reproduce.R"),
+                   help="an R script that refits every analysis with metafor and compares")
     p.set_defaults(func=analyze_command)
 
     p = subparsers.add_parser(

@@ -128,16 +128,27 @@ def read_table(path: str | Path, *, required: bool = True) -> pd.DataFrame:
     return table
 
 
-def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``frame`` as CSV atomically (temporary file, then rename), full precision."""
+def _write_atomically(path: str | Path, write) -> Path:
+    """Call ``write(handle)`` on a temporary file beside ``path``, then rename it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            frame.to_csv(handle, index=False, float_format="%.17g")
+            write(handle)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``frame`` as CSV atomically (temporary file, then rename), full precision."""
+    return _write_atomically(
+        path, lambda handle: frame.to_csv(handle, index=False, float_format="%.17g"))
+
+
+def write_text(text: str, path: str | Path) -> Path:
+    """Write ``text`` (UTF-8, ``\\n`` line ends) atomically, like :func:`write_table`."""
+    return _write_atomically(path, lambda handle: handle.write(text))

@@ -11,6 +11,8 @@ rule analyze:
         sensitivity="results/sensitivity.csv",
         moderators="results/moderators.csv",
         posterior="results/bayes_posterior.csv",
+        statsmodels_check="results/statsmodels_check.csv",
+        reproduce_r="results/reproduce.R",
     params:
         ke=KE,
         code=PACKAGE_CODE,
@@ -22,7 +24,9 @@ rule analyze:
         "{params.ke} analyze --config {input.settings} --effects {input.effects}"
         " --out-pooled {output.pooled} --out-study-effects {output.study_effects}"
         " --out-sensitivity {output.sensitivity} --out-moderators {output.moderators}"
-        " --out-posterior {output.posterior} > {log} 2>&1"
+        " --out-posterior {output.posterior}"
+        " --out-statsmodels-check {output.statsmodels_check}"
+        " --out-reproduce-r {output.reproduce_r} > {log} 2>&1"
 
 
 rule claims:

@@ -21,6 +21,13 @@ from ._bayes import (
     bayes_many,
 )
 from ._core import MetaRegResult, RMAManyResult, RMAResult, metareg, rma, rma_many
+from ._crosscheck import (
+    CROSSCHECK_RTOL,
+    CrossCheck,
+    CrossCheckError,
+    statsmodels_crosscheck,
+)
+from ._crosscheck import QUANTITIES as CROSSCHECK_QUANTITIES
 from ._sensitivity import (
     RegtestResult,
     SubgroupResult,
@@ -36,6 +43,10 @@ from ._sensitivity import (
 from ._validate import METHODS, TESTS, MetaAnalysisWarning
 
 __all__ = [
+    "CROSSCHECK_QUANTITIES",
+    "CROSSCHECK_RTOL",
+    "CrossCheck",
+    "CrossCheckError",
     "BayesManyResult",
     "BayesResult",
     "METHODS",
@@ -58,6 +69,7 @@ __all__ = [
     "regtest",
     "rma",
     "rma_many",
+    "statsmodels_crosscheck",
     "subgroup",
     "tau2_confint",
     "trimfill",
