@@ -20,7 +20,7 @@ Pure functions: they take the analysis outcomes and return a table or text.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
@@ -194,13 +194,20 @@ def _finite(value) -> bool:
         return False
 
 
+def _spec_field(spec, name: str, default: str = "") -> str:
+    """A field of an analysis spec (the settings' AnalysisSpec, or a plain mapping)."""
+    value = spec.get(name) if isinstance(spec, Mapping) else getattr(spec, name, None)
+    return default if value is None else str(value)
+
+
 def _analysis_block(outcome) -> list[str]:
     aid = outcome.analysis_id
-    spec = outcome.spec
     result = outcome.result
     selected = outcome.selected
+    title = _spec_field(outcome.spec, "title", aid)
+    measure = _spec_field(outcome.spec, "measure")
     lines = ["", f"# {'-' * 88}", *(_comment(
-        f"Analysis {aid}: {spec.get('title', aid)} ({spec.get('measure', '')}; k = {outcome.k})")),
+        f"Analysis {aid}: {title} ({measure}; k = {outcome.k})")),
         f"a <- {_r_string(aid)}",
         "d <- effects[effects$analysis_id == a, ]"]
     kinds = [_row_kind(r) for _, r in selected.iterrows()]
