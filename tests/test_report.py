@@ -246,7 +246,8 @@ def test_no_external_resources(html):
 
 
 def test_content_of_sections(html):
-    assert "Narrative-only trials: Feder 2021; Smith 2020" in html
+    assert ("Not pooled (words only or numbers that cannot be pooled): Feder 2021; Smith 2020"
+            in html)
     assert "uninformative with fewer than 10 studies" in html
     assert "Prevention trials (kept apart" in html and "McGhee 2008" in html
     assert "PTSD severity at follow-up (SMD)" in html.split('id="missing"')[1]  # no data
@@ -279,7 +280,6 @@ def test_empty_tables_and_partial_rows():
     html = report.build_report(report.ReportInputs(claims=words, pooled=pd.DataFrame(),
                                                    config=CONFIG))
     assert "cannot be pooled (Feder 2021; Smith 2020)" in html
-    assert "By direction of effect: 2 trials: 0 favouring" in html
     assert "cannot be judged from words" in html
     assert "results/pooled.csv</code> is empty" in html
 
@@ -521,3 +521,84 @@ def test_analyses_with_no_data_collapse_into_one_list(html):
     missing = html.split('<section id="missing">')[1].split("</section>")[0]
     for block in (analyses, missing):  # no internal ids in the lists
         assert "<code>ptsd_smd_followup</code>" not in block
+def _graded_inputs() -> report.ReportInputs:
+    claims = _claims().iloc[[0, 3]].copy()
+    claims["k"] = [1, 0]
+    claims["i2"] = [0.0, np.nan]
+    claims["certainty"] = ["low", "very_low"]
+    claims["certainty_reasons"] = ["imprecision (-2): one small trial", "many"]
+    claims["verdict_text"] = ["supported, low certainty (1 trial, 41 participants)",
+                              "inconclusive, very low certainty (no poolable numbers)"]
+    claims["effect_statement"] = ["Any effect: shown. Meaningful effect: uncertain.", ""]
+    claims["reported_k"] = [2, 2]
+    claims["pooled_k"] = [1, 0]
+    claims["direction_favours"] = [1, 0]
+    claims["direction_against"] = [0, 0]
+    claims["direction_unclear"] = [1, 2]
+    claims["sign_test_pvalue"] = [1.0, np.nan]
+    claims["direction_proportion"] = [1.0, np.nan]
+    claims["direction_ci_low"] = [0.21, np.nan]
+    claims["direction_ci_high"] = [1.0, np.nan]
+    ids = list(claims["claim_id"])
+    certainty = pd.DataFrame([
+        {"claim_id": ids[0], "analysis_id": "ptsd_smd_end", "domain": "imprecision",
+         "judgement": "very_serious", "levels": 2, "reason": "one small trial"},
+        {"claim_id": ids[0], "analysis_id": "ptsd_smd_end", "domain": "overall",
+         "judgement": "low", "levels": 2, "reason": "x"},
+        {"claim_id": "", "analysis_id": "ptsd_smd_end", "domain": "risk_of_bias",
+         "judgement": "serious", "levels": 1, "reason": "some concerns"},
+        {"claim_id": "", "analysis_id": "ptsd_smd_end", "domain": "overall",
+         "judgement": "moderate", "levels": 1, "reason": "x"}])
+    sof = pd.DataFrame([{"claim_id": ids[0], "outcome": "PTSD severity",
+                         "timepoint": "24 h", "analysis_id": "ptsd_smd_end",
+                         "trials": "1 pooled of 2 reporting", "participants": "41",
+                         "relative_effect": "", "absolute_effect": "MD -12.70",
+                         "certainty": "low", "footnotes": "Imprecision -2: one small trial",
+                         "statement": "Ketamine may reduce PTSD severity."}])
+    studies = pd.DataFrame([
+        {"claim_id": ids[0], "analysis_id": "a", "study_id": "f2014", "label": "Feder 2014",
+         "pooled": True, "weight": 1.0, "n": 41, "direction": "favours_intervention",
+         "rob": "some_concerns", "evidence": "numbers pooled in a", "instruments": "IES-R"},
+        {"claim_id": ids[0], "analysis_id": "a", "study_id": "a2022", "label": "Abdallah 2022",
+         "pooled": False, "weight": np.nan, "n": 158, "direction": "no_clear_difference",
+         "rob": "high", "evidence": "words (E0012)", "instruments": "PCL-5"}])
+    pooled = _pooled()
+    pooled.loc[0, ["k", "i2", "q", "tau2"]] = [1, 0.0, 0.0, 0.0]
+    pooled.loc[0, "test"] = "z"
+    return report.ReportInputs(claims=claims, pooled=pooled, certainty=certainty,
+                               summary_of_findings=sof, claim_studies=studies, config=CONFIG)
+
+
+def test_certainty_badges_sof_and_effect_direction_plot():
+    html = report.build_report(_graded_inputs())
+    # certainty shown beside the verdict, as a badge of the same kind
+    assert 'class="badge c-low"' in html and "Low certainty" in html
+    assert "\u2295\u2295\u25ef\u25ef" in html
+    assert "Low certainty: 1" in html and "Very low certainty: 1" in html
+    assert "supported, low certainty (1 trial, 41 participants)" in html
+    assert "Why low certainty</strong>: rated down 2 levels from high: imprecision \u22122" \
+        in html
+    # Summary of findings with the plain-language statement
+    assert 'id="sof"' in html and "Ketamine may reduce PTSD severity." in html
+    assert "1 pooled of 2 reporting" in html
+    # effect direction plot: one arrow per trial, sized by n, rows shaded by RoB
+    assert 'class="edp"' in html
+    assert re.search(r'class="arrow n-small pooled" title="favours ketamine, pooled', html)
+    assert re.search(r'class="arrow n-medium unpooled" title="no clear difference, not pooled',
+                     html)
+    assert 'class="edp-rob-high"' in html
+    # every trial that reported it, by direction; sign test
+    assert "2 reported (1 pooled): 1 favour ketamine" in html
+    assert "no trial with a direction either way: no sign test" in html
+
+
+def test_single_trial_shows_no_heterogeneity_and_a_z_test():
+    html = report.build_report(_graded_inputs())
+    section = html[html.index('id="analysis-ptsd_smd_end"'):]
+    section = section[:section.index('class="analysis"', 10)]
+    assert "Heterogeneity (tau\u00b2, I\u00b2, Q)</span><strong>not applicable" in section
+    assert "I\u00b2 / H\u00b2" not in section
+    assert "z (one trial" in section
+    assert "Moderate certainty" in section          # the analysis' own GRADE rating
+    claims_table = html[html.index('id="summary-table"'):html.index('id="sof"')]
+    assert "not applicable (1 trial)" in claims_table and ">0%<" not in claims_table

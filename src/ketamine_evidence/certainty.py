@@ -148,7 +148,7 @@ class Certainty:
     @property
     def reasons(self) -> str:
         """The domains that rated the evidence down, with their reasons, in one line."""
-        parts = [f"{DOMAIN_LABELS[d.domain]} (-{d.levels}): {d.reason}"
+        parts = [f"{DOMAIN_LABELS[d.domain]} (-{d.levels}): {d.reason.rstrip('.')}"
                  for d in self.domains if d.levels]
         return "; ".join(parts) if parts else "no serious concerns in any domain"
 
@@ -211,7 +211,7 @@ def risk_of_bias(evidence: Evidence) -> DomainJudgement:
     rule = {2: "half or more at high risk", 1: "half or more at high risk or with some "
             "concerns", 0: "less than half with concerns"}[levels]
     return DomainJudgement("risk_of_bias", _judgement(levels), levels,
-                           ", ".join(parts) + f" ({rule}).")
+                           f"{rule}: " + ", ".join(parts) + ".")
 
 
 def _crossed(low: float, high: float, thresholds: Sequence[float]) -> list[float]:
@@ -331,9 +331,11 @@ def imprecision(evidence: Evidence, settings: CertaintySettings) -> DomainJudgem
     if np.isfinite(ois) and (not np.isfinite(n) or n < ois):
         levels = min(levels + 1, 2)
         trials = f"{len(evidence.studies[evidence.studies['pooled'].astype(bool)])} trial(s)"
-        parts.append(f"{trials} with {n:.0f} participants, below the optimal information size "
-                     f"of {ois:.0f}" if np.isfinite(n) else
-                     f"participants unknown (optimal information size {ois:.0f})")
+        size = (f"{trials} with {n:.0f} participants, below the optimal information size "
+                f"of {ois:.0f}" if np.isfinite(n) else
+                f"participants unknown (optimal information size {ois:.0f})")
+        # the reason that rates down comes first
+        parts = parts + [size] if crossed else [size] + parts
     elif np.isfinite(ois):
         parts.append(f"{n:.0f} participants meet the optimal information size of {ois:.0f}")
     return DomainJudgement("imprecision", _judgement(levels), levels, "; ".join(parts) + ".")

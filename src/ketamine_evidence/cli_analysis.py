@@ -110,7 +110,8 @@ def claims_command(args: argparse.Namespace) -> int:
     if args.out_sof is not None:
         write_table(grade.summary_of_findings(
             config["claims"], table, evidence, study_effects=inputs["study_effects"],
-            intervention=config["review"]["intervention"]), args.out_sof)
+            certainty_rows=certainty_rows, intervention=config["review"]["intervention"]),
+            args.out_sof)
     for _, row in table.iterrows():
         print(f"{row['claim_id']}: {row['verdict_text']}")
     return 0

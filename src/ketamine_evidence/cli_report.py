@@ -41,6 +41,12 @@ INPUT_OPTIONS = (
      "published meta-analyses, shown for context (never pooled)"),
     ("--registry-facts", "registry_facts", "data/raw/registry_facts.csv",
      "curated registry facts (changed primary outcome, time point, enrolment); optional"),
+    ("--certainty", "certainty", "results/certainty.csv",
+     "GRADE judgements per claim or analysis and domain"),
+    ("--summary-of-findings", "summary_of_findings", "results/summary_of_findings.csv",
+     "GRADE Summary-of-findings table"),
+    ("--claim-studies", "claim_studies", "results/claim_studies.csv",
+     "every trial that reported each claim's outcome, with its direction of effect"),
     ("--manifest", "manifest", "data/raw/snapshot/manifest.json", "snapshot retrieval manifest"),
     ("--config", "config", "config.yaml", "the review configuration"),
 )

@@ -375,9 +375,14 @@ def summary_of_findings(
     evidence: Sequence[ClaimEvidence],
     *,
     study_effects: pd.DataFrame | None = None,
+    certainty_rows: pd.DataFrame | None = None,
     intervention: str = "the intervention",
 ) -> pd.DataFrame:
     """One Summary-of-findings row per claim (Cochrane Handbook 14.1.6).
+
+    ``footnotes`` name each domain that rated the evidence down with the first clause of its
+    reason (from ``certainty_rows``, the claims' rows of ``results/certainty.csv``); the full
+    reasons are in ``claims.csv`` (``certainty_reasons``).
 
     ``claim_rows`` is the claims table with :data:`CLAIM_COLUMNS` (one row per claim, same
     order). Binary outcomes give the control-group risk and the corresponding risk with the
@@ -417,10 +422,12 @@ def summary_of_findings(
             "trials": trials,
             "participants": "" if not np.isfinite(n) else f"{n:.0f}",
             "relative_effect": relative, "absolute_effect": absolute or
-            ("not estimable: " + synthesis.describe_votes(votes, intervention=intervention)
+            (f"not estimable (no poolable numbers); by direction: {votes.favours} favour "
+             f"{intervention}, {votes.against} favour control, {votes.unclear} unclear"
              if votes.reported_k else "no trial reported it"),
             "certainty": _text(row.get("certainty")),
-            "footnotes": _text(row.get("certainty_reasons")),
+            "footnotes": _footnotes(certainty_rows, claim["id"])
+            or _text(row.get("certainty_reasons")),
             "statement": plain_statement(
                 _text(row.get("certainty")), est, _text(row.get("any_effect")),
                 _num(row.get("meaningful_threshold")), th.null_value(metric), sign,
@@ -428,3 +435,18 @@ def summary_of_findings(
                 lower_is_better=True if lib is None else lib, pooled=bool(ev.k)),
         })
     return pd.DataFrame(rows, columns=SOF_COLUMNS)
+
+
+def _footnotes(certainty_rows: pd.DataFrame | None, claim_id: str) -> str:
+    """``'Risk of bias -1: 15% of ...; Imprecision -2: no effect estimate'`` for one claim."""
+    if certainty_rows is None or certainty_rows.empty:
+        return ""
+    rows = certainty_rows[(certainty_rows["claim_id"].astype(str) == str(claim_id))
+                          & (certainty_rows["domain"] != "overall")
+                          & (pd.to_numeric(certainty_rows["levels"], errors="coerce") > 0)]
+    notes = []
+    for _, r in rows.iterrows():
+        first = str(r["reason"]).split(";")[0].split(" (")[0].rstrip(".")
+        notes.append(f"{gr.DOMAIN_LABELS[r['domain']].capitalize()} -{int(r['levels'])}: "
+                     f"{first}")
+    return "; ".join(notes)

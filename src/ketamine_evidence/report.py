@@ -60,6 +60,24 @@ VERDICT_SYMBOLS = {
     "inconclusive": "?",
     "no_evidence": "\u2205",  # empty set
 }
+# GRADE certainty: the circles GRADE tables use, beside the words (WCAG 1.4.1)
+CERTAINTY_LEVELS = ("high", "moderate", "low", "very_low")
+CERTAINTY_LABELS = {"high": "High certainty", "moderate": "Moderate certainty",
+                    "low": "Low certainty", "very_low": "Very low certainty"}
+CERTAINTY_SYMBOLS = {"high": "\u2295\u2295\u2295\u2295", "moderate": "\u2295\u2295\u2295\u25ef",
+                     "low": "\u2295\u2295\u25ef\u25ef", "very_low": "\u2295\u25ef\u25ef\u25ef"}
+GRADE_DOMAINS = {"risk_of_bias": "Risk of bias", "inconsistency": "Inconsistency",
+                 "indirectness": "Indirectness", "imprecision": "Imprecision",
+                 "publication_bias": "Publication bias / missing results"}
+# Effect direction plot (Boon & Thomson 2021): arrow per study and outcome
+DIRECTION_SYMBOLS = {"favours_intervention": "\u25b2", "favours_control": "\u25bc",
+                     "no_clear_difference": "\u25c4\u25ba", "mixed": "\u25c4\u25ba",
+                     "not_judged": "?"}
+DIRECTION_LABELS = {"favours_intervention": "favours ketamine",
+                    "favours_control": "favours control",
+                    "no_clear_difference": "no clear difference",
+                    "mixed": "mixed or conflicting results",
+                    "not_judged": "direction not judged"}
 ROB_LABELS = {"low": "Low", "some_concerns": "Some concerns", "high": "High"}
 # one symbol set for the figure and the report (robvis conventions), defined with the figure
 ROB_SYMBOLS = JUDGEMENT_SYMBOLS
@@ -119,6 +137,9 @@ INPUT_DESCRIPTIONS = {
     "within_arm": "data/processed/within_arm.csv",
     "published_syntheses": "data/raw/published_syntheses.csv",
     "registry_facts": "data/raw/registry_facts.csv",
+    "certainty": "results/certainty.csv",
+    "summary_of_findings": "results/summary_of_findings.csv",
+    "claim_studies": "results/claim_studies.csv",
     "prisma": "data/processed/prisma.json",
     "manifest": "data/raw/snapshot/manifest.json",
 }
@@ -126,6 +147,7 @@ TABLE_FIELDS = (
     "claims", "pooled", "study_effects", "sensitivity", "moderators", "studies", "screening",
     "characteristics", "risk_of_bias", "not_poolable", "registry_vs_publication", "within_arm",
     "published_syntheses", "registry_facts",
+    "published_syntheses", "certainty", "summary_of_findings", "claim_studies",
 )
 # Curated sheets a review may not have: their absence is stated where they would show, not
 # flagged as a step that failed to run.
@@ -164,6 +186,9 @@ class ReportInputs:
     within_arm: pd.DataFrame | None = None
     published_syntheses: pd.DataFrame | None = None   # context only, never pooled
     registry_facts: pd.DataFrame | None = None  # curated registry-versus-publication facts
+    certainty: pd.DataFrame | None = None             # GRADE, claim/analysis x domain
+    summary_of_findings: pd.DataFrame | None = None
+    claim_studies: pd.DataFrame | None = None         # reporting trials per claim
     prisma: Mapping[str, Any] | None = None
     manifest: Mapping[str, Any] | None = None
     # The review's settings (the report step's slice: every section); a mapping is validated.
@@ -452,11 +477,9 @@ def plain_reading(row: Mapping[str, Any], benchmarks: Mapping[str, float] | None
     if not k:
         narrative = "; ".join(_split_ids(row.get("narrative_studies")))
         tail = f" ({narrative})" if narrative else ""
-        direction = _text(row.get("direction_summary"))
         return ("No trial reported this outcome in numbers that can be pooled; it was "
                 f"reported only in words or in numbers that cannot be pooled{tail}. "
-                + (f"By direction of effect: {direction}. " if direction else "")
-                + "The size of the effect cannot be judged from words, so the trials can "
+                "The size of the effect cannot be judged from words, so the trials can "
                 "neither support nor refute the claim.")
     claimed = fmt_claimed_range(row.get("claimed_low"), row.get("claimed_high"), metric)
     trials = f"{fmt_int(k)} trial{'s' if k != 1 else ''}"
@@ -518,6 +541,8 @@ def _claims_section(inputs: ReportInputs) -> list[dict[str, Any]]:
                                    f),
             }
         pi_status = _text(row.get("pi_status"))
+        single = _num(row.get("k")) == 1
+        level = _text(row.get("certainty"))
         out.append({
             "claim_id": _text(row.get("claim_id")),
             "text": _text(row.get("text")),
@@ -535,18 +560,134 @@ def _claims_section(inputs: ReportInputs) -> list[dict[str, Any]]:
             "claimed": fmt_claimed_range(row.get("claimed_low"), row.get("claimed_high"), metric),
             "estimate": f(row.get("estimate")),
             "ci": fmt_interval(row.get("ci_low"), row.get("ci_high"), f),
-            "pi": fmt_interval(row.get("pi_low"), row.get("pi_high"), f),
-            "pi_status": PI_STATUS_TEXT.get(pi_status, pi_status),
+            "pi": NOT_FOR_ONE if single else fmt_interval(row.get("pi_low"),
+                                                          row.get("pi_high"), f),
+            "pi_status": "" if single else PI_STATUS_TEXT.get(pi_status, pi_status),
             "k": fmt_int(row.get("k")),
             "n": fmt_int(row.get("n_participants")),
-            "i2": fmt_percent(row.get("i2")),
+            "i2": NOT_FOR_ONE if single else fmt_percent(row.get("i2")),
             "rob": _rob_summary(row),
             "reading": plain_reading(row, benchmarks),
             "narrative_studies": _split_ids(row.get("narrative_studies")),
             "comparator": comparator,
             "within_arm": _text(row.get("within_arm_reduction")),
+            "certainty": level if level in CERTAINTY_LEVELS else "",
+            "certainty_label": CERTAINTY_LABELS.get(level, "Certainty not rated"),
+            "certainty_symbol": CERTAINTY_SYMBOLS.get(level, ""),
+            "certainty_reasons": _text(row.get("certainty_reasons")),
+            "certainty_short": _certainty_short(inputs.certainty, _text(row.get("claim_id"))),
+            "certainty_domains": _certainty_domains(inputs.certainty,
+                                                    _text(row.get("claim_id"))),
+            "verdict_text": _text(row.get("verdict_text")),
+            "effect_statement": _text(row.get("effect_statement")),
+            "assertion": _text(row.get("assertion")),
+            "assertion_result": _text(row.get("assertion_result")),
+            "direction": _direction_summary(row),
         })
     return out
+
+
+NOT_FOR_ONE = "not applicable (1 trial)"
+
+
+def _certainty_domains(table: pd.DataFrame | None, claim_id: str,
+                       analysis_id: str = "") -> list[dict[str, Any]]:
+    """The GRADE domain rows of one claim (or, with ``claim_id`` empty, one analysis)."""
+    if not _has_rows(table) or "domain" not in table.columns:
+        return []
+    ids = table["claim_id"].map(_text) if "claim_id" in table.columns else ""
+    rows = table[ids == claim_id]
+    if analysis_id:
+        rows = rows[rows["analysis_id"].map(_text) == analysis_id]
+    return [{"domain": GRADE_DOMAINS.get(_text(r.get("domain")), _humanise(r.get("domain"))),
+             "judgement": _text(r.get("judgement")).replace("_", " "),
+             "levels": fmt_int(r.get("levels")), "reason": _text(r.get("reason"))}
+            for r in _rows(rows) if _text(r.get("domain")) != "overall"]
+
+
+def _certainty_short(table: pd.DataFrame | None, claim_id: str) -> str:
+    """``'rated down 5 levels: risk of bias -1, imprecision -2, ...'`` for one claim."""
+    rated = [d for d in _certainty_domains(table, claim_id) if d["levels"] not in ("0", DASH)]
+    if not rated:
+        return "not rated down in any domain" if _certainty_domains(table, claim_id) else ""
+    total = sum(int(d["levels"]) for d in rated)
+    return (f"rated down {total} level{'s' if total != 1 else ''} from high: "
+            + ", ".join(f"{d['domain'].lower()} {MINUS}{d['levels']}" for d in rated))
+
+
+def _direction_summary(row: Mapping[str, Any]) -> dict[str, str] | None:
+    """Vote counting by direction of effect for one claim (None when not computed)."""
+    reported = _num(row.get("reported_k"))
+    if reported is None:
+        return None
+    p = _num(row.get("sign_test_pvalue"))
+    return {
+        "reported": fmt_int(reported), "pooled": fmt_int(row.get("pooled_k")),
+        "favours": fmt_int(row.get("direction_favours")),
+        "against": fmt_int(row.get("direction_against")),
+        "unclear": fmt_int(row.get("direction_unclear")),
+        "p": fmt_p(p),
+        "sign_test": (f"sign test p {fmt_p(p)}; proportion favouring ketamine "
+                      f"{fmt_percent(100 * _num(row.get('direction_proportion')))} (95% CI "
+                      f"{fmt_percent(100 * _num(row.get('direction_ci_low')))} to "
+                      f"{fmt_percent(100 * _num(row.get('direction_ci_high')))})")
+        if p is not None else "no trial with a direction either way: no sign test",
+    }
+
+
+def _sof_section(inputs: ReportInputs) -> list[dict[str, str]]:
+    """The Summary-of-findings rows as written by the claims step, certainty with symbols."""
+    out = []
+    for row in _rows(inputs.summary_of_findings):
+        level = _text(row.get("certainty"))
+        out.append({key: _text(row.get(key)) for key in (
+            "claim_id", "outcome", "timepoint", "analysis_id", "trials", "participants",
+            "relative_effect", "absolute_effect", "footnotes", "statement")}
+            | {"certainty": level, "certainty_label": CERTAINTY_LABELS.get(level, "not rated"),
+               "certainty_symbol": CERTAINTY_SYMBOLS.get(level, "")})
+    return out
+
+
+def _size_class(n: float | None) -> str:
+    """Arrow size by sample size (Boon & Thomson 2021: < 50, 50-299, >= 300)."""
+    if n is None:
+        return "n-unknown"
+    return "n-small" if n < 50 else "n-medium" if n < 300 else "n-large"
+
+
+def _direction_plot(inputs: ReportInputs,
+                    claims: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """Effect direction plot: trials (rows) x claims (columns), one arrow per result."""
+    table = inputs.claim_studies
+    if not _has_rows(table) or not {"claim_id", "study_id", "direction"} <= set(table.columns):
+        return None
+    columns = [c["claim_id"] for c in claims] or sorted(set(table["claim_id"].map(_text)))
+    by_study: dict[str, dict[str, Any]] = {}
+    for r in _rows(table):
+        sid = _text(r.get("study_id"))
+        study = by_study.setdefault(sid, {"label": _text(r.get("label")) or sid,
+                                          "rob": _text(r.get("rob")), "n": None, "cells": {}})
+        n = _num(r.get("n"))
+        if n is not None:
+            study["n"] = max(study["n"] or 0, n)
+        direction = _text(r.get("direction")) or "not_judged"
+        pooled = _text(r.get("pooled")).lower() in {"true", "1"}
+        study["cells"][_text(r.get("claim_id"))] = {
+            "symbol": DIRECTION_SYMBOLS.get(direction, "?"),
+            "label": DIRECTION_LABELS.get(direction, direction) + (
+                ", pooled" if pooled else ", not pooled"),
+            "direction": direction, "pooled": pooled,
+            "evidence": _text(r.get("evidence"))}
+    rows = []
+    for study in sorted(by_study.values(), key=lambda x: x["label"]):
+        rows.append({"label": study["label"], "n": fmt_int(study["n"]),
+                     "size": _size_class(study["n"]),
+                     "rob": study["rob"] or "none",
+                     "rob_label": ROB_LABELS.get(study["rob"], "not assessed"),
+                     "cells": [study["cells"].get(c) for c in columns]})
+    votes = {c["claim_id"]: c["direction"] for c in claims}
+    return {"columns": columns, "rows": rows,
+            "votes": [votes.get(c) for c in columns]}
 
 
 def prediction_interval_text(test: str, pi_df: str | None) -> str:
@@ -1016,8 +1157,31 @@ def _analysis_sections(inputs: ReportInputs) -> list[dict[str, Any]]:
             "study_rows": study_rows,
             "sensitivity": sensitivity,
             "moderators": moderators,
+            "single": k == 1,
+            "certainty": _analysis_certainty(inputs.certainty, aid),
         })
+        if k == 1:
+            # One trial: no heterogeneity exists (never "0%"), and the test is a z test,
+            # as metafor falls back to it with k = 1.
+            out[-1].update({"pi": NOT_FOR_ONE, "tau2": NOT_FOR_ONE, "tau2_ci": "",
+                            "i2": NOT_FOR_ONE, "h2": "", "q": NOT_FOR_ONE, "q_df": "",
+                            "q_pvalue": "",
+                            "test": "z (one trial: the estimate is the trial's own, tested "
+                                    "with z as metafor does for k = 1)"})
     return out
+
+
+def _analysis_certainty(table: pd.DataFrame | None, analysis_id: str) -> dict[str, Any] | None:
+    """The certainty of one analysis for 'any effect' (rows with an empty claim id)."""
+    domains = _certainty_domains(table, "", analysis_id)
+    if not domains:
+        return None
+    ids = table["claim_id"].map(_text)
+    overall = table[(ids == "") & (table["analysis_id"].map(_text) == analysis_id)
+                    & (table["domain"].map(_text) == "overall")]
+    level = _text(overall["judgement"].iloc[0]) if len(overall) else ""
+    return {"level": level, "label": CERTAINTY_LABELS.get(level, "not rated"),
+            "symbol": CERTAINTY_SYMBOLS.get(level, ""), "domains": domains}
 
 
 def _not_yet_classified(screening: pd.DataFrame | None) -> list[dict[str, str]]:
@@ -1128,6 +1292,14 @@ def build_report(inputs: ReportInputs) -> str:
         "verdict_labels": VERDICT_LABELS,
         "verdict_symbols": VERDICT_SYMBOLS,
         "within_arm": _generic_table(inputs.within_arm),
+        "sof": _sof_section(inputs),
+        "sof_state": _state(inputs.summary_of_findings),
+        "direction_plot": _direction_plot(inputs, claims),
+        "certainty_labels": CERTAINTY_LABELS,
+        "certainty_symbols": CERTAINTY_SYMBOLS,
+        "certainty_counts": [(lv, CERTAINTY_LABELS[lv], CERTAINTY_SYMBOLS[lv],
+                              sum(c["certainty"] == lv for c in claims))
+                             for lv in CERTAINTY_LEVELS],
         "methods": _methods_section(inputs),
         "prisma": _prisma_section(inputs),
         "characteristics": characteristics,
@@ -1293,6 +1465,9 @@ def load_report_inputs(
     within_arm: str | Path | None = "data/processed/within_arm.csv",
     published_syntheses: str | Path | None = "data/raw/published_syntheses.csv",
     registry_facts: str | Path | None = "data/raw/registry_facts.csv",
+    certainty: str | Path | None = "results/certainty.csv",
+    summary_of_findings: str | Path | None = "results/summary_of_findings.csv",
+    claim_studies: str | Path | None = "results/claim_studies.csv",
     manifest: str | Path | None = "data/raw/snapshot/manifest.json",
     config: str | Path | Settings | Mapping[str, Any] | None = "config.yaml",
     versions: Mapping[str, str] | None = None,
@@ -1326,6 +1501,9 @@ def load_report_inputs(
         published_syntheses=read_published_syntheses(published_syntheses),
         registry_facts=(read_registry_facts(registry_facts)
                         if registry_facts is not None else None),
+        certainty=read_optional_table(certainty),
+        summary_of_findings=read_optional_table(summary_of_findings),
+        claim_studies=read_optional_table(claim_studies),
         prisma=read_json(prisma),
         manifest=read_json(manifest),
         config=cfg,

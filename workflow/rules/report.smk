@@ -5,6 +5,9 @@ rule report:
     input:
         settings=step_settings("report"),
         claims="results/claims.csv",
+        certainty="results/certainty.csv",
+        summary_of_findings="results/summary_of_findings.csv",
+        claim_studies="results/claim_studies.csv",
         pooled="results/pooled.csv",
         study_effects="results/study_effects.csv",
         sensitivity="results/sensitivity.csv",
@@ -34,6 +37,8 @@ rule report:
         "../envs/ketamine-evidence.yaml"
     shell:
         "{params.ke} report --config {input.settings} --claims {input.claims}"
+        " --certainty {input.certainty} --summary-of-findings {input.summary_of_findings}"
+        " --claim-studies {input.claim_studies}"
         " --pooled {input.pooled} --study-effects {input.study_effects}"
         " --sensitivity {input.sensitivity} --moderators {input.moderators}"
         " --figures-dir {input.figures}"
