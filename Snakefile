@@ -35,4 +35,5 @@ rule all:
         "results/claims.csv",
         "results/pooled.csv",
         "data/processed/prisma.json",
+        "data/processed/registry_effects.csv",
     default_target: True

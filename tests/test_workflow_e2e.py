@@ -303,7 +303,7 @@ def test_each_rule_reruns_only_for_the_config_values_it_uses(run, tmp_path):
     assert _jobs_to_run(work, "--configfile", "reworded.yaml") == {"claims", "figures",
                                                                     "report"}
     assert _jobs_to_run(work, "--config", "eligibility={design_terms: [randomized]}") == {
-        "screen", "prisma", "claims", "figures", "report"}
+        "screen", "prisma", "registry_effects", "claims", "figures", "report"}
     config = yaml.safe_load((work / "config.yaml").read_text(encoding="utf-8"))
     config["analysis"]["crossover_r"] = 0.6     # numbers: --config would pass a string
     (work / "crossover.yaml").write_text(yaml.safe_dump(config, sort_keys=False))

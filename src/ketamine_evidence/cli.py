@@ -15,7 +15,7 @@ from ketamine_evidence import KetamineEvidenceError, __version__
 SUBCOMMANDS = {
     "ketamine_evidence.cli_records": ("refresh", "init-snapshot", "records", "screen", "prisma",
                                       "awaiting"),
-    "ketamine_evidence.cli_extract": ("effects", "validate-sheet"),
+    "ketamine_evidence.cli_extract": ("effects", "validate-sheet", "registry-effects"),
     "ketamine_evidence.cli_effects": ("escalc",),
     "ketamine_evidence.cli_meta": ("pool",),
     "ketamine_evidence.cli_analysis": ("analyze", "claims"),

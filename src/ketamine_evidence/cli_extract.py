@@ -66,11 +66,30 @@ def _included_ncts(characteristics: pd.DataFrame) -> dict[str, str]:
     return out
 
 
+def _screened_ncts(screening: pd.DataFrame | None) -> dict[str, str]:
+    """NCT ID -> study_id of the registrations the screening includes at full text."""
+    if screening is None or screening.empty:
+        return {}
+    keep = screening[(screening["source"] == "ctgov") & (screening["stage"] == "full_text")
+                     & (screening["decision"] == "include")]
+    return {str(rid).split("~")[0].upper(): str(sid)
+            for rid, sid in zip(keep["record_id"], keep["study_id"], strict=True)}
+
+
 def registry_tables(
-    studies: list[dict], characteristics: pd.DataFrame, extraction: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(registry_rows, registry_analyses, registry_vs_publication) for the included studies."""
-    ncts = _included_ncts(characteristics)
+    studies: list[dict], characteristics: pd.DataFrame, extraction: pd.DataFrame,
+    screening: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(registry_rows, registry_analyses, registry_vs_publication, registry_effects).
+
+    Studies in ``study_characteristics.csv`` are *confirmed* (a reviewer extracted them);
+    registrations that the screening includes but no reviewer has extracted yet (a new trial
+    after a refresh) are read too, with ``confirmed`` False, so their posted results show up
+    at once as arm rows and as registry-sourced effect rows awaiting confirmation. Only
+    confirmed studies are compared with the publication.
+    """
+    confirmed = _included_ncts(characteristics)
+    ncts = {**_screened_ncts(screening), **confirmed}
     arms, analyses = [], []
     for study in studies:
         nct = str(
@@ -88,9 +107,12 @@ def registry_tables(
     )
     arm_df.insert(2, "study_id", arm_df["nct_id"].map(ncts))
     an_df.insert(2, "study_id", an_df["nct_id"].map(ncts))
+    arm_df["confirmed"] = arm_df["nct_id"].isin(list(confirmed))
     wide = rr.registry_to_extraction_rows(arm_df, study_ids=ncts)
-    comparison = rr.compare_registry_publication(wide, extraction, characteristics=characteristics)
-    return arm_df, an_df, comparison
+    comparison = rr.compare_registry_publication(
+        wide[wide["nct_id"].isin(list(confirmed))], extraction, characteristics=characteristics)
+    effects = rr.registry_effect_rows(wide, set(confirmed.values()))
+    return arm_df, an_df, comparison, effects
 
 
 _EMPTY_STUDY = {"protocolSection": {"identificationModule": {"nctId": "NCT00000000"}}}
@@ -112,7 +134,9 @@ def effects_command(args: argparse.Namespace) -> int:
         if not args.registry_dir.is_dir():
             raise OSError(f"registry snapshot folder not found: {args.registry_dir}")
         studies, problems = _registry_studies(args.registry_dir)
-    reg_rows, reg_an, reg_cmp = registry_tables(studies, sheets.characteristics, sheets.extraction)
+    reg_rows, reg_an, reg_cmp, _ = registry_tables(studies, sheets.characteristics,
+                                                   sheets.extraction)
+    reg_rows = reg_rows.drop(columns="confirmed")  # all confirmed: curated studies only
     out = args.output_dir
     outputs = {
         "effects.csv": tables.effects,
@@ -137,6 +161,30 @@ def effects_command(args: argparse.Namespace) -> int:
             f"registry: {reg_rows['nct_id'].nunique()} included studies with posted results, "
             f"{len(reg_rows)} arm rows; comparison {status}"
         )
+    for p in problems:
+        print(f"registry: {p}")
+    return 0
+
+
+def registry_effects_command(args: argparse.Namespace) -> int:
+    """Posted results of every included registration as registry-sourced effect rows."""
+    from ketamine_evidence.schemas.records import SCREENING_SCHEMA
+    from ketamine_evidence.schemas.records import read_table as read_checked
+
+    sheets = load_curated(_curated_dir(args), require_risk_of_bias=False)
+    if not args.registry_dir.is_dir():
+        raise OSError(f"registry snapshot folder not found: {args.registry_dir}")
+    studies, problems = _registry_studies(args.registry_dir)
+    screening = read_checked(args.screening, SCREENING_SCHEMA)
+    arms, _, _, effects = registry_tables(studies, sheets.characteristics, sheets.extraction,
+                                          screening)
+    write_table(effects, args.output)
+    pending = arms[~arms["confirmed"].astype(bool)].drop(columns="confirmed")
+    write_table(pending, args.pending_rows)
+    waiting = effects[~effects["confirmed"].astype(bool)]
+    print(f"registry: {len(effects)} effect rows from posted results, {len(waiting)} of them "
+          f"({waiting['nct_id'].nunique()} registrations) awaiting a reviewer's confirmation; "
+          f"{len(pending)} arm rows of unconfirmed registrations")
     for p in problems:
         print(f"registry: {p}")
     return 0
@@ -215,3 +263,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="do not fail when risk_of_bias.csv does not exist yet",
     )
     p.set_defaults(func=validate_command)
+
+    p = subparsers.add_parser(
+        "registry-effects",
+        help="effect sizes from the posted ClinicalTrials.gov results of every included "
+             "registration, flagged as registry-sourced (never pooled)",
+        description="Read the posted results of every registration that the screening "
+                    "includes, including new ones that no reviewer has extracted yet, and "
+                    "write effect rows (MD and SMD for arm means, RR for counts) flagged "
+                    "source=registry with confirmed=False and status "
+                    "awaiting_reviewer_confirmation until the study has a row in "
+                    "study_characteristics.csv, plus the arm-level rows of those unconfirmed "
+                    "registrations. The analyses never pool these rows.",
+    )
+    p.add_argument("--config", type=Path, default=Path("config.yaml"),
+                   help="review configuration, read for review.curated_dir unless "
+                        "--curated-dir is given")
+    p.add_argument("--curated-dir", type=Path, default=None,
+                   help="folder of the curated sheets (default: review.curated_dir)")
+    p.add_argument("--registry-dir", type=Path, required=True,
+                   help="snapshot folder with manifest.json, or a folder of CT.gov v2 study JSON")
+    p.add_argument("--screening", type=Path, required=True, help="screening.csv")
+    p.add_argument("-o", "--output", type=Path, metavar="PATH",
+                   default=Path("data/processed/registry_effects.csv"),
+                   help="where to write the registry effect rows")
+    p.add_argument("--pending-rows", type=Path, metavar="PATH",
+                   default=Path("data/processed/registry_pending_rows.csv"),
+                   help="where to write the arm-level rows of registrations awaiting a reviewer")
+    p.set_defaults(func=registry_effects_command)

@@ -56,6 +56,7 @@ __all__ = [
     "registry_analyses",
     "registry_arm_rows",
     "registry_baseline_counts",
+    "registry_effect_rows",
     "registry_to_extraction_rows",
     "snapshot_registry_tables",
 ]
@@ -816,6 +817,68 @@ def registry_to_extraction_rows(
         df[col] = pd.to_numeric(df[col]).astype("float64")
     df["extractable"] = df["extractable"].astype(bool)
     return df
+
+
+# --------------------------------------------------------------------------------------
+# effect sizes from posted results, awaiting a reviewer
+# --------------------------------------------------------------------------------------
+REGISTRY_EFFECT_COLUMNS = [
+    "study_id", "nct_id", "source_id", "outcome_index", "outcome_title", "class_title",
+    "category_title", "time_frame", "timepoint_days", "comparison", "measure", "yi", "vi",
+    "m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i", "ai", "ci", "location1", "location2",
+    "source", "confirmed", "status",
+]
+#: ``status`` of a registry effect whose study no reviewer has extracted yet.
+AWAITING_CONFIRMATION = "awaiting_reviewer_confirmation"
+
+
+def registry_effect_rows(wide: pd.DataFrame, confirmed_study_ids: Iterable[str]) -> pd.DataFrame:
+    """Effect sizes computed from posted registry results, flagged as registry-sourced.
+
+    Every extractable paired row of :func:`registry_to_extraction_rows` gives effect rows:
+    ``arm`` rows an ``MD`` and an ``SMD`` (metafor ``escalc`` defaults: unpooled MD variance,
+    Hedges' g with the exact correction), ``count`` rows an ``RR`` (log scale; ``bi = n1i - ai``,
+    ``di = n2i - ci``). ``source`` is ``registry``; ``confirmed`` says whether the study has a
+    row in ``study_characteristics.csv`` (a reviewer has extracted it), else ``status`` is
+    ``awaiting_reviewer_confirmation``. These rows are never pooled: the analyses pool only the
+    curated ``effects.csv``; a reviewer who confirms a number copies it into ``extraction.csv``
+    with its registry location.
+
+    Parameters
+    ----------
+    wide : pandas.DataFrame
+        Output of :func:`registry_to_extraction_rows` (``study_id`` filled).
+    confirmed_study_ids : iterable of str
+        Study ids that a reviewer has extracted.
+    """
+    from .effects import escalc
+
+    confirmed = {str(s) for s in confirmed_study_ids}
+    usable = wide[wide["extractable"].astype(bool) & wide["data_type"].isin(["arm", "count"])]
+    frames = []
+    keep = [c for c in REGISTRY_EFFECT_COLUMNS if c in usable.columns]
+    arms = usable[usable["data_type"] == "arm"]
+    for measure in ("MD", "SMD"):
+        if len(arms):
+            es = escalc(measure, m1i=arms["m1i"], sd1i=arms["sd1i"], n1i=arms["n1i"],
+                        m2i=arms["m2i"], sd2i=arms["sd2i"], n2i=arms["n2i"])
+            frames.append(arms[keep].assign(measure=measure, yi=es["yi"].to_numpy(),
+                                            vi=es["vi"].to_numpy()))
+    counts = usable[usable["data_type"] == "count"]
+    if len(counts):
+        es = escalc("RR", ai=counts["ai"], bi=counts["n1i"] - counts["ai"], ci=counts["ci"],
+                    di=counts["n2i"] - counts["ci"])
+        frames.append(counts[keep].assign(measure="RR", yi=es["yi"].to_numpy(),
+                                          vi=es["vi"].to_numpy()))
+    if not frames:
+        return pd.DataFrame(columns=REGISTRY_EFFECT_COLUMNS)
+    out = pd.concat(frames, ignore_index=True)
+    out["source"] = "registry"
+    out["confirmed"] = out["study_id"].astype(str).isin(confirmed)
+    out["status"] = out["confirmed"].map({True: "confirmed", False: AWAITING_CONFIRMATION})
+    out = out.reindex(columns=REGISTRY_EFFECT_COLUMNS)
+    return out.sort_values(["study_id", "outcome_index", "measure"], kind="stable",
+                           ignore_index=True)
 
 
 # --------------------------------------------------------------------------------------

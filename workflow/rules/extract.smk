@@ -38,3 +38,31 @@ rule effects:
         " --crossover-r {params.crossover_r}"
         " --crossover-r-sensitivity {params.crossover_r_sensitivity}"
         " --registry-dir {params.registry_dir} --out-dir {params.out_dir} > {log} 2>&1"
+
+
+# Posted results of every included registration, including new ones no reviewer has extracted
+# yet, as registry-sourced effect rows awaiting confirmation. Never pooled; the report and
+# `ketamine-evidence awaiting` point a reviewer at them.
+rule registry_effects:
+    input:
+        extraction=f"{CURATED}/extraction.csv",
+        characteristics=f"{CURATED}/study_characteristics.csv",
+        manifest=f"{SNAPSHOT}/manifest.json",
+        snapshot=snapshot_files,
+        screening="data/processed/screening.csv",
+    output:
+        effects="data/processed/registry_effects.csv",
+        pending="data/processed/registry_pending_rows.csv",
+    params:
+        ke=KE,
+        code=PACKAGE_CODE,
+        curated_dir=parent_of("extraction"),
+        registry_dir=parent_of("manifest"),
+    log:
+        "logs/registry_effects.log",
+    conda:
+        "../envs/ketamine-evidence.yaml"
+    shell:
+        "{params.ke} registry-effects --curated-dir {params.curated_dir}"
+        " --registry-dir {params.registry_dir} --screening {input.screening}"
+        " --output {output.effects} --pending-rows {output.pending} > {log} 2>&1"
