@@ -37,6 +37,9 @@ OUTPUTS = [
     "results/study_effects.csv",
     "results/sensitivity.csv",
     "results/moderators.csv",
+    "results/certainty.csv",
+    "results/summary_of_findings.csv",
+    "results/claim_studies.csv",
     "data/processed/records.csv",
     "data/processed/studies.csv",
     "data/processed/screening.csv",
@@ -114,6 +117,31 @@ def test_claims_one_row_per_claim_with_allowed_verdict(run, config):
     bad = claims.loc[~claims["verdict"].isin(VERDICTS), ["claim_id", "verdict"]]
     assert bad.empty, f"verdicts outside {VERDICTS}:\n{bad}"
     assert set(claims["verdict"]) != {"no_evidence"}, "the synthetic data should decide claims"
+
+
+def test_every_claim_and_analysis_has_a_grade_rating(run, config):
+    claims = pd.read_csv(run / "results" / "claims.csv")
+    levels = {"high", "moderate", "low", "very_low"}
+    rated = claims[claims["reported_k"] > 0]
+    assert set(rated["certainty"]) <= levels and len(rated)
+    assert rated["certainty_reasons"].notna().all()
+    assert (claims["pooled_k"] <= claims["reported_k"]).all()
+    votes = claims[["direction_favours", "direction_against", "direction_unclear"]].sum(axis=1)
+    assert (votes == claims["reported_k"]).all()
+    for text, row in zip(claims["verdict_text"], claims.itertuples(), strict=True):
+        assert text.startswith(row.verdict.replace("_", " ") if row.verdict == "no_evidence"
+                               else row.verdict)
+    certainty = pd.read_csv(run / "results" / "certainty.csv",
+                            dtype={"claim_id": str}, keep_default_na=False)
+    domains = {"risk_of_bias", "inconsistency", "indirectness", "imprecision",
+               "publication_bias", "overall"}
+    for claim in config["claims"]:
+        assert set(certainty.loc[certainty["claim_id"] == claim["id"], "domain"]) == domains
+    analyses = certainty[certainty["claim_id"] == ""]
+    assert set(analyses["analysis_id"]) == {a["id"] for a in config["analysis"]["analyses"]}
+    sof = pd.read_csv(run / "results" / "summary_of_findings.csv")
+    assert list(sof["claim_id"]) == list(claims["claim_id"])
+    assert sof["statement"].str.len().gt(0).all()
 
 
 def _select(effects: pd.DataFrame, spec: dict, priority: list[str]) -> pd.DataFrame:

@@ -86,6 +86,7 @@ def claims_command(args: argparse.Namespace) -> int:
             as_of=args.as_of),
         "raters": config["certainty"]["instrument_raters"],
         "settings": CertaintySettings.from_config(config["certainty"]),
+        "intervention": config["review"]["intervention"],
     }
     graded, certainty_rows = grade.assess_claims(config["claims"], evidence,
                                                  list(table["verdict"]), pooled, **rating)

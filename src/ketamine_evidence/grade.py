@@ -171,7 +171,7 @@ def _control_risk(study_effects: pd.DataFrame | None, analysis_id: str) -> float
 
 
 def verdict_text(verdict: str, level: str, votes: synthesis.VoteCount,
-                 n_participants: float) -> str:
+                 n_participants: float, intervention: str = "the intervention") -> str:
     """``'supported, low certainty (1 trial, 41 participants)'`` and its variants."""
     cert = f", {level.replace('_', ' ')} certainty" if level else ""
     if verdict == "no_evidence":
@@ -179,7 +179,7 @@ def verdict_text(verdict: str, level: str, votes: synthesis.VoteCount,
     if votes.pooled_k == 0:
         return (f"{verdict}{cert} (no poolable numbers; {votes.reported_k} "
                 f"trial{'s' if votes.reported_k != 1 else ''} reported it: "
-                f"{votes.favours} favouring the intervention, {votes.against} favouring "
+                f"{votes.favours} favouring {intervention}, {votes.against} favouring "
                 f"control, {votes.unclear} unclear; the size of the effect cannot be judged)")
     n = f", {n_participants:.0f} participants" if np.isfinite(n_participants) else ""
     more = votes.reported_k - votes.pooled_k
@@ -211,6 +211,7 @@ def assess_claim(
     raters: Mapping[str, str] | None = None,
     settings: gr.CertaintySettings | None = None,
     verdict: str = "",
+    intervention: str = "the intervention",
 ) -> tuple[gr.Certainty, dict]:
     """Rate one claim and state any and meaningful effects; returns the certainty and the
     :data:`CLAIM_COLUMNS` values (``assertion`` columns are filled by :func:`assess_claims`).
@@ -254,7 +255,8 @@ def assess_claim(
     columns = {
         "certainty": rating.level,
         "certainty_reasons": rating.reasons if rating.level else "no trial reported it",
-        "verdict_text": verdict_text(verdict, rating.level, evidence.votes, ev.n_participants),
+        "verdict_text": verdict_text(verdict, rating.level, evidence.votes, ev.n_participants,
+                                     intervention),
         "any_effect": any_status,
         "meaningful_effect": meaningful_status,
         "meaningful_threshold": math.nan if meaningful is None else meaningful.value,

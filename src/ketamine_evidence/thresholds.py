@@ -185,7 +185,8 @@ MEANINGFUL_TEXT = {
     "shown": "shown (the whole CI is beyond the threshold)",
     "ruled_out": "ruled out (the whole CI is short of the threshold)",
     "uncertain": "uncertain (the CI contains the threshold)",
-    "no_threshold": "no threshold configured",
+    "no_threshold": "not judged: no sourced minimal important difference or benchmark on "
+                    "this scale",
     "not_estimable": "not estimable (no pooled result)",
 }
 
