@@ -77,7 +77,7 @@ MISSING_CASES = [
     ["awaiting", "--screening", "{m}"],
     ["analyze", "--config", CONFIG, "--effects", "{m}"],
     ["claims", "--config", CONFIG, "--pooled", "{m}"],
-    ["figures", "--config", CONFIG, "--effects", "{m}"],
+    ["figures", "--config", CONFIG, "--analyses", "{m}"],
     ["records", "--config", "{m}"],
     ["validate-sheet", "--config", CONFIG, "--curated-dir", "{m}"],
     ["effects", "--config", CONFIG, "--curated-dir", "{m}"],

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ketamine_evidence import analysis, claims, grade, posterior, reproduce
+from ketamine_evidence import analysis, claims, fits, grade, posterior, reproduce
 from ketamine_evidence.certainty import CertaintySettings
 from ketamine_evidence.config import load_settings
 from ketamine_evidence.extraction import read_thresholds
@@ -34,6 +34,8 @@ def analyze_command(args: argparse.Namespace) -> int:
         ignore_index=True)
     moderators = pd.concat([analysis.moderator_table(o) for o in outcomes], ignore_index=True)
     write_table(moderators, args.out_moderators)
+    if args.out_fits is not None:
+        fits.write_fits(outcomes, settings, args.out_fits)
     write_table(pooled, args.out_pooled)
     write_table(study_effects, args.out_study_effects)
     write_table(sensitivity, args.out_sensitivity)
@@ -138,6 +140,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "sensitivity")
     p.add_argument("--out-moderators", type=Path, default=Path("results/moderators.csv"),
                    help="subgroup analyses and meta-regressions planned in the config")
+    p.add_argument("--out-fits", type=Path, default=Path("results/analyses.json"),
+                   help="where to save every fit, leave-one-out and cumulative frame, "
+                        "trim-and-fill and the settings used, for the steps after this one "
+                        "(see ketamine_evidence.fits)")
     p.add_argument("--out-posterior", type=Path, default=None,
                    help="also write the Bayesian posterior of every analysis' mu under each "
                         "prior, as quadrature nodes (results/bayes_posterior.csv)")

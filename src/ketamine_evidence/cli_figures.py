@@ -23,6 +23,7 @@ import pandas as pd
 from ketamine_evidence import analysis, plots
 from ketamine_evidence.claims import claim_bounds
 from ketamine_evidence.config import ClaimSpec, load_settings
+from ketamine_evidence.fits import read_fits
 from ketamine_evidence.plots.funnel import funnel_plot
 from ketamine_evidence.plots.prisma import prisma_flow
 from ketamine_evidence.plots.rob import rob_summary
@@ -126,8 +127,7 @@ def figures_command(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     outdir = Path(args.output_dir)
     outdir.mkdir(parents=True, exist_ok=True)
-    effects = read_table(args.effects)
-    outcomes = analysis.run_analyses(effects, settings.analysis)
+    _, outcomes = read_fits(args.analyses)  # drawn from what the analyze step saved
     index = []
     rob = read_table(args.risk_of_bias, required=False)
 
@@ -165,8 +165,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "SVG; index.csv lists each figure or why it was skipped.")
     p.add_argument("--config", type=Path, default=Path("config.yaml"),
                    help="the review configuration (analyses and claims)")
-    p.add_argument("--effects", type=Path, default=Path("data/processed/effects.csv"),
-                   help="effects table written by 'effects'")
+    p.add_argument("--analyses", type=Path, default=Path("results/analyses.json"),
+                   help="the fits saved by 'analyze' (figures never pool again)")
     p.add_argument("--prisma", type=Path, default=Path("data/processed/prisma.json"),
                    help="PRISMA counts written by 'prisma'")
     p.add_argument("--risk-of-bias", type=Path, default=Path("data/raw/risk_of_bias.csv"),

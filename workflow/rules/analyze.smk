@@ -13,6 +13,7 @@ rule analyze:
         posterior="results/bayes_posterior.csv",
         statsmodels_check="results/statsmodels_check.csv",
         reproduce_r="results/reproduce.R",
+        fits="results/analyses.json",
     params:
         ke=KE,
         code=PACKAGE_CODE,
@@ -24,7 +25,7 @@ rule analyze:
         "{params.ke} analyze --config {input.settings} --effects {input.effects}"
         " --out-pooled {output.pooled} --out-study-effects {output.study_effects}"
         " --out-sensitivity {output.sensitivity} --out-moderators {output.moderators}"
-        " --out-posterior {output.posterior}"
+        " --out-posterior {output.posterior} --out-fits {output.fits}"
         " --out-statsmodels-check {output.statsmodels_check}"
         " --out-reproduce-r {output.reproduce_r} > {log} 2>&1"
 
@@ -73,7 +74,7 @@ rule claims:
 rule figures:
     input:
         settings=step_settings("figures"),
-        effects="data/processed/effects.csv",
+        fits="results/analyses.json",
         prisma="data/processed/prisma.json",
         risk_of_bias=f"{CURATED}/risk_of_bias.csv",
         characteristics=f"{CURATED}/study_characteristics.csv",
@@ -92,6 +93,6 @@ rule figures:
     conda:
         "../envs/ketamine-evidence.yaml"
     shell:
-        "{params.ke} figures --config {input.settings} --effects {input.effects}"
+        "{params.ke} figures --config {input.settings} --analyses {input.fits}"
         " --prisma {input.prisma} --risk-of-bias {input.risk_of_bias}"
         " --characteristics {input.characteristics} --outdir {output.figures} > {log} 2>&1"

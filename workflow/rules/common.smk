@@ -69,7 +69,7 @@ STEP_SECTIONS = {
     "screen": ["eligibility"],
     "analyze": ["analysis"],
     "claims": ["review", "analysis", "certainty", "claims"],
-    "figures": ["analysis", "claims"],
+    "figures": ["claims"],  # the analyses come from results/analyses.json
     "report": ["review", "search", "eligibility", "analysis", "certainty", "claims"],
 }
 
