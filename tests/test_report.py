@@ -521,6 +521,8 @@ def test_analyses_with_no_data_collapse_into_one_list(html):
     missing = html.split('<section id="missing">')[1].split("</section>")[0]
     for block in (analyses, missing):  # no internal ids in the lists
         assert "<code>ptsd_smd_followup</code>" not in block
+
+
 def _graded_inputs() -> report.ReportInputs:
     claims = _claims().iloc[[0, 3]].copy()
     claims["k"] = [1, 0]
@@ -602,3 +604,76 @@ def test_single_trial_shows_no_heterogeneity_and_a_z_test():
     assert "Moderate certainty" in section          # the analysis' own GRADE rating
     claims_table = html[html.index('id="summary-table"'):html.index('id="sof"')]
     assert "not applicable (1 trial)" in claims_table and ">0%<" not in claims_table
+
+
+def _with(**changes) -> report.ReportInputs:
+    return report.ReportInputs(**{**_full_inputs().__dict__, **changes})
+
+
+NOT_RUN_MANIFEST = {
+    "written_utc": "2026-11-27T16:20:21Z",
+    "database_search": {"status": "not_run", "as_of": "2026-11-27", "note": "no network"},
+    "sources": {"pubmed": {"status": "not_run"}, "ctgov": {"status": "not_run"}},
+    "other_methods": {"file": "known_reports.csv", "description": "Reviewers' list"},
+    "software": {"python": "3.11.7", "biopython": "1.88"},
+    "files": [], "previous": [],
+}
+
+
+def test_header_has_last_search_and_methods_summarise_the_manifest():
+    html = report.build_report(_with(manifest=NOT_RUN_MANIFEST))
+    header = html.split("</header>")[0]
+    assert ("Last search: database search not run as of 2026-11-27; records from the "
+            "reviewers&#39; list only.") in header
+    methods = html.split('<section id="methods">')[1].split("</section>")[0]
+    assert "Other manifest entries" not in methods and "Biopython" not in methods
+    assert "snapshot of 2026-11-27" in methods and "Reviewers&#39; list (known_reports.csv)" in methods
+    searched = dict(NOT_RUN_MANIFEST, database_search={"status": "run"}, sources={
+        "pubmed": {"status": "run", "retrieved_utc": "2026-12-01T10:00:00Z"},
+        "ctgov": {"status": "run", "retrieved_utc": "2026-12-02T09:00:00Z"}})
+    header = report.build_report(_with(manifest=searched)).split("</header>")[0]
+    assert "Last search: databases last searched 2026-12-02." in header
+
+
+def test_methods_state_protocol_selection_extraction_not_searched_and_limitations(html):
+    methods = html.split('<section id="methods">')[1].split("</section>")[0]
+    for heading in ("Protocol", "Selection of studies", "Data extraction and risk of bias",
+                    "Limitations"):
+        assert f"<h3>{heading}</h3>" in methods
+    assert "No protocol was registered" in methods
+    assert "Not searched:</strong> Embase; PsycINFO; Cochrane CENTRAL" in methods
+    assert "one reviewer" in methods and "not extracted in duplicate" in methods
+    limitations = methods.split("<h3>Limitations</h3>")[1].split("</ul>")[0]
+    assert "Not searched: Embase" in limitations and "At most 3 trials per analysis (fewer than 10)" in limitations
+
+
+def test_prisma_honest_about_abstract_only_reading_and_lists_exclusions():
+    chars = _characteristics().assign(location=["abstract (results)", "abstract"])
+    screening = pd.DataFrame({
+        "record_id": ["R1", "R2", "R3", "R4"],
+        "decision": ["exclude", "exclude", "exclude", "include"],
+        "reason_code": ["review", "ongoing_no_results", "wrong_design", "include"],
+        "reason_text": ["[R1] a narrative review", "[R2] recruiting", "[R3] no control group",
+                        ""],
+        "decided_by": ["rule", "override:AB", "override:AB", "rule"]})
+    records = pd.DataFrame({"record_id": ["R1", "R3"], "first_author": ["Smith", "Jones"],
+                            "year": [2020, 2019], "title": ["A review", "Open-label pilot"],
+                            "pmid": ["111", ""], "nct_id": ["", "NCT01234567"]})
+    html = report.build_report(_with(characteristics=chars, screening=screening,
+                                     records=records))
+    prisma = html.split('<section id="prisma">')[1].split("</section>")[0]
+    assert "Full texts not retrieved." in prisma
+    assert "1 of the 1 included studies (Feder 2014)" in prisma
+    assert "Identification and included studies" not in prisma  # no raw dump of the counts
+    excluded = prisma.split("Excluded reports with reasons (2)")[1].split("</table>")[0]
+    assert "Smith 2020 \u2014 A review" in excluded and "Jones 2019 \u2014 Open-label pilot" in excluded
+    assert "no control group" in excluded and "[R3]" not in excluded
+    assert "recruiting" not in excluded  # ongoing: listed apart, not as excluded
+    assert 'href="https://clinicaltrials.gov/study/NCT01234567"' in excluded
+    assert "1 records of ongoing studies" in prisma
+
+
+def test_study_characteristics_hide_internal_curation_notes():
+    chars = _characteristics().assign(notes="Pass 2: re-read on a mirror page")
+    html = report.build_report(_with(characteristics=chars))
+    assert "Pass 2: re-read on a mirror page" not in html

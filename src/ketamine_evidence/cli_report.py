@@ -39,6 +39,8 @@ INPUT_OPTIONS = (
      "within-arm reductions from baseline"),
     ("--published-syntheses", "published_syntheses", "data/raw/published_syntheses.csv",
      "published meta-analyses, shown for context (never pooled)"),
+    ("--records", "records", "data/processed/records.csv",
+     "processed records (titles of the excluded reports); optional"),
     ("--registry-facts", "registry_facts", "data/raw/registry_facts.csv",
      "curated registry facts (changed primary outcome, time point, enrolment); optional"),
     ("--certainty", "certainty", "results/certainty.csv",
@@ -51,7 +53,7 @@ INPUT_OPTIONS = (
     ("--config", "config", "config.yaml", "the review configuration"),
 )
 #: Inputs a review may legitimately lack (context only); every other input is required.
-OPTIONAL_INPUTS = ("published_syntheses", "registry_facts")
+OPTIONAL_INPUTS = ("published_syntheses", "registry_facts", "records")
 
 
 def missing_inputs(args: argparse.Namespace) -> list[str]:
@@ -70,9 +72,9 @@ def missing_inputs(args: argparse.Namespace) -> list[str]:
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``report`` subcommand to ``subparsers``; it sets ``func`` to :func:`run`.
 
-    Every input but ``--published-syntheses`` and ``--registry-facts`` must exist: a report
-    built from missing inputs would look current while saying little. ``--allow-missing`` builds it anyway (a
-    preview), naming each missing input in the page.
+    Every input but ``--published-syntheses``, ``--registry-facts`` and ``--records`` must
+    exist: a report built from missing inputs would look current while saying little.
+    ``--allow-missing`` builds it anyway (a preview), naming each missing input in the page.
     """
     parser = subparsers.add_parser(
         "report", help="build the self-contained HTML report",

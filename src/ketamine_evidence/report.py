@@ -140,18 +140,19 @@ INPUT_DESCRIPTIONS = {
     "certainty": "results/certainty.csv",
     "summary_of_findings": "results/summary_of_findings.csv",
     "claim_studies": "results/claim_studies.csv",
+    "records": "data/processed/records.csv",
     "prisma": "data/processed/prisma.json",
     "manifest": "data/raw/snapshot/manifest.json",
 }
 TABLE_FIELDS = (
     "claims", "pooled", "study_effects", "sensitivity", "moderators", "studies", "screening",
     "characteristics", "risk_of_bias", "not_poolable", "registry_vs_publication", "within_arm",
-    "published_syntheses", "registry_facts",
-    "published_syntheses", "certainty", "summary_of_findings", "claim_studies",
+    "published_syntheses", "registry_facts", "records", "certainty",
+    "summary_of_findings", "claim_studies",
 )
 # Curated sheets a review may not have: their absence is stated where they would show, not
 # flagged as a step that failed to run.
-OPTIONAL_INPUTS = frozenset({"registry_facts"})
+OPTIONAL_INPUTS = frozenset({"registry_facts", "records"})
 REGISTRY_FACT_LABELS = {
     "primary_outcome_changed": "Primary outcome changed",
     "timeframe_changed": "Primary time point differs",
@@ -189,6 +190,7 @@ class ReportInputs:
     certainty: pd.DataFrame | None = None             # GRADE, claim/analysis x domain
     summary_of_findings: pd.DataFrame | None = None
     claim_studies: pd.DataFrame | None = None         # reporting trials per claim
+    records: pd.DataFrame | None = None  # processed records (titles of excluded reports)
     prisma: Mapping[str, Any] | None = None
     manifest: Mapping[str, Any] | None = None
     # The review's settings (the report step's slice: every section); a mapping is validated.
@@ -708,7 +710,8 @@ def prediction_interval_text(test: str, pi_df: str | None) -> str:
 def _methods_section(inputs: ReportInputs) -> dict[str, Any]:
     settings = inputs.settings
     if settings is None:
-        return {"title": "", "queries": [], "choices": [], "analyses": [], "eligibility": [],
+        return {**_conduct(inputs, analyses=0),
+                "title": "", "queries": [], "choices": [], "analyses": [], "eligibility": [],
                 "manifest": _manifest_view(inputs.manifest) if inputs.manifest else None,
                 "manifest_state": _state(inputs.manifest), "versions": _versions(inputs)}
     search, analysis = settings.search, settings.analysis
@@ -761,6 +764,7 @@ def _methods_section(inputs: ReportInputs) -> dict[str, Any]:
     ]
     elig_rows = [(_humanise(k), v) for k, v in _flatten(settings.eligibility.to_dict())]
     return {
+        **_conduct(inputs, analyses=len(analysis.analyses)),
         "title": settings.review.title,
         "queries": queries,
         "manifest": _manifest_view(inputs.manifest) if inputs.manifest else None,
@@ -770,6 +774,65 @@ def _methods_section(inputs: ReportInputs) -> dict[str, Any]:
         "eligibility": elig_rows,
         "versions": _versions(inputs),
     }
+
+
+# Sources a systematic review of trials usually searches (Cochrane Handbook ch. 4) that this
+# workflow does not: named in the Methods so a reader knows what the search could miss.
+NOT_SEARCHED = (
+    "Embase", "PsycINFO", "Cochrane CENTRAL", "Web of Science", "Scopus",
+    "WHO ICTRP and other trial registries besides ClinicalTrials.gov",
+    "conference proceedings, theses and other grey literature",
+)
+
+
+def _conduct(inputs: ReportInputs, *, analyses: int) -> dict[str, Any]:
+    """How the review was done (PRISMA 2020 items 5, 8, 9, 24 and 27): protocol, selection,
+    data extraction, sources not searched and limitations, from what the inputs show."""
+    screening = inputs.screening
+    selection = ("Records were screened against the eligibility rules below by code (title, "
+                 "abstract, publication type and registry fields). A reviewer checked the "
+                 "automatic decisions and recorded each change, with its reason, in "
+                 "screening_overrides.csv; one reviewer decided, not two independently.")
+    if _has_rows(screening) and "decided_by" in screening.columns:
+        by_reviewer = int(screening["decided_by"].astype(str).str.startswith("override").sum())
+        selection += (f" Of {len(screening)} screening decisions, {len(screening) - by_reviewer}"
+                      f" were the automatic rules' and {by_reviewer} a reviewer's.")
+    extraction = ("One reviewer typed each number exactly as printed into extraction.csv, with "
+                  "its source (PMID, NCT ID or URL) and location (abstract, table, registry "
+                  "field); numbers were not extracted in duplicate. Conversions (SD from SE or "
+                  "CI, counts from percentages, crossover and shared-control adjustments) are "
+                  "done by code and recorded with each effect. Risk of bias was judged with "
+                  "RoB 2 by one reviewer, with a justification and source for every domain.")
+    protocol = ("No protocol was registered (e.g. in PROSPERO). The question, eligibility "
+                "rules, the pre-specified analyses and the claims with their ranges are fixed "
+                "in the review's configuration under version control, so every change to them "
+                "is in the repository's history.")
+    search = _search_status(inputs.manifest) or {}
+    full_text = full_text_status(inputs.characteristics)
+    limitations = []
+    if search and search.get("status") not in ("run", "done"):
+        limitations.append("No database search has been run: the records come only from the "
+                           "reviewers' list of known reports and registrations, so trials that "
+                           "list does not hold are missing.")
+    limitations.append("Not searched: " + ", ".join(NOT_SEARCHED) + ".")
+    if full_text and full_text["abstract_only"]:
+        limitations.append(
+            f"{full_text['abstract_only']} of {full_text['studies']} included studies were read "
+            "only in their abstracts or registry records (full texts not retrieved), so most "
+            "arm-level results could not be extracted.")
+    limitations.append("Selection, extraction and risk-of-bias judgements were each made by "
+                       "one reviewer, without independent duplicate assessment.")
+    ks = [int(v) for v in (_num(r.get("k")) for r in _rows(inputs.pooled)) if v is not None]
+    if ks and max(ks) < 10:
+        limitations.append(
+            f"At most {max(ks)} trial{'s' if max(ks) != 1 else ''} per analysis (fewer than "
+            f"{EGGER_MIN_K}): small-study tests are not informative, and heterogeneity and "
+            "prediction intervals are imprecise or not estimable.")
+    if analyses:
+        limitations.append(f"{analyses} analyses were pre-specified; those with no poolable "
+                           "trial are listed, not dropped.")
+    return {"protocol": protocol, "selection": selection, "extraction": extraction,
+            "not_searched": list(NOT_SEARCHED), "limitations": limitations}
 
 
 def _versions(inputs: ReportInputs) -> list[tuple[str, str]]:
@@ -806,9 +869,38 @@ def _manifest_view(manifest: Mapping[str, Any] | None) -> dict[str, Any]:
                                     for k, v in counts.items()) if isinstance(counts, Mapping)
                 else _text(counts),
             })
-    rest = {k: v for k, v in manifest.items() if k not in {"database_search", "sources"}}
+    other = manifest.get("other_methods")
+    other_text = ""
+    if isinstance(other, Mapping):
+        other_text = _text(other.get("description"))
+        if _text(other.get("file")):
+            other_text += f" ({_text(other.get('file'))})"
     return {"search": _search_status(manifest), "sources": sources,
-            "rows": _flatten(rest) if rest else []}
+            "snapshot_date": _text(manifest.get("written_utc") or manifest.get("retrieved"))[:10],
+            "other_methods": other_text}
+
+
+def last_search(manifest: Mapping[str, Any] | None) -> str:
+    """One line for the report header: when the databases were last searched, or that they
+    were not, with the date of the snapshot the report was built from."""
+    if not manifest:
+        return "no retrieval manifest: search date unknown"
+    dates = []
+    sources = manifest.get("sources")
+    if isinstance(sources, Mapping):
+        for meta in sources.values():
+            if isinstance(meta, Mapping):
+                when = _text(meta.get("retrieved_utc") or meta.get("retrieved"))
+                if when:
+                    dates.append(when[:10])
+    snapshot = _text(manifest.get("written_utc") or manifest.get("retrieved"))[:10]
+    search = _search_status(manifest) or {}
+    if dates:
+        return f"databases last searched {max(dates)}"
+    status = search.get("status", "unknown").replace("_", " ")
+    as_of = search.get("as_of") or snapshot
+    return (f"database search {status}" + (f" as of {as_of}" if as_of else "")
+            + "; records from the reviewers' list only")
 
 
 def _state(obj: Any) -> str:
@@ -873,15 +965,77 @@ def _prisma_section(inputs: ReportInputs) -> dict[str, Any]:
     if _has_rows(screening) and "decision" in screening.columns:
         decisions = [(_humanise(d), int(n)) for d, n in
                      screening["decision"].fillna("undecided").value_counts().items()]
+    if reasons:
+        apart = {_humanise(code) for code in NOT_YET_CLASSIFIED}
+        reasons = [(r, n) for r, n in reasons if r not in apart]
     return {
         "figure": figure_uri(inputs.figures, "prisma"),
         "columns": columns,
-        "counts": _flatten(rest) if rest else [],
+        "counts": _flatten(rest) if rest and not columns else [],
+        "included_studies": _text(prisma.get("included", {}).get("studies"))
+        if isinstance(prisma.get("included"), Mapping) else "",
+        "full_text": full_text_status(inputs.characteristics),
+        "excluded": _excluded_reports(inputs),
+        "not_yet_classified": len(_not_yet_classified(screening)),
         "search": _search_status(prisma),
         "state": _state(inputs.prisma),
         "reasons": reasons,
         "decisions": decisions,
     }
+
+
+_BRACKET_PREFIX = re.compile(r"^\[[^\]]*\]\s*")
+
+
+def full_text_status(characteristics: pd.DataFrame | None) -> dict[str, Any] | None:
+    """How the included studies were read: ``abstract_only`` counts the studies whose curated
+    ``location`` names an abstract or registry record and no full text, i.e. whose full
+    reports were not retrieved (PRISMA 2020 "reports not retrieved" would otherwise read 0)."""
+    if not _has_rows(characteristics) or "location" not in characteristics.columns:
+        return None
+    rows = _rows(characteristics)
+    if "question" in characteristics.columns:
+        rows = [r for r in rows if _text(r.get("question")) in ("", "treatment")] or rows
+    locations = [_text(r.get("location")).lower() for r in rows]
+    abstract_only = [
+        _text(r.get("label")) or _text(r.get("study_id"))
+        for r, loc in zip(rows, locations, strict=True)
+        if ("abstract" in loc or "registry" in loc) and "full text" not in loc
+    ]
+    return {"studies": len(rows), "abstract_only": len(abstract_only),
+            "labels": "; ".join(abstract_only)}
+
+
+def _excluded_reports(inputs: ReportInputs) -> list[dict[str, Any]]:
+    """Excluded records with their reason (ongoing studies and studies awaiting
+    classification are not excluded: they are listed apart)."""
+    screening = inputs.screening
+    if not _has_rows(screening) or not {"decision", "record_id"} <= set(screening.columns):
+        return []
+    records = {}
+    for r in _rows(inputs.records):
+        who = " ".join(x for x in (_text(r.get("first_author")), _text(r.get("year"))) if x)
+        ids = [f"PMID:{_text(r.get('pmid'))}" if _text(r.get("pmid")) else "",
+               _text(r.get("nct_id"))]
+        records[_text(r.get("record_id"))] = {
+            "title": " \u2014 ".join(x for x in (who, _text(r.get("title"))) if x),
+            "links": source_links(" ".join(i for i in ids if i)) if any(ids) else ""}
+    excluded = screening[screening["decision"].astype(str).str.lower() == "exclude"]
+    if "reason_code" in excluded.columns:
+        excluded = excluded[~excluded["reason_code"].isin(list(NOT_YET_CLASSIFIED))]
+    out = []
+    for row in _rows(excluded):
+        detail = _BRACKET_PREFIX.sub("", _text(row.get("reason_text")))
+        out.append({
+            "record": _text(row.get("record_id")),
+            "title": records.get(_text(row.get("record_id")), {}).get("title", ""),
+            "links": records.get(_text(row.get("record_id")), {}).get("links", ""),
+            "reason": _humanise(_text(row.get("reason_code")) or "unspecified"),
+            "detail": detail,
+            "by": "reviewer" if str(row.get("overridden")).lower() == "true"
+            or _text(row.get("decided_by")).startswith("override") else "automatic rule",
+        })
+    return sorted(out, key=lambda r: (r["reason"], r["record"]))
 
 
 def _study_links(row: Mapping[str, Any]) -> list[Link]:
@@ -932,7 +1086,6 @@ def _characteristics_section(inputs: ReportInputs) -> dict[str, Any]:
             ("Intervention", "intervention"), ("Schedule", "schedule"), ("Control", "control"),
             ("Co-intervention", "cointervention"),
             ("Analysed (ketamine / control)", None), ("Primary outcome", "primary_outcome"),
-            ("Notes", "notes"),
         )
         details = []
         for name, column in detail_fields:
@@ -1301,6 +1454,7 @@ def build_report(inputs: ReportInputs) -> str:
                               sum(c["certainty"] == lv for c in claims))
                              for lv in CERTAINTY_LEVELS],
         "methods": _methods_section(inputs),
+        "last_search": last_search(inputs.manifest),
         "prisma": _prisma_section(inputs),
         "characteristics": characteristics,
         "rob": _rob_section(inputs),
@@ -1468,6 +1622,7 @@ def load_report_inputs(
     certainty: str | Path | None = "results/certainty.csv",
     summary_of_findings: str | Path | None = "results/summary_of_findings.csv",
     claim_studies: str | Path | None = "results/claim_studies.csv",
+    records: str | Path | None = "data/processed/records.csv",
     manifest: str | Path | None = "data/raw/snapshot/manifest.json",
     config: str | Path | Settings | Mapping[str, Any] | None = "config.yaml",
     versions: Mapping[str, str] | None = None,
@@ -1504,6 +1659,7 @@ def load_report_inputs(
         certainty=read_optional_table(certainty),
         summary_of_findings=read_optional_table(summary_of_findings),
         claim_studies=read_optional_table(claim_studies),
+        records=read_optional_table(records),
         prisma=read_json(prisma),
         manifest=read_json(manifest),
         config=cfg,

@@ -16,6 +16,7 @@ rule report:
         prisma="data/processed/prisma.json",
         studies="data/processed/studies.csv",
         screening="data/processed/screening.csv",
+        records="data/processed/records.csv",
         characteristics=f"{CURATED}/study_characteristics.csv",
         risk_of_bias=f"{CURATED}/risk_of_bias.csv",
         not_poolable="data/processed/not_poolable.csv",
@@ -43,6 +44,7 @@ rule report:
         " --sensitivity {input.sensitivity} --moderators {input.moderators}"
         " --figures-dir {input.figures}"
         " --prisma {input.prisma} --studies {input.studies} --screening {input.screening}"
+        " --records {input.records}"
         " --characteristics {input.characteristics} --risk-of-bias {input.risk_of_bias}"
         " --not-poolable {input.not_poolable}"
         " --registry-vs-publication {input.registry_vs_publication}"
