@@ -1026,10 +1026,11 @@ def _excluded_reports(inputs: ReportInputs) -> list[dict[str, Any]]:
     out = []
     for row in _rows(excluded):
         detail = _BRACKET_PREFIX.sub("", _text(row.get("reason_text")))
+        record = records.get(_text(row.get("record_id"))) or {"title": "", "links": ""}
         out.append({
             "record": _text(row.get("record_id")),
-            "title": records.get(_text(row.get("record_id")), {}).get("title", ""),
-            "links": records.get(_text(row.get("record_id")), {}).get("links", ""),
+            "title": record["title"],
+            "links": record["links"],
             "reason": _humanise(_text(row.get("reason_code")) or "unspecified"),
             "detail": detail,
             "by": "reviewer" if str(row.get("overridden")).lower() == "true"
