@@ -189,3 +189,25 @@ def test_awaiting_curation_lists_rule_inclusions_and_uncurated_studies():
     assert "automatic rules only" in out.loc[0, "why"]
     assert "not extracted yet" in out.loc[0, "why"]
     assert awaiting_curation(screening.iloc[0:0], []).empty
+
+
+@pytest.mark.parametrize(("status", "code", "words"), [
+    ("RECRUITING", "ongoing_no_results", "status RECRUITING"),
+    ("ACTIVE_NOT_RECRUITING", "ongoing_no_results", "status ACTIVE_NOT_RECRUITING"),
+    # finished, but nothing to read yet: a study awaiting classification, not an exclusion
+    ("COMPLETED", "awaiting_classification", "status COMPLETED; no posted results or linked "
+                                             "publication yet"),
+    ("TERMINATED", "awaiting_classification", "status TERMINATED"),
+    ("SUSPENDED", "awaiting_classification", "status SUSPENDED"),
+    ("UNKNOWN", "awaiting_classification", "status UNKNOWN"),
+    (None, "awaiting_classification", "status not recorded"),
+    # withdrawn = stopped before the first participant: no results will ever come
+    ("WITHDRAWN", "other", "withdrawn before enrolling anyone"),
+])
+def test_registration_without_results_is_classified_by_status(status, code, words):
+    registration = rec("NCT00000012", "ctgov", "registration", nct_id="NCT00000012",
+                       title="Ketamine PTSD", conditions="PTSD", study_type="INTERVENTIONAL",
+                       allocation="RANDOMIZED", has_results=False, overall_status=status)
+    row = by_id(screen(pd.DataFrame([registration]), None, ELIGIBILITY)).loc["NCT00000012"]
+    assert (row["stage"], row["decision"], row["reason_code"]) == ("full_text", "exclude", code)
+    assert words in row["reason_text"]

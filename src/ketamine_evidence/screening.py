@@ -14,8 +14,9 @@ Rules (terms matched case-insensitively in title, abstract, MeSH, conditions, in
 * full-text stage: ``protocol_no_results`` (trial-protocol publication type), ``wrong_design``
   (no trial publication type or design term; for registrations: not interventional, or
   allocation not in ``registry_allocation``), and for registrations without posted results and
-  without a linked publication ``ongoing_no_results`` (status still running) or
-  ``protocol_no_results``.
+  without a linked publication ``ongoing_no_results`` (status still running),
+  ``awaiting_classification`` (finished or status unknown: results may still appear) or
+  ``other`` (withdrawn before enrolling anyone); see :func:`registration_without_results`.
 """
 
 from __future__ import annotations
@@ -39,6 +40,28 @@ SCREENING_COLUMNS = ["record_id", "source", "record_type", "study_id", "stage", 
                      "rule_decision", "rule_reason_code", "override_key"]
 ONGOING = {"RECRUITING", "NOT_YET_RECRUITING", "ACTIVE_NOT_RECRUITING",
            "ENROLLING_BY_INVITATION"}
+
+
+def registration_without_results(status: str | None) -> tuple[str, str, str]:
+    """``(decision, reason_code, text)`` of an eligible registration with nothing to read yet.
+
+    The registry status says which (Cochrane Handbook 4.6, PRISMA 2020 item 16a): a study still
+    recruiting or active is ongoing (``ongoing_no_results``); one that has finished (completed,
+    terminated, suspended) or whose status is unknown, but has no posted results or linked
+    publication yet, is awaiting classification (``awaiting_classification``): it is not
+    ineligible, its results may still appear. A withdrawn study stopped before enrolling its
+    first participant (ClinicalTrials.gov definition), so no results will ever come: it is
+    excluded (``other``). The first two are counted apart from the exclusions (PRISMA).
+    """
+    status = (status or "").upper()
+    if status in ONGOING:
+        return ("exclude", "ongoing_no_results",
+                f"status {status}; no posted results or linked publication")
+    if status == "WITHDRAWN":
+        return "exclude", "other", "status WITHDRAWN: withdrawn before enrolling anyone"
+    shown = f"status {status}" if status else "status not recorded"
+    return ("exclude", "awaiting_classification",
+            f"{shown}; no posted results or linked publication yet")
 
 
 class ScreeningError(KetamineEvidenceError, ValueError):
@@ -127,12 +150,7 @@ class Rules:
             if study_type is None and allocation is None and rec.get("source") == "ctgov":
                 return "exclude", "wrong_design", "design not recorded in the registration"
             if _val(rec.get("has_results")) is not True and not has_publication:
-                status = (_val(rec.get("overall_status")) or "").upper()
-                if status in ONGOING:
-                    return ("exclude", "ongoing_no_results",
-                            f"status {status}; no posted results or linked publication")
-                return ("exclude", "protocol_no_results",
-                        f"status {status or 'unknown'}; no posted results or linked publication")
+                return registration_without_results(_val(rec.get("overall_status")))
             return "include", "include", "controlled interventional registration with results " \
                    "or a linked publication"
         ptypes = {p.lower() for p in _list(rec.get("publication_types"))}
