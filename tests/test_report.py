@@ -677,3 +677,18 @@ def test_study_characteristics_hide_internal_curation_notes():
     chars = _characteristics().assign(notes="Pass 2: re-read on a mirror page")
     html = report.build_report(_with(characteristics=chars))
     assert "Pass 2: re-read on a mirror page" not in html
+
+
+def test_uncorrected_cohen_d_is_labelled_as_such():
+    effects = pd.DataFrame([
+        {"analysis_id": "ptsd_smd_end", "study_id": "a", "label": "A 2020", "yi": -0.9,
+         "ci_low": -1.6, "ci_high": -0.2, "weight": 100.0,
+         "derivation": "generic inverse variance (Cohen's d as reported; no small-sample "
+                       "correction: arm sizes unknown)"},
+        {"analysis_id": "ptsd_smd_end", "study_id": "b", "label": "B 2021", "yi": -0.5,
+         "ci_low": -1.0, "ci_high": 0.0, "weight": 100.0,
+         "derivation": "Hedges' g = J x d with J(28) from the arm sizes"}])
+    html = report.build_report(report.ReportInputs(pooled=_pooled(), study_effects=effects,
+                                                   config=CONFIG))
+    assert "\u22120.90 (Cohen&#39;s d, uncorrected)" in html
+    assert "\u22120.50 (Cohen" not in html

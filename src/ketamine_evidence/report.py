@@ -1226,7 +1226,7 @@ def _analysis_sections(inputs: ReportInputs) -> list[dict[str, Any]]:
                     "comparison": _text(e.get("comparison")),
                     "instrument": _text(e.get("instrument")),
                     "timepoint": _text(e.get("timepoint")),
-                    "effect": fmt_effect(e.get("yi"), measure),
+                    "effect": fmt_effect(e.get("yi"), measure) + _effect_kind(e, measure),
                     "ci": fmt_effect_interval(e.get("ci_low"), e.get("ci_high"), measure),
                     "weight": fmt_percent(w),
                     "source": source_links(e.get("source_id")),
@@ -1323,6 +1323,17 @@ def _analysis_sections(inputs: ReportInputs) -> list[dict[str, Any]]:
                             "test": "z (one trial: the estimate is the trial's own, tested "
                                     "with z as metafor does for k = 1)"})
     return out
+
+
+def _effect_kind(row: Mapping[str, Any], measure: str) -> str:
+    """Which standardised difference a row holds, when it is not Hedges' g.
+
+    A reported Cohen's d is corrected to Hedges' g wherever arm sizes are known; one that
+    could not be corrected keeps its name, so no label calls it g.
+    """
+    if measure == "SMD" and "Cohen's d as reported" in _text(row.get("derivation")):
+        return " (Cohen's d, uncorrected)"
+    return ""
 
 
 def _analysis_certainty(table: pd.DataFrame | None, analysis_id: str) -> dict[str, Any] | None:
