@@ -327,3 +327,15 @@ def test_prisma_from_the_prisma_module_json():
     assert "Wrong study design (n = 20)" in boxes["other_stages"]["assessed_excluded"]
     assert boxes["notes"] == ["No database search has been run."]
     assert isinstance(prisma_flow(prisma), Figure)
+
+
+def test_prisma_says_when_full_texts_were_not_retrieved():
+    """Only abstracts read: the 'Reports not retrieved' box must not read as if every full
+    text had been retrieved."""
+    counts = {"identification": {"databases": {"pubmed": 10},
+                                 "other_methods": {"known_reports": 5}},
+              "reports_sought": 15, "reports_not_retrieved": 0, "studies_included": 6}
+    assert "Full texts not retrieved" not in flat_text(prisma_flow(counts))
+    text = flat_text(prisma_flow(counts, abstract_only=6))
+    assert ("Reports not retrieved (n = 0) Full texts not retrieved: 6 included studies read "
+            "in abstracts or registry records only") in text

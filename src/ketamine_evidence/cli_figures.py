@@ -27,6 +27,7 @@ from ketamine_evidence.fits import read_fits
 from ketamine_evidence.plots.funnel import funnel_plot
 from ketamine_evidence.plots.prisma import prisma_flow
 from ketamine_evidence.plots.rob import rob_summary
+from ketamine_evidence.report import full_text_status
 from ketamine_evidence.tables import read_table, write_table
 
 MEASURE_LABELS = {
@@ -145,11 +146,14 @@ def figures_command(args: argparse.Namespace) -> int:
         for kind, fig, reason in _figure_rows(outcome, settings.claims, rob):
             save(fig, f"{kind}_{outcome.analysis_id}", outcome.analysis_id, kind, reason)
     counts = json.loads(Path(args.prisma).read_text(encoding="utf-8"))
-    save(prisma_flow(counts, title="PRISMA 2020 flow diagram"), "prisma", "", "prisma")
+    chars = read_table(args.characteristics, required=False)
+    full_text = full_text_status(chars)
+    save(prisma_flow(counts, title="PRISMA 2020 flow diagram",
+                     abstract_only=full_text["abstract_only"] if full_text else None),
+         "prisma", "", "prisma")
     if rob.empty:
         save(None, "rob_summary", "", "rob", "no risk-of-bias assessments")
     else:
-        chars = read_table(args.characteristics, required=False)
         labels = dict(zip(chars["study_id"], chars["label"], strict=True)) if len(chars) else None
         save(rob_summary(rob, study_labels=labels), "rob_summary", "", "rob")
     write_table(pd.DataFrame(index), outdir / "index.csv")

@@ -225,6 +225,7 @@ def prisma_flow(
     counts: Mapping[str, Any],
     *,
     title: str | None = None,
+    abstract_only: int | None = None,
     width: float = 7.2,
     ax: Axes | None = None,
 ) -> Figure:
@@ -236,6 +237,10 @@ def prisma_flow(
         See :func:`prisma_boxes` for the keys; missing keys show as "n/a", ``None`` as "not run".
     width : float
         Figure width in inches when the figure is created here; the height follows the text.
+    abstract_only : int, optional
+        Included studies read only in abstracts or registry records. Their full reports were
+        not retrieved, so the "Reports not retrieved" box says so beside its count (which
+        counts records, not full texts) instead of reading as if every full text was read.
     ax : Axes, optional
         Drawn in data units of inches; the axes' limits are set to the diagram's size.
 
@@ -244,6 +249,13 @@ def prisma_flow(
     matplotlib.figure.Figure
     """
     b = prisma_boxes(counts)
+    if abstract_only:
+        extra = (
+            f"\nFull texts not retrieved: {abstract_only} included studies read in "
+            "abstracts or registry records only"
+        )
+        target = b["other_stages"] if b["other_stages"] is not None else b
+        target["not_retrieved"] += extra
     own_other = b["other_stages"] is not None
     # columns (inches): phase bar, main flow, its exclusions, other methods [, its exclusions]
     phase_w, gap = 0.32, 0.22
