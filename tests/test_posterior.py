@@ -161,3 +161,39 @@ def test_row_sizes_use_arms_then_randomised_total():
                          "design": ["parallel", "crossover", "parallel"],
                          "n_randomised_total": [np.nan, np.nan, 30]})
     assert list(row_sizes(rows)) == [21, 12, 30]
+
+
+def test_posterior_figure_shades_the_claimed_range():
+    from ketamine_evidence.plots import posterior_plot
+
+    post, rom = _fitted()
+    res = rom.main
+    fig = posterior_plot(res.posterior, metric="percent_reduction", claimed_range=(60, 100),
+                         interval=(res.pred_ci_low, res.pred_ci_high), p_claim=0.034,
+                         p_claim_pred=0.05, prior_label=rom.priors[0].label, title="C1a")
+    ax = fig.axes[0]
+    assert len(ax.collections) == 1  # the shaded claimed range
+    shaded = ax.collections[0].get_paths()[0].vertices
+    assert shaded[:, 0].min() >= 60 - 1e-9
+    texts = " ".join(t.get_text() for t in ax.texts)
+    assert "3%" in texts and "5%" in texts and "half-normal(0.5)" in texts
+    # the density drawn integrates to about 1 on the percent scale over the drawn range
+    x, y = ax.lines[0].get_data()
+    assert 0.9 < np.trapezoid(y, x) <= 1.0 + 1e-6
+
+
+def test_report_states_the_probability_in_words():
+    from ketamine_evidence.report import bayes_methods_text, probability_text
+
+    row = {"metric": "percent_reduction", "claimed_low": 60.0, "claimed_high": 100.0,
+           "outcome": "PTSD severity", "p_claim": 0.034, "p_claim_pred": 0.21,
+           "bayes_prior": "half-normal(0.5) prior on tau", "p_meaningful": math.nan,
+           "meaningful_threshold": math.nan}
+    text = probability_text(row, "ketamine")
+    assert text.startswith("Probability that ketamine's true average effect on PTSD severity "
+                           "is 60% to 100%")
+    assert ": 3% (half-normal(0.5) prior on tau)." in text and "new trial or setting: 21%" in text
+    assert "not estimable" in probability_text({**row, "p_claim": math.nan})
+    methods = bayes_methods_text(SETTINGS)
+    assert "SMD: tau ~ half-normal(0.5)" in methods and "unit information SD" in methods
+    assert "half-Cauchy with scale" in methods

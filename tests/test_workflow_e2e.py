@@ -40,6 +40,8 @@ OUTPUTS = [
     "results/certainty.csv",
     "results/summary_of_findings.csv",
     "results/claim_studies.csv",
+    "results/bayes_posterior.csv",
+    "results/claim_probabilities.csv",
     "data/processed/records.csv",
     "data/processed/studies.csv",
     "data/processed/screening.csv",
@@ -189,6 +191,41 @@ def test_pooled_numbers_equal_meta_rma_on_the_selected_effects(run, config):
             assert row[name] == pytest.approx(getattr(res, name), rel=1e-9, abs=1e-12), \
                 f"{spec['id']}: {name}"
         assert row["method"] == settings["method"]
+
+
+def test_bayesian_results_and_claim_probabilities(run, config):
+    """pooled.csv's bayes_* and claims.csv's p_claim come from meta.bayes on the same rows."""
+    from ketamine_evidence import posterior
+    from ketamine_evidence.analysis import row_sizes
+
+    effects = pd.read_csv(run / "data" / "processed" / "effects.csv")
+    pooled = pd.read_csv(run / "results" / "pooled.csv").set_index("analysis_id")
+    claims = pd.read_csv(run / "results" / "claims.csv")
+    settings = config["analysis"]
+    assert list(pooled.columns[-len(posterior.POOLED_COLUMNS):]) == list(posterior.POOLED_COLUMNS)
+    assert list(claims.columns[-len(posterior.CLAIM_COLUMNS):]) == list(posterior.CLAIM_COLUMNS)
+    checked = 0
+    for claim in claims.itertuples():
+        spec = next(a for a in settings["analyses"] if a["id"] == claim.analysis_used)
+        chosen = _select(effects, spec, settings["instrument_priority"])
+        fit = posterior.fit_analysis(spec["id"], chosen["yi"].to_numpy(float),
+                                     chosen["vi"].to_numpy(float), row_sizes(chosen),
+                                     spec["measure"], settings["bayes"],
+                                     level=settings["level"])
+        if fit.main is None:
+            assert pd.isna(claim.p_claim)
+            continue
+        res = fit.main
+        lo, hi = posterior.range_to_analysis(claim.metric, claim.claimed_low, claim.claimed_high)
+        assert claim.p_claim == pytest.approx(res.prob_mu(lo, hi), abs=1e-9)
+        assert claim.p_claim_pred == pytest.approx(res.prob_pred(lo, hi), abs=1e-9)
+        assert pooled.loc[spec["id"], "bayes_estimate"] == pytest.approx(res.mu_median, rel=1e-9)
+        assert (run / "results" / "figures" / f"posterior_{claim.claim_id}.png").exists()
+        checked += 1
+    assert checked > 0
+    sens = pd.read_csv(run / "results" / "sensitivity.csv")
+    bayes_rows = sens[sens["kind"] == "bayes_prior"]
+    assert set(bayes_rows["prior_id"]) == {"main", *(s["id"] for s in settings["bayes"]["sensitivity"])}
 
 
 def test_crossover_correlation_sensitivity_is_produced(run, config):

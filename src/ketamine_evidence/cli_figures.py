@@ -20,7 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from ketamine_evidence import analysis, plots
+from ketamine_evidence import analysis, plots, posterior
 from ketamine_evidence.claims import claim_bounds
 from ketamine_evidence.config import ClaimSpec, load_settings
 from ketamine_evidence.fits import read_fits
@@ -124,6 +124,39 @@ def _figure_rows(outcome: analysis.AnalysisOutcome, claims: tuple[ClaimSpec, ...
         yield "funnel", None, f"k={k}: funnel plot and Egger's test need 3 studies"
 
 
+CLAIM_AXES = {
+    "smd": "Standardised mean difference (Hedges' g)",
+    "md": "Mean difference (scale points)",
+    "percent_reduction": "Percent reduction vs control",
+    "rr": "Risk ratio",
+    "or": "Odds ratio",
+}
+
+
+def _posterior_figures(claims: pd.DataFrame, mixtures_table: pd.DataFrame):
+    """Yield (figure name, claim id, figure or None, reason): the posterior of each claim's
+    effect under the main prior, with the claimed range shaded (saved results only)."""
+    mixtures = posterior.read_mixtures(mixtures_table)
+    for _, row in claims.iterrows():
+        name = f"posterior_{row['claim_id']}"
+        key = (str(row["analysis_used"]), posterior.MAIN_PRIOR)
+        if key not in mixtures or not pd.notna(row.get("p_claim")):
+            yield name, row["claim_id"], None, "no Bayesian posterior (no poolable trial)"
+            continue
+        metric = str(row["metric"])
+        mixture, label = mixtures[key]
+        interval = posterior.range_to_analysis(metric, float(row["bayes_pi_low"]),
+                                               float(row["bayes_pi_high"]))
+        yield name, row["claim_id"], plots.posterior_plot(
+            mixture, metric=metric,
+            claimed_range=(float(row["claimed_low"]), float(row["claimed_high"])),
+            interval=interval, p_claim=float(row["p_claim"]),
+            p_claim_pred=float(row["p_claim_pred"]),
+            threshold=float(row.get("meaningful_threshold", float("nan"))),
+            prior_label=label, xlabel=CLAIM_AXES.get(metric, metric),
+            title=f"Claim {row['claim_id']}: \u201c{row['text']}\u201d"), ""
+
+
 def figures_command(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     outdir = Path(args.output_dir)
@@ -156,6 +189,10 @@ def figures_command(args: argparse.Namespace) -> int:
     else:
         labels = dict(zip(chars["study_id"], chars["label"], strict=True)) if len(chars) else None
         save(rob_summary(rob, study_labels=labels), "rob_summary", "", "rob")
+    if args.claims is not None and args.posterior is not None:
+        for name, claim_id, fig, reason in _posterior_figures(
+                read_table(args.claims), read_table(args.posterior, required=False)):
+            save(fig, name, claim_id, "posterior", reason)
     write_table(pd.DataFrame(index), outdir / "index.csv")
     print(f"wrote {sum(bool(r['files']) for r in index)} figures to {outdir}")
     return 0
@@ -178,6 +215,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--characteristics", type=Path,
                    default=Path("data/raw/study_characteristics.csv"),
                    help="curated study characteristics (study labels)")
+    p.add_argument("--claims", type=Path, default=None,
+                   help="claims.csv written by 'claims' (with --posterior: one figure per "
+                        "claim, the posterior of its effect with the claimed range shaded)")
+    p.add_argument("--posterior", type=Path, default=None,
+                   help="bayes_posterior.csv written by 'analyze --out-posterior'")
     p.add_argument("--output-dir", "--outdir", type=Path, default=Path("results/figures"),
                    metavar="DIR", help="folder to write the figures and index.csv into")
     p.set_defaults(func=figures_command)

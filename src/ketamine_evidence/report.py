@@ -39,6 +39,7 @@ import pandas as pd
 from ketamine_evidence.config import Settings, load_settings, settings_from_mapping
 from ketamine_evidence.extraction import read_registry_facts
 from ketamine_evidence.plots.rob import JUDGEMENT_SYMBOLS, symbol_legend
+from ketamine_evidence.posterior import percent
 from ketamine_evidence.schemas.records import NOT_YET_CLASSIFIED
 from ketamine_evidence.screening import awaiting_curation
 from ketamine_evidence.tables import read_optional_table
@@ -526,9 +527,41 @@ def _rob_summary(row: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def probability_text(row: Mapping[str, Any], intervention: str = "the intervention") -> str:
+    """The claim's Bayesian probabilities in words a clinician can read.
+
+    E.g. "Probability that ketamine's true average effect on PTSD severity is 60% to 100%,
+    measured as % reduction vs control: 3% (half-normal(0.5) prior on tau). For the effect
+    in a new trial or setting: 5%." From ``p_claim``, ``p_claim_pred``, ``p_meaningful`` of
+    claims.csv.
+    """
+    metric = _text(row.get("metric"))
+    claimed = fmt_claimed_range(row.get("claimed_low"), row.get("claimed_high"), metric)
+    outcome = _text(row.get("outcome")) or "the outcome"
+    p = _num(row.get("p_claim"))
+    if p is None:
+        return ("Probability that the claim is true: not estimable (no trial result could be "
+                "pooled, so there is no posterior distribution).")
+    prior = _text(row.get("bayes_prior"))
+    text = (f"Probability that {intervention}'s true average effect on {outcome} is "
+            f"{claimed}, measured as {METRIC_LABELS.get(metric, metric)}: {percent(p)}"
+            + (f" ({prior})" if prior else "") + ".")
+    pred = _num(row.get("p_claim_pred"))
+    if pred is not None:
+        text += f" For the effect in a new trial or setting: {percent(pred)}."
+    meaningful = _num(row.get("p_meaningful"))
+    threshold = _num(row.get("meaningful_threshold"))
+    if meaningful is not None and threshold is not None:
+        f = _metric_formatter(metric)
+        text += (f" Probability of an effect at least as large as the meaningful-effect "
+                 f"threshold ({f(threshold)}): {percent(meaningful)}.")
+    return text
+
+
 def _claims_section(inputs: ReportInputs) -> list[dict[str, Any]]:
     settings = inputs.settings
     benchmarks = settings.analysis.smd_benchmarks if settings else None
+    intervention = (settings.review.intervention if settings else "") or "the intervention"
     out = []
     for row in _rows(inputs.claims):
         metric = _text(row.get("metric"))
@@ -585,6 +618,9 @@ def _claims_section(inputs: ReportInputs) -> list[dict[str, Any]]:
             "assertion": _text(row.get("assertion")),
             "assertion_result": _text(row.get("assertion_result")),
             "direction": _direction_summary(row),
+            "probability": probability_text(row, intervention),
+            "posterior_figure": figure_uri(inputs.figures,
+                                           f"posterior_{_text(row.get('claim_id'))}"),
         })
     return out
 
@@ -707,6 +743,32 @@ def prediction_interval_text(test: str, pi_df: str | None) -> str:
     return "metafor predict(): t distribution with k\u22121 df, as the test"
 
 
+def bayes_methods_text(settings: Mapping[str, Any]) -> str:
+    """The priors of the Bayesian analysis in words (config ``analysis.bayes``)."""
+    priors = settings.get("priors") or {}
+    if not priors:
+        return "not run (no prior configured)"
+    family = {"halfnormal": "half-normal", "halfcauchy": "half-Cauchy"}
+    parts = []
+    for measure, spec in priors.items():
+        unit = " \u00d7 the unit information SD" if spec.get("scale_unit") == "uisd" else ""
+        mu = spec.get("mu_prior_sd")
+        mu_text = "uniform prior on mu" if mu is None else f"mu ~ N(0, {_text(mu)}{unit}\u00b2)"
+        parts.append(f"{measure}: tau ~ {family.get(spec.get('tau_prior'), '')}"
+                     f"({_text(spec.get('tau_scale'))}{unit}), {mu_text}")
+    sens = "; ".join(
+        f"{family.get(s.get('tau_prior'), 'same family')} with scale \u00d7{_text(s.get('scale_factor', 1))}"
+        for s in settings.get("sensitivity") or [])
+    return ("normal-normal hierarchical model computed by numerical integration over tau "
+            "(R\u00f6ver 2020, bayesmeta's model); weakly informative priors on the "
+            "between-trial SD tau (Friede et al. 2017; R\u00f6ver et al. 2021): "
+            + "; ".join(parts)
+            + (f". Sensitivity set: {sens} (results/sensitivity.csv, "
+               "results/claim_probabilities.csv)" if sens else "")
+            + ". The probability of a claim is the posterior probability that the true "
+            "average effect lies in the claimed range.")
+
+
 def _methods_section(inputs: ReportInputs) -> dict[str, Any]:
     settings = inputs.settings
     if settings is None:
@@ -753,6 +815,7 @@ def _methods_section(inputs: ReportInputs) -> dict[str, Any]:
          ", ".join(f"{k} {_text(v)}" for k, v in analysis.smd_benchmarks.items()) or DASH),
         ("Small-study effects", "Egger's regression test and trim-and-fill, reported only as "
          f"descriptive with fewer than {EGGER_MIN_K} studies"),
+        ("Bayesian random effects", bayes_methods_text(analysis.bayes or {})),
     ]
     analyses = [
         {"id": a.id, "title": a.title, "outcome": a.outcome, "measure": a.measure,

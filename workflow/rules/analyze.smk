@@ -78,6 +78,8 @@ rule figures:
         prisma="data/processed/prisma.json",
         risk_of_bias=f"{CURATED}/risk_of_bias.csv",
         characteristics=f"{CURATED}/study_characteristics.csv",
+        claims="results/claims.csv",
+        posterior="results/bayes_posterior.csv",
     output:
         figures=report(
             directory("results/figures"),
@@ -95,4 +97,5 @@ rule figures:
     shell:
         "{params.ke} figures --config {input.settings} --analyses {input.fits}"
         " --prisma {input.prisma} --risk-of-bias {input.risk_of_bias}"
-        " --characteristics {input.characteristics} --outdir {output.figures} > {log} 2>&1"
+        " --characteristics {input.characteristics} --claims {input.claims}"
+        " --posterior {input.posterior} --outdir {output.figures} > {log} 2>&1"

@@ -1,4 +1,5 @@
-"""Publication figures for the review: forest, funnel, cumulative, leave-one-out, PRISMA, RoB 2.
+"""Publication figures for the review: forest, funnel, cumulative, leave-one-out, PRISMA, RoB 2,
+and the posterior of each claim's effect with its claimed range shaded.
 
 Every plotting function takes ``ax=None`` (or creates its own figure) and returns the
 :class:`~matplotlib.figure.Figure`; it draws numbers computed elsewhere (``meta``, ``bias``,
@@ -15,6 +16,7 @@ from ._common import (
 from .forest import cumulative_plot, forest_plot, heterogeneity_text, leave1out_plot
 from .funnel import funnel_plot
 from .io import save_figure
+from .posterior import posterior_plot
 from .prisma import prisma_boxes, prisma_flow
 from .rob import rob_matrix, rob_summary
 
@@ -28,6 +30,7 @@ __all__ = [
     "forest_plot",
     "funnel_plot",
     "heterogeneity_text",
+    "posterior_plot",
     "leave1out_plot",
     "prisma_boxes",
     "prisma_flow",
