@@ -116,7 +116,7 @@ def resolve_priors(bayes_settings: Mapping, measure: str, vi: Sequence[float],
         if not math.isfinite(unit):
             return [], ("Bayesian analysis not run: the prior is scaled by the unit "
                         "information SD, which needs every pooled trial's sample size")
-    mu_sd = spec.get("mu_prior_sd")
+    mu_sd = spec["mu_prior_sd"]
     mu_prior = None if mu_sd is None else (0.0, float(mu_sd) * unit)
     base = float(spec["tau_scale"])
     priors = [Prior(MAIN_PRIOR, spec["tau_prior"], base * unit, mu_prior,

@@ -757,7 +757,7 @@ def bayes_methods_text(settings: Mapping[str, Any]) -> str:
         parts.append(f"{measure}: tau ~ {family.get(spec.get('tau_prior'), '')}"
                      f"({_text(spec.get('tau_scale'))}{unit}), {mu_text}")
     sens = "; ".join(
-        f"{family.get(s.get('tau_prior'), 'same family')} with scale \u00d7{_text(s.get('scale_factor', 1))}"
+        f"{family.get(s.get('tau_prior'), 'same family')} with scale \u00d7{_text(s['scale_factor'])}"
         for s in settings.get("sensitivity") or [])
     return ("normal-normal hierarchical model computed by numerical integration over tau "
             "(R\u00f6ver 2020, bayesmeta's model); weakly informative priors on the "
