@@ -22,6 +22,7 @@ down after ``lifetime`` seconds even if a test forgets to stop it.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import threading
@@ -210,3 +211,41 @@ class ReplayServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=10)
+
+
+# -- the data set the living-review tests serve ----------------------------------------------
+E2E = Path(__file__).resolve().parent / "e2e"
+#: a SYNTHETIC registration (not a registered study), derived from the e2e alpha record
+NEW_NCT = "NCT99990002"
+
+
+def synthetic_registration(completed: bool) -> bytes:
+    """SYNTHETIC NCT99990002: the e2e alpha record renamed; recruiting without results, or
+    completed with its results posted."""
+    study = copy.deepcopy(json.loads((E2E / "sources" / "ctgov_study_NCT99990001.json")
+                                     .read_bytes()))
+    ident = study["protocolSection"]["identificationModule"]
+    ident.update(nctId=NEW_NCT, orgStudyIdInfo={"id": "FAKE-DELTA-002"},
+                 briefTitle="SYNTHETIC test record: ketamine vs saline for PTSD (fake delta "
+                            "trial)",
+                 officialTitle="SYNTHETIC test record, not a registered study: randomised trial "
+                               "of ketamine vs saline for posttraumatic stress disorder (delta)")
+    status = study["protocolSection"]["statusModule"]
+    if completed:
+        status["overallStatus"] = "COMPLETED"
+        study["hasResults"] = True
+    else:
+        status["overallStatus"] = "RECRUITING"
+        study["hasResults"] = False
+        study.pop("resultsSection", None)
+    return json.dumps(study, indent=2).encode()
+
+
+def review_data(real: Path, pmids: list[str], ncts: list[str], completed: bool) -> ReplayData:
+    """Real PubMed articles ``pmids`` and real registrations ``ncts``, then the synthetic e2e
+    registration NCT99990001 and NCT99990002 (``completed`` with results, or recruiting)."""
+    studies = real_studies(real)
+    studies["NCT99990001"] = (E2E / "sources" / "ctgov_study_NCT99990001.json").read_bytes()
+    studies[NEW_NCT] = synthetic_registration(completed)
+    return ReplayData(real=real, articles=pubmed_articles(real), pmids=pmids,
+                      studies={n: studies[n] for n in [*ncts, "NCT99990001", NEW_NCT]})

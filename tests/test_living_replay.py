@@ -16,7 +16,6 @@ built in temporary folders, exactly as a maintainer (or the scheduled CI job) wo
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import shutil
@@ -27,47 +26,20 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from replay_server import ReplayData, ReplayServer, pubmed_articles, real_fixtures, real_studies
+from replay_server import NEW_NCT, ReplayData, ReplayServer, real_fixtures, review_data
 
 ROOT = Path(__file__).resolve().parents[1]
 E2E = ROOT / "tests" / "e2e"
 REAL = real_fixtures(ROOT)
 TIMEOUT = 300
-NEW_NCT = "NCT99990002"
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(REAL is None, reason="real fixtures (../shared/fixtures/real) "
                                                       "not available")]
 
 
-def synthetic_registration(completed: bool) -> bytes:
-    """SYNTHETIC NCT99990002: the e2e alpha record renamed; recruiting without results, or
-    completed with its results posted."""
-    study = json.loads((E2E / "sources" / "ctgov_study_NCT99990001.json").read_bytes())
-    study = copy.deepcopy(study)
-    ident = study["protocolSection"]["identificationModule"]
-    ident.update(nctId=NEW_NCT, orgStudyIdInfo={"id": "FAKE-DELTA-002"},
-                 briefTitle="SYNTHETIC test record: ketamine vs saline for PTSD (fake delta "
-                            "trial)",
-                 officialTitle="SYNTHETIC test record, not a registered study: randomised trial "
-                               "of ketamine vs saline for posttraumatic stress disorder (delta)")
-    status = study["protocolSection"]["statusModule"]
-    if completed:
-        status["overallStatus"] = "COMPLETED"
-        study["hasResults"] = True
-    else:
-        status["overallStatus"] = "RECRUITING"
-        study["hasResults"] = False
-        study.pop("resultsSection", None)
-    return json.dumps(study, indent=2).encode()
-
-
 def _data(pmids: list[str], ncts: list[str], completed: bool) -> ReplayData:
-    real = real_studies(REAL)
-    real[NCT := "NCT99990001"] = (E2E / "sources" / "ctgov_study_NCT99990001.json").read_bytes()
-    real[NEW_NCT] = synthetic_registration(completed)
-    return ReplayData(real=REAL, articles=pubmed_articles(REAL), pmids=pmids,
-                      studies={n: real[n] for n in ncts + [NCT, NEW_NCT]})
+    return review_data(REAL, pmids, ncts, completed)
 
 
 def _run(args: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
