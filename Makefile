@@ -20,8 +20,10 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed ## create .venv with the package and its test extra
 
-review: setup ## run the whole review offline on the committed snapshot
-	$(BIN)/snakemake --cores $(CORES)
+# --rerun-incomplete: after Ctrl-C (or a killed run) a step's half-written outputs are
+# marked incomplete; re-running them is the only safe continuation, so the one command does it.
+review: setup ## run the whole review offline on the committed snapshot (recovers after Ctrl-C)
+	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete
 
 lint: setup ## ruff on src, tests and benchmarks
 	$(BIN)/ruff check src tests benchmarks

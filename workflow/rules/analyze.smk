@@ -17,6 +17,7 @@ rule analyze:
     params:
         ke=KE,
         code=PACKAGE_CODE,
+        sources=SOURCES,
     log:
         "logs/analyze.log",
     conda:
@@ -55,6 +56,7 @@ rule claims:
         ),
         ke=KE,
         code=PACKAGE_CODE,
+        sources=SOURCES,
     log:
         "logs/claims.log",
     conda:
@@ -90,6 +92,7 @@ rule figures:
     params:
         ke=KE,
         code=PACKAGE_CODE,
+        sources=SOURCES,
     log:
         "logs/figures.log",
     conda:

@@ -6,6 +6,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.settings.types import DeploymentMethod
 
 from ketamine_evidence.config import settings_slice, validate_config
@@ -82,3 +83,40 @@ def step_settings(step):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return str(path)
+
+def source_digest():
+    """SHA-256 over the content of the review's sources: the curated sheets (`*.csv` in
+    the curated folder) and every snapshot file. (Configuration values reach the steps
+    through their settings files, rewritten only when a value a step uses changes.)
+
+    Snakemake compares modification times (and only records, never compares, input
+    checksums), so an edit that keeps an older time stamp (a copy with `cp -p`, `rsync -a`,
+    an unpacked archive, a restored backup) would leave "Nothing to be done". Every rule takes
+    this digest as a parameter (a plain value: Snakemake ignores parameter functions when it
+    looks for changes), so any change of content re-runs the steps. A deleted sheet that a
+    rule needs is Snakemake's own missing-input error.
+    """
+    files = sorted(Path(CURATED).glob("*.csv")) + [Path(p) for p in snapshot_files()]
+    digest = hashlib.sha256()
+    for path in files:
+        if path.is_file():
+            digest.update(str(path).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+SOURCES = source_digest()
+
+# The curated sheets every review needs. A missing one is an error before anything runs:
+# Snakemake itself keeps existing outputs whose inputs vanished ("Nothing to be done" or a
+# partial re-run), which would leave results built from a sheet that no longer exists.
+REQUIRED_SHEETS = ("extraction.csv", "study_characteristics.csv", "risk_of_bias.csv",
+                   "known_reports.csv", "screening_overrides.csv")
+_missing = [str(Path(CURATED) / name) for name in REQUIRED_SHEETS
+            if not (Path(CURATED) / name).is_file()]
+if _missing:
+    raise WorkflowError(
+        "Missing input files (curated sheets the review needs): " + ", ".join(_missing)
+        + ". Restore them (e.g. `git checkout -- <file>`) or point review.curated_dir in "
+        "the config at the folder that holds them."
+    )

@@ -23,6 +23,7 @@ rule effects:
     params:
         ke=KE,
         code=PACKAGE_CODE,
+        sources=SOURCES,
         curated_dir=parent_of("extraction"),
         registry_dir=parent_of("manifest"),
         out_dir=lambda wildcards, output: Path(output.effects).parent,

@@ -12,6 +12,7 @@ rule records:
     params:
         ke=KE,
         code=PACKAGE_CODE,
+        sources=SOURCES,
         snapshot_dir=parent_of("manifest"),
         curated_dir=parent_of("known_reports"),
     log:
@@ -35,6 +36,7 @@ rule screen:
     params:
         ke=KE,
         code=PACKAGE_CODE,
+        sources=SOURCES,
     log:
         "logs/screen.log",
     conda:
@@ -55,6 +57,7 @@ rule prisma:
     params:
         ke=KE,
         code=PACKAGE_CODE,
+        sources=SOURCES,
         snapshot_dir=parent_of("manifest"),
     log:
         "logs/prisma.log",

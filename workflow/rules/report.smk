@@ -30,6 +30,7 @@ rule report:
     params:
         ke=KE,
         code=PACKAGE_CODE,
+        sources=SOURCES,
         syntheses=lambda wildcards, input: input.published_syntheses or "none",
         registry_facts=lambda wildcards, input: input.registry_facts or "none",
     log:
