@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from ketamine_evidence.effects import MEASURES, EffectInputError, escalc
-from ketamine_evidence.tables import TableError, read_csv_text
+from ketamine_evidence.tables import TableError, csv_text, read_csv_text, write_table
 
 _CONTINUOUS_COLS = ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")
 
@@ -69,9 +69,9 @@ def escalc_command(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
     if args.output in (None, "-"):
-        out.to_csv(sys.stdout, index=False)
+        sys.stdout.write(csv_text(out))
     else:
-        out.to_csv(args.output, index=False)
+        write_table(out, args.output)
     return 0
 
 

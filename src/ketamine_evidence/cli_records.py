@@ -18,6 +18,7 @@ from .schemas.records import (
     read_table,
     write_table,
 )
+from .tables import write_text
 
 
 def _cmd_refresh(args) -> int:
@@ -88,9 +89,7 @@ def _cmd_prisma(args) -> int:
     screening = read_table(args.screening, SCREENING_SCHEMA)
     manifest = read_manifest(args.snapshot_dir) if args.snapshot_dir else None
     counts = prisma_counts(records, screening, manifest)
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(counts, indent=2) + "\n", encoding="utf-8")
+    write_text(json.dumps(counts, indent=2) + "\n", args.output)
     return 0
 
 

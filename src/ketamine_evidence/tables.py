@@ -8,6 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import KetamineEvidenceError
@@ -128,14 +129,27 @@ def read_table(path: str | Path, *, required: bool = True) -> pd.DataFrame:
     return table
 
 
+def umask_mode(base: int = 0o666) -> int:
+    """``base`` with the process umask applied: the mode ``open()`` would give a new file.
+
+    ``tempfile.mkstemp``/``mkdtemp`` create 0600 files and 0700 folders whatever the umask;
+    an atomic writer that renames them into place must set this mode itself.
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    return base & ~mask
+
+
 def _write_atomically(path: str | Path, write) -> Path:
-    """Call ``write(handle)`` on a temporary file beside ``path``, then rename it into place."""
+    """Call ``write(handle)`` on a temporary file beside ``path``, give it the umask's mode,
+    then rename it into place. A failure leaves ``path`` untouched."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             write(handle)
+        os.chmod(tmp, umask_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -143,12 +157,40 @@ def _write_atomically(path: str | Path, write) -> Path:
     return path
 
 
+def _is_bool(value) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """``frame`` as CSV text in the project's output conventions.
+
+    * floats: the shortest text that reads back to the same double (Python's ``repr``, e.g.
+      ``-12.7``, ``0.95``; never ``-12.699999999999999``); NaN is an empty cell;
+    * booleans: ``TRUE``/``FALSE``, which R's ``read.csv`` reads as logical and Excel as
+      booleans (also in object columns that mix booleans with empty cells);
+    * no index, ``\n`` line ends, UTF-8 text.
+    """
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if series.dtype == bool or str(series.dtype) == "boolean":
+            out[column] = series.map(lambda v: None if pd.isna(v) else ("TRUE" if v else "FALSE"))
+        elif series.dtype == object:
+            present = series.dropna()
+            if len(present) and present.map(_is_bool).all():
+                out[column] = series.map(
+                    lambda v: None if not _is_bool(v) else ("TRUE" if v else "FALSE"))
+    return out.to_csv(index=False, lineterminator="\n")
+
+
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``frame`` as CSV atomically (temporary file, then rename), full precision."""
-    return _write_atomically(
-        path, lambda handle: frame.to_csv(handle, index=False, float_format="%.17g"))
+    """Write ``frame`` as CSV atomically (see :func:`csv_text` for the number and boolean
+    conventions, :func:`_write_atomically` for the file mode). Every output table of the
+    package is written here."""
+    text = csv_text(frame)
+    return _write_atomically(path, lambda handle: handle.write(text))
 
 
 def write_text(text: str, path: str | Path) -> Path:
-    """Write ``text`` (UTF-8, ``\\n`` line ends) atomically, like :func:`write_table`."""
+    """Write ``text`` (UTF-8, ``\n`` line ends) atomically, like :func:`write_table`."""
     return _write_atomically(path, lambda handle: handle.write(text))

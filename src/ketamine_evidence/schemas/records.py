@@ -133,10 +133,9 @@ SCREENING_SCHEMA = pa.DataFrameSchema(
 
 def write_table(frame: pd.DataFrame, path: Path | str, schema: pa.DataFrameSchema) -> None:
     """Validate ``frame`` with ``schema`` then write it as CSV (parent folders created)."""
-    frame = schema.validate(frame)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False, lineterminator="\n")
+    from ketamine_evidence.tables import write_table as write_csv
+
+    write_csv(schema.validate(frame), path)
 
 
 def read_table(path: Path | str, schema: pa.DataFrameSchema) -> pd.DataFrame:
@@ -145,5 +144,6 @@ def read_table(path: Path | str, schema: pa.DataFrameSchema) -> pd.DataFrame:
     for column, spec in schema.columns.items():
         if column in frame and str(spec.dtype) == "boolean":
             frame[column] = frame[column].map(
-                {"True": True, "False": False, "true": True, "false": False}).astype("boolean")
+                {"TRUE": True, "FALSE": False, "True": True, "False": False, "true": True,
+                 "false": False}).astype("boolean")
     return schema.validate(frame)

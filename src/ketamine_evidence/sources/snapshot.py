@@ -36,6 +36,7 @@ from pathlib import Path
 
 from .. import KetamineEvidenceError
 from ..config import SearchSettings
+from ..tables import umask_mode
 from ._http import SourceError
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,7 @@ def write_manifest(root: Path, manifest: dict) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, umask_mode())  # mkstemp makes 0600 whatever the umask
         os.replace(tmp, root / MANIFEST)
         _fsync_dir(root)
     except BaseException:
@@ -303,6 +305,7 @@ def commit_retrieval(root: Path | str, raw_files, sources_meta: dict,
     if final.exists():
         raise SnapshotError(f"snapshot folder {final} already exists")
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder}-", dir=root))
+    os.chmod(tmp, umask_mode(0o777))  # mkdtemp makes 0700 whatever the umask
     entries = []
     try:
         for raw in raw_files:
