@@ -20,6 +20,7 @@ from scipy.stats import norm
 
 from ketamine_evidence import KetamineEvidenceWarning, meta, posterior
 from ketamine_evidence.config import AnalysisSettings, AnalysisSpec
+from ketamine_evidence.effects import measure_scale
 
 STUDY_KEYS = ["study_id", "comparison"]
 
@@ -192,6 +193,12 @@ class AnalysisOutcome:
         row["trimfill_estimate"] = getattr(tf_result, "estimate", math.nan)
         row["studies"] = "; ".join(study_labels(self.selected)) if len(self.selected) else ""
         row["notes"] = " ".join(self.notes)
+        # appended columns: the scale of the numbers above and, on the measure's natural
+        # scale, the estimate and intervals (exp() of a log ratio; unchanged otherwise)
+        row["scale"] = measure_scale(spec.measure)
+        back = math.exp if row["scale"] == "log" else float
+        for name in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
+            row[f"{name}_bt"] = back(row[name])
         return row
 
 

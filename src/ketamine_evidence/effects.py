@@ -48,6 +48,7 @@ from ketamine_evidence import KetamineEvidenceError, KetamineEvidenceWarning
 
 __all__ = [
     "MEASURES",
+    "RATIO_MEASURES",
     "EffectInputError",
     "escalc",
     "from_ci",
@@ -57,9 +58,12 @@ __all__ = [
     "from_t_independent",
     "hedges_j",
     "percent_reduction_from_rom",
+    "measure_scale",
 ]
 
 MEASURES: tuple[str, ...] = ("MD", "SMD", "ROM", "RR", "OR", "RD")
+#: Measures analysed on the log scale (metafor's convention); exp() gives the ratio.
+RATIO_MEASURES = frozenset({"ROM", "RR", "OR", "HR", "IRR"})
 _CONTINUOUS = ("MD", "SMD", "ROM")
 _BINARY = ("RR", "OR", "RD")
 _VTYPES = {
@@ -825,3 +829,10 @@ def percent_reduction_from_rom(yi: Any, ci_low: Any = None, ci_high: Any = None)
         out["reduction_low"] = np.atleast_1d(100 * (1 - np.exp(a["ci_high"])))
         out["reduction_high"] = np.atleast_1d(100 * (1 - np.exp(a["ci_low"])))
     return out
+
+
+def measure_scale(measure: str) -> str:
+    """``"log"`` for ratio measures (ROM, RR, OR, HR, IRR: analysed as log ratios, as in
+    metafor), else ``"identity"`` (MD, SMD, RD: analysed as they are)."""
+    return "log" if str(measure).upper() in RATIO_MEASURES else "identity"
+

@@ -37,6 +37,7 @@ import jinja2
 import pandas as pd
 
 from ketamine_evidence.config import Settings, load_settings, settings_from_mapping
+from ketamine_evidence.effects import RATIO_MEASURES
 from ketamine_evidence.extraction import read_registry_facts
 from ketamine_evidence.plots.rob import JUDGEMENT_SYMBOLS, symbol_legend
 from ketamine_evidence.posterior import percent
@@ -46,7 +47,6 @@ from ketamine_evidence.tables import read_optional_table
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
-RATIO_MEASURES = frozenset({"ROM", "RR", "OR", "HR", "IRR"})
 VERDICTS = ("supported", "contradicted", "inconclusive", "no_evidence")
 VERDICT_LABELS = {
     "supported": "Supported",
