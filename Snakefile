@@ -25,6 +25,7 @@ include: "workflow/rules/report.smk"
 # (workflow/profiles/slurm).
 localrules:
     all,
+    stamp,
     prisma,
     claims,
 
@@ -36,4 +37,11 @@ rule all:
         "results/pooled.csv",
         "data/processed/prisma.json",
         "data/processed/registry_effects.csv",
+        "results/build_stamp.json",
     default_target: True
+
+
+onerror:
+    # A step failed: older outputs stay on disk and would look current. Say so in the stamp.
+    mark_stamp_stale("results/build_stamp.json", log)
+

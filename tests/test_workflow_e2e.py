@@ -260,6 +260,21 @@ def test_crossover_correlation_sensitivity_is_produced(run, config):
     assert rows["ci_low"].nunique() == len(alternatives)
 
 
+def test_build_stamp_names_what_the_outputs_were_built_from(run):
+    from ketamine_evidence.provenance import file_sha256
+
+    stamp = json.loads((run / "results" / "build_stamp.json").read_text())
+    assert stamp["status"] == "complete"
+    assert stamp["config_sha256"] == file_sha256(run / "config.yaml")
+    assert stamp["inputs"]["curated/extraction.csv"] == file_sha256(
+        run / "curated" / "extraction.csv")
+    for name in ("results/pooled.csv", "results/claims.csv", "results/report.html",
+                 "results/figures", "data/processed/effects.csv"):
+        assert stamp["outputs"][name] == file_sha256(run / name), name
+    html = (run / "results" / "report.html").read_text(encoding="utf-8")
+    assert "Build: built " in html and f"snapshot of {stamp['snapshot_date']}" in html
+
+
 def test_planned_subgroups_and_metaregression(run, config):
     """The protocol's subgroups and dose meta-regression run on the selected effects."""
     effects = pd.read_csv(run / "data" / "processed" / "effects.csv")

@@ -7,6 +7,7 @@ while a step is writing its outputs, followed by ``make review``.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -120,3 +121,17 @@ def test_interrupted_run_recovers_with_the_one_command(copy, tmp_path):
     assert again.returncode == 0, _explain(again, copy)
     done = _snakemake(copy, "-n", "--cores", "2")
     assert "Nothing to be done" in _planned(done), _planned(done)
+
+
+def test_failed_run_marks_the_build_stamp_stale(copy):
+    stamp = copy / "results" / "build_stamp.json"
+    assert json.loads(stamp.read_text())["status"] == "complete"
+    sheet = copy / "curated" / "extraction.csv"
+    sheet.write_text(sheet.read_text(encoding="utf-8").replace("25.0,10.0", "25.0,-10.0", 1),
+                     encoding="utf-8")  # a negative SD: the effects step fails
+    proc = _snakemake(copy, "--cores", "2")
+    assert proc.returncode != 0, _planned(proc)
+    data = json.loads(stamp.read_text())
+    assert data["status"] == "stale" and "failed" in data["stale_note"]
+    assert (copy / "results" / "report.html").is_file()  # the old report stays, but ...
+

@@ -20,7 +20,7 @@ SUBCOMMANDS = {
     "ketamine_evidence.cli_meta": ("pool",),
     "ketamine_evidence.cli_analysis": ("analyze", "claims"),
     "ketamine_evidence.cli_figures": ("figures",),
-    "ketamine_evidence.cli_report": ("report",),
+    "ketamine_evidence.cli_report": ("report", "stamp"),
     "ketamine_evidence.cli_changes": ("diff",),
 }
 

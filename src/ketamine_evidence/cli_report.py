@@ -7,11 +7,13 @@ The main CLI adds this subcommand with :func:`register`; :func:`main` runs it on
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from ketamine_evidence import report
-from ketamine_evidence.tables import TableError
+from ketamine_evidence import provenance, report
+from ketamine_evidence.tables import TableError, write_text
 
 # (option, ReportInputs/load_report_inputs keyword, default path, help)
 INPUT_OPTIONS = (
@@ -95,6 +97,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         default=Path("results/report.html"), metavar="PATH",
                         help="where to write the HTML")
     parser.set_defaults(func=run)
+    register_stamp(subparsers)
     return parser
 
 
@@ -115,10 +118,47 @@ def run(args: argparse.Namespace) -> int:
     kwargs = {dest: getattr(args, dest) for _, dest, _, _ in INPUT_OPTIONS}
     inputs = report.load_report_inputs(**kwargs, figures=args.figures,
                                        generated_on=args.generated_on)
+    stamp_of_inputs = provenance.build_stamp(
+        config=args.config, manifest=args.manifest,
+        inputs={str(getattr(args, dest)): getattr(args, dest)
+                for _, dest, _, _ in INPUT_OPTIONS if getattr(args, dest) is not None})
+    inputs = dataclasses.replace(inputs, stamp=stamp_of_inputs)
     out = report.write_report(inputs, args.output)
     missing = [s["path"] for s in report.input_status(inputs) if s["state"] != "loaded"]
     print(f"wrote {out}" + (f" (missing or empty: {', '.join(missing)})" if missing else ""))
     return 0
+
+
+def stamp(args: argparse.Namespace) -> int:
+    """Write the build stamp of the whole review (``results/build_stamp.json``)."""
+    data = provenance.build_stamp(config=args.config, manifest=args.manifest,
+                                  inputs=args.inputs, outputs=args.outputs)
+    write_text(json.dumps(data, indent=2) + "\n", args.output)
+    print(f"wrote {args.output}: {provenance.stamp_line(data)}")
+    return 0
+
+
+def register_stamp(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``stamp`` subcommand (the workflow's last step)."""
+    parser = subparsers.add_parser(
+        "stamp", help="record what the outputs were built from",
+        description="Write a JSON build stamp: git commit (and uncommitted changes), package "
+                    "version, SHA-256 of the config, snapshot date, and the SHA-256 of every "
+                    "input and output file named.")
+    parser.add_argument("--config", type=Path, default=Path("config.yaml"), metavar="PATH",
+                        help="the review configuration (default: config.yaml)")
+    parser.add_argument("--manifest", type=Path, default=Path("data/raw/snapshot/manifest.json"),
+                        metavar="PATH", help="the snapshot manifest "
+                                             "(default: data/raw/snapshot/manifest.json)")
+    parser.add_argument("--inputs", nargs="*", default=[], metavar="PATH",
+                        help="source files the build read (curated sheets, snapshot files)")
+    parser.add_argument("--outputs", nargs="*", default=[], metavar="PATH",
+                        help="files and folders the build wrote")
+    parser.add_argument("-o", "--output", type=Path, default=Path("results/build_stamp.json"),
+                        metavar="PATH", help="where to write the stamp "
+                                             "(default: results/build_stamp.json)")
+    parser.set_defaults(func=stamp)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -41,6 +41,7 @@ from ketamine_evidence.effects import RATIO_MEASURES
 from ketamine_evidence.extraction import read_registry_facts
 from ketamine_evidence.plots.rob import JUDGEMENT_SYMBOLS, symbol_legend
 from ketamine_evidence.posterior import percent
+from ketamine_evidence.provenance import stamp_line
 from ketamine_evidence.schemas.records import NOT_YET_CLASSIFIED
 from ketamine_evidence.screening import awaiting_curation
 from ketamine_evidence.tables import read_optional_table
@@ -199,6 +200,7 @@ class ReportInputs:
     versions: Mapping[str, str] = field(default_factory=dict)
     figures: Mapping[str, bytes] = field(default_factory=dict)
     generated_on: str | None = None
+    stamp: Mapping[str, Any] | None = None  # provenance.build_stamp of the inputs
 
     def __post_init__(self) -> None:
         if self.config is not None and not isinstance(self.config, Settings):
@@ -1513,6 +1515,7 @@ def build_report(inputs: ReportInputs) -> str:
     context = {
         "title": inputs.settings.review.title if inputs.settings else "Evidence review",
         "generated_on": inputs.generated_on or "",
+        "stamp": stamp_line(inputs.stamp) if inputs.stamp else "",
         "claims": claims,
         "claims_state": _state(inputs.claims),
         "verdict_counts": [(v, VERDICT_LABELS[v], VERDICT_SYMBOLS[v],

@@ -120,3 +120,21 @@ if _missing:
         + ". Restore them (e.g. `git checkout -- <file>`) or point review.curated_dir in "
         "the config at the folder that holds them."
     )
+
+
+def mark_stamp_stale(path, log):
+    """`onerror`: mark the build stamp of the last complete build as stale (plain JSON, so
+    it works whatever environment the steps use)."""
+    import datetime as _dt
+    import json as _json
+
+    stamp = Path(path)
+    if not stamp.is_file():
+        return
+    data = _json.loads(stamp.read_text(encoding="utf-8"))
+    data["status"] = "stale"
+    when = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    data["stale_note"] = (f"the run of {when} failed; outputs may be older than the sources "
+                          f"and the code (Snakemake log: {log})")
+    stamp.write_text(_json.dumps(data, indent=2) + "\n", encoding="utf-8")
+

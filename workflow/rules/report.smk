@@ -53,3 +53,38 @@ rule report:
         " --registry-facts {params.registry_facts}"
         " --manifest {input.manifest}"
         " --out {output.html} > {log} 2>&1"
+
+
+# Last step: what every output was built from (git commit, config and input hashes, snapshot
+# date) and the hash of every output, so a file left over from an earlier build can be told
+# apart. A failed run marks the stamp as stale (Snakefile, onerror).
+rule stamp:
+    input:
+        config=CONFIG_FILE,
+        manifest=f"{SNAPSHOT}/manifest.json",
+        sources=lambda wildcards: sorted(str(p) for p in Path(CURATED).glob("*.csv")),
+        snapshot=snapshot_files,
+        outputs=[
+            *rules.records.output,
+            *rules.screen.output,
+            *rules.prisma.output,
+            *rules.effects.output,
+            *rules.analyze.output,
+            *rules.claims.output,
+            *rules.figures.output,
+            *rules.report.output,
+        ],
+    output:
+        stamp="results/build_stamp.json",
+    params:
+        ke=KE,
+        code=PACKAGE_CODE,
+        sources=SOURCES,
+    log:
+        "logs/stamp.log",
+    conda:
+        "../envs/ketamine-evidence.yaml"
+    shell:
+        "{params.ke} stamp --config {input.config} --manifest {input.manifest}"
+        " --inputs {input.sources} {input.snapshot} --outputs {input.outputs}"
+        " --output {output.stamp} > {log} 2>&1"
