@@ -83,7 +83,7 @@ def test_small_study_analyses_use_the_configured_test_and_level(test, level):
 def test_pooled_row_says_its_scale_and_back_transforms(measure, scale):
     effects = _effects().assign(measure=measure)
     spec = {**SPEC, "measure": measure}
-    row = pool_analysis(select_effects(effects, spec), spec).pooled_row()
+    row = pool_analysis(select_effects(effects, spec), spec, **MODEL).pooled_row()
     assert row["scale"] == scale
     back = math.exp if scale == "log" else (lambda x: x)
     for name in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
