@@ -57,6 +57,7 @@ rule registry_effects:
     params:
         ke=KE,
         code=PACKAGE_CODE,
+        sources=SOURCES,
         curated_dir=parent_of("extraction"),
         registry_dir=parent_of("manifest"),
     log:

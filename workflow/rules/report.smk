@@ -69,6 +69,7 @@ rule stamp:
             *rules.screen.output,
             *rules.prisma.output,
             *rules.effects.output,
+            *rules.registry_effects.output,
             *rules.analyze.output,
             *rules.claims.output,
             *rules.figures.output,
