@@ -60,7 +60,7 @@ rule report:
 # apart. A failed run marks the stamp as stale (Snakefile, onerror).
 rule stamp:
     input:
-        config=CONFIG_FILE,
+        config=workflow.configfiles[0] if workflow.configfiles else "config.yaml",
         manifest=f"{SNAPSHOT}/manifest.json",
         sources=lambda wildcards: sorted(str(p) for p in Path(CURATED).glob("*.csv")),
         snapshot=snapshot_files,
