@@ -49,7 +49,7 @@ slurm-check: $(VENV)/.slurm-installed ## the review on a local one-node SLURM, c
 # Derived files only: the committed snapshot, curated sheets and .venv stay.
 clean: ## delete derived outputs (results/, data/processed/, logs/, .snakemake/)
 	for d in results data/processed; do [ ! -d $$d ] || \
-	  find $$d -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +; done
+	  find $$d -mindepth 1 -maxdepth 1 ! -name README.md ! -name CODEBOOK.md -exec rm -rf {} +; done
 	rm -rf logs .snakemake
 
 # The test suite on the lowest supported versions (.ci/constraints-lowest.txt = the lower

@@ -83,11 +83,9 @@ def test_small_study_analyses_use_the_configured_test_and_level(test, level):
 def test_pooled_row_says_its_scale_and_back_transforms(measure, scale):
     effects = _effects().assign(measure=measure)
     spec = {**SPEC, "measure": measure}
-    row = pool_analysis(select_effects(effects, spec), spec, **MODEL).pooled_row()
-    assert row["scale"] == scale
+    outcome = pool_analysis(select_effects(effects, spec), spec, **MODEL)
+    row, extra = outcome.pooled_row(), outcome.scale_columns()
+    assert extra["scale"] == scale and "scale" not in row
     back = math.exp if scale == "log" else (lambda x: x)
     for name in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
-        assert row[f"{name}_bt"] == pytest.approx(back(row[name]), rel=1e-15)
-    # appended after the existing columns (stable outputs keep their column order)
-    keys = list(row)
-    assert keys.index("scale") > keys.index("notes")
+        assert extra[f"{name}_bt"] == pytest.approx(back(row[name]), rel=1e-15)

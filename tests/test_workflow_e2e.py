@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -477,3 +478,60 @@ def test_reproduce_r_agrees_with_metafor_on_the_review(tmp_path):
     proc = _snakemake(tmp_path, "--cores", "2", "results/reproduce.R")
     assert proc.returncode == 0, _explain(proc, tmp_path)
     assert _run_reproduce_r(tmp_path / "results") <= 1e-6
+
+
+CODEBOOK = ROOT / "results" / "CODEBOOK.md"
+# R guesses each column's class from its cells: text that happens to hold only numbers
+# (e.g. one dose per row) is read as numbers, so text columns are not held to one class.
+R_CLASSES = {"text": {"character", "numeric", "integer", "logical"},
+             "integer": {"integer", "numeric"},
+             "number": {"numeric", "integer"}, "logical": {"logical"}}
+
+
+def _codebook_tables() -> dict[str, list[tuple[str, str]]]:
+    """``{table: [(column, type), ...]}`` from the tables of ``results/CODEBOOK.md``."""
+    tables: dict[str, list[tuple[str, str]]] = {}
+    current = None
+    for line in CODEBOOK.read_text(encoding="utf-8").splitlines():
+        heading = re.match(r"## `([^`]+\.csv)`", line)
+        if heading:
+            current = tables.setdefault(heading.group(1), [])
+        elif line.startswith("## "):
+            current = None
+        elif current is not None and line.startswith("| `"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            current.extend((name, cells[1]) for name in re.findall(r"`([^`]+)`", cells[0]))
+    return tables
+
+
+def test_codebook_lists_exactly_the_columns_written(run):
+    tables = _codebook_tables()
+    assert {"results/pooled.csv", "results/sensitivity.csv", "results/moderators.csv"} <= set(
+        tables)
+    for table, columns in tables.items():
+        header = pd.read_csv(run / table, nrows=0).columns.tolist()
+        assert header == [c for c, _ in columns], table
+        assert {t for _, t in columns} <= set(R_CLASSES), table
+
+
+def test_outputs_open_in_r_with_the_codebook_types(run):
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        pytest.skip("R is not installed")
+    tables = _codebook_tables()
+    script = (
+        "args <- commandArgs(TRUE); for (f in args) { d <- read.csv(f);"
+        " for (n in names(d)) cat(f, n, class(d[[n]])[1], all(is.na(d[[n]])), '\\n', sep='\\t') }"
+    )
+    proc = subprocess.run([rscript, "-e", script, *tables], cwd=run, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    seen = {}
+    for line in proc.stdout.splitlines():
+        table, column, r_class, all_na = line.split("\t")[:4]
+        seen[(table, column)] = (r_class, all_na.strip() == "TRUE")
+    for table, columns in tables.items():
+        for column, kind in columns:
+            r_class, all_na = seen[(table, column)]
+            if not all_na:  # an all-empty column is logical NA in R whatever it holds
+                assert r_class in R_CLASSES[kind], (table, column, kind, r_class)

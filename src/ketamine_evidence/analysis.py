@@ -193,12 +193,17 @@ class AnalysisOutcome:
         row["trimfill_estimate"] = getattr(tf_result, "estimate", math.nan)
         row["studies"] = "; ".join(study_labels(self.selected)) if len(self.selected) else ""
         row["notes"] = " ".join(self.notes)
-        # appended columns: the scale of the numbers above and, on the measure's natural
-        # scale, the estimate and intervals (exp() of a log ratio; unchanged otherwise)
-        row["scale"] = measure_scale(spec.measure)
+        return row
+
+    def scale_columns(self) -> dict:
+        """The last columns of ``results/pooled.csv``: the scale of the pooled numbers and,
+        on the measure's natural scale, the estimate and intervals (exp() of a log ratio;
+        unchanged otherwise)."""
+        row = {"scale": measure_scale(self.spec.measure)}
         back = math.exp if row["scale"] == "log" else float
+        result = self.result
         for name in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
-            row[f"{name}_bt"] = back(row[name])
+            row[f"{name}_bt"] = back(getattr(result, name, math.nan) if result else math.nan)
         return row
 
 

@@ -20,7 +20,7 @@ def analyze_command(args: argparse.Namespace) -> int:
     outcomes = analysis.run_analyses(effects, settings)
     posteriors = [analysis.bayes_posterior(o, settings.bayes, level=settings.level)
                   for o in outcomes]
-    pooled = pd.DataFrame([{**o.pooled_row(), **posterior.pooled_columns(p)}
+    pooled = pd.DataFrame([{**o.pooled_row(), **posterior.pooled_columns(p), **o.scale_columns()}
                            for o, p in zip(outcomes, posteriors, strict=True)])
     study_rows = [analysis.study_effects_table(o) for o in outcomes]
     study_rows = [t for t in study_rows if not t.empty]
