@@ -203,7 +203,11 @@ def test_bayesian_results_and_claim_probabilities(run, config):
     pooled = pd.read_csv(run / "results" / "pooled.csv").set_index("analysis_id")
     claims = pd.read_csv(run / "results" / "claims.csv")
     settings = config["analysis"]
-    assert list(pooled.columns[-len(posterior.POOLED_COLUMNS):]) == list(posterior.POOLED_COLUMNS)
+    cols, bayes_cols = list(pooled.columns), list(posterior.POOLED_COLUMNS)
+    start = cols.index(bayes_cols[0])  # appended after the frequentist columns, before scale
+    assert cols[start:start + len(bayes_cols)] == bayes_cols
+    assert cols[start + len(bayes_cols):] == ["scale", "estimate_bt", "ci_low_bt", "ci_high_bt",
+                                              "pi_low_bt", "pi_high_bt"]
     assert list(claims.columns[-len(posterior.CLAIM_COLUMNS):]) == list(posterior.CLAIM_COLUMNS)
     checked = 0
     for claim in claims.itertuples():
@@ -381,15 +385,16 @@ def test_each_rule_reruns_only_for_the_config_values_it_uses(run, tmp_path):
     config = yaml.safe_load((work / "config.yaml").read_text(encoding="utf-8"))
     config["claims"][0]["text"] = "reworded claim (synthetic)"
     (work / "reworded.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    # (the build stamp re-runs whenever an output it hashes is rebuilt)
     assert _jobs_to_run(work, "--configfile", "reworded.yaml") == {"claims", "figures",
-                                                                    "report"}
+                                                                    "report", "stamp"}
     assert _jobs_to_run(work, "--config", "eligibility={design_terms: [randomized]}") == {
-        "screen", "prisma", "registry_effects", "claims", "figures", "report"}
+        "screen", "prisma", "registry_effects", "claims", "figures", "report", "stamp"}
     config = yaml.safe_load((work / "config.yaml").read_text(encoding="utf-8"))
     config["analysis"]["crossover_r"] = 0.6     # numbers: --config would pass a string
     (work / "crossover.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     assert _jobs_to_run(work, "--configfile", "crossover.yaml") == {
-        "effects", "analyze", "claims", "figures", "report"}
+        "effects", "analyze", "claims", "figures", "report", "stamp"}
 
 
 def test_a_config_override_reaches_the_steps(run, tmp_path):
