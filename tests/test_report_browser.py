@@ -71,8 +71,11 @@ def test_wide_tables_wrap_instead_of_scrolling(tmp_path: Path):
                 "?with=a&very=long&query=string&that=keeps&going=on&and=on")
     effects = inputs.study_effects.copy()
     effects["source_id"] = long_url
+    effects["location"] = ("abstract (results), read on a PubMed mirror "
+                           "(https://suppr.wilddata.cn/browses/detail/pubmed/24740528/and/more)")
     effects["derivation"] = ("generic inverse variance from reported 95% CI of the MD: "
-                             "yi = estimate; SE = (upper-lower)/(2*z_0.975); vi = SE^2")
+                             "yi = estimate; SE = (upper - lower)/(2*z_0.975) from 95% CI; "
+                             "vi = SE^2; paired contrast (no r assumed)")
     not_poolable = pd.concat([inputs.not_poolable] * 3).assign(source=long_url)
     page = report.write_report(
         report.ReportInputs(**{**inputs.__dict__, "study_effects": effects,
