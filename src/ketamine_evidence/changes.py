@@ -238,7 +238,9 @@ def to_markdown(changes: Mapping, title: str = "What changed since the previous 
     for key in sorted({*previous, *current} - {"label"}, key=lambda k: (k != "evidence_date", k)):
         lines.append(f"| {key.replace('_', ' ')} | {_fmt(previous.get(key))} | "
                      f"{_fmt(current.get(key))} |")
-    lines.append(f"| version | {_fmt(previous.get('label'))} | {_fmt(current.get('label'))} |")
+    if "snapshot" not in previous and "snapshot" not in current:
+        lines.append(f"| version | {_fmt(previous.get('label'))} | "
+                     f"{_fmt(current.get('label'))} |")
     lines.append("")
     if not changes["changed"]:
         lines += ["**Nothing changed**: the same records, registry entries, PRISMA counts and "
