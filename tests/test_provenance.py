@@ -66,6 +66,18 @@ def test_uncommitted_changes_and_no_repository(repo, tmp_path_factory):
     assert "outside a git work tree" in provenance.stamp_line(stamp)
 
 
+def test_the_stamp_has_no_wall_clock_time_unless_asked(repo, monkeypatch):
+    """Two builds from the same inputs give the same stamp (byte-identical reruns)."""
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    first = provenance.build_stamp(config=repo / "config.yaml", manifest=None, root=repo)
+    second = provenance.build_stamp(config=repo / "config.yaml", manifest=None, root=repo)
+    assert first == second and first["built_utc"] is None
+    assert provenance.stamp_line(first).startswith("from commit ")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1796074200")
+    stamp = provenance.build_stamp(config=repo / "config.yaml", manifest=None, root=repo)
+    assert stamp["built_utc"] == "2026-11-30T21:30:00Z"
+
+
 def test_a_stale_stamp_says_so():
     line = provenance.stamp_line({"status": "stale", "built_utc": "2026-11-30T21:30:00Z"})
     assert line.startswith("STALE")

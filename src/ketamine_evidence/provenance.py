@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -95,7 +96,10 @@ def build_stamp(
     root
         A folder inside the git work tree of the code.
     now
-        Build time (UTC); default: the current time.
+        Build time (UTC). Default: ``SOURCE_DATE_EPOCH`` when that variable is set (the
+        reproducible-builds convention), otherwise no build time. The stamp says what a build
+        was made from, so two builds from the same inputs write the same bytes (reruns and
+        the SLURM check compare outputs byte for byte; a wall-clock time would break both).
     """
     def hashed(files) -> dict[str, str | None]:
         items = files.items() if isinstance(files, Mapping) else ((str(f), f) for f in files)
@@ -105,10 +109,11 @@ def build_stamp(
     if manifest is not None and Path(manifest).is_file():
         manifest_data = json.loads(Path(manifest).read_text(encoding="utf-8"))
     commit, dirty = git_state(root)
-    built = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    if now is None and os.environ.get("SOURCE_DATE_EPOCH", "").strip().isdigit():
+        now = dt.datetime.fromtimestamp(int(os.environ["SOURCE_DATE_EPOCH"]), dt.UTC)
     return {
         "status": "complete",
-        "built_utc": built.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "built_utc": None if now is None else now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "git_commit": commit,
         "git_dirty": dirty,
         "package_version": __version__,
@@ -125,7 +130,7 @@ def stamp_line(stamp: Mapping[str, Any]) -> str:
     """The stamp in one line for a page header, e.g. ``built 2026-11-30 21:30 UTC from
     commit 1a2b3c4d (with uncommitted changes), config 9f8e7d6c, snapshot of 2026-11-27``."""
     built = str(stamp.get("built_utc") or "")
-    parts = [f"built {built[:10]} {built[11:16]} UTC" if built else "built at an unknown time"]
+    parts = [f"built {built[:10]} {built[11:16]} UTC"] if built else []
     if stamp.get("status") == "stale":
         parts.insert(0, "STALE (a later run failed)")
     commit = stamp.get("git_commit")
