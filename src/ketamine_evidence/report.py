@@ -755,7 +755,8 @@ def bayes_methods_text(settings: Mapping[str, Any]) -> str:
     for measure, spec in priors.items():
         unit = " \u00d7 the unit information SD" if spec.get("scale_unit") == "uisd" else ""
         mu = spec.get("mu_prior_sd")
-        mu_text = "uniform prior on mu" if mu is None else f"mu ~ N(0, {_text(mu)}{unit}\u00b2)"
+        sd = f"({_text(mu)}{unit})" if unit else _text(mu)
+        mu_text = "uniform prior on mu" if mu is None else f"mu ~ N(0, {sd}\u00b2)"
         parts.append(f"{measure}: tau ~ {family.get(spec.get('tau_prior'), '')}"
                      f"({_text(spec.get('tau_scale'))}{unit}), {mu_text}")
     sens = "; ".join(
