@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 CORES  ?= 2
 
-.PHONY: help setup review test lint refresh bench clean slurm-check test-lowest
+.PHONY: help setup review test lint typecheck refresh bench clean slurm-check test-lowest
 
 help: ## list the targets
 	@echo "make targets (see README.md):"
@@ -28,7 +28,10 @@ review: setup ## run the whole review offline on the committed snapshot (recover
 lint: setup ## ruff on src, tests and benchmarks
 	$(BIN)/ruff check src tests benchmarks
 
-test: lint ## lint, then the test suite (what CI runs)
+typecheck: setup ## mypy on the statistics core (files and settings: [tool.mypy] in pyproject.toml)
+	$(BIN)/mypy
+
+test: lint typecheck ## lint, type check, then the test suite (what CI runs)
 	$(BIN)/python -m pytest
 
 refresh: setup ## live PubMed + ClinicalTrials.gov search into a new snapshot (network)

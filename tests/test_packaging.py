@@ -85,3 +85,12 @@ def test_conda_environment_asks_for_the_same_lower_bounds():
 def test_conda_post_deploy_installs_the_checkout_editable():
     script = (ROOT / "workflow" / "envs" / "ketamine-evidence.post-deploy.sh").read_text()
     assert re.search(r"pip install .*--editable \.", script)
+
+
+def test_type_checker_is_configured_on_existing_files():
+    # `make typecheck` (part of `make test`) runs mypy on these; a moved module must move here.
+    mypy = PYPROJECT["tool"]["mypy"]
+    assert mypy["disallow_untyped_defs"] is True
+    missing = [f for f in mypy["files"] if not (ROOT / f).exists()]
+    assert not missing, f"[tool.mypy] files that do not exist: {missing}"
+    assert "mypy" in TEST

@@ -37,7 +37,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -286,9 +288,9 @@ def evaluate_claims(
     by_id = pooled.set_index("analysis_id") if len(pooled) else pd.DataFrame()
     overall = _overall_rob(risk_of_bias)
     rows = []
-    claims = [ClaimSpec.coerce(c) for c in claims]
-    for claim, evidence in zip(claims, claim_evidence(
-            claims, by_id, analyses=analyses, study_effects=study_effects,
+    specs = [ClaimSpec.coerce(c) for c in claims]
+    for claim, evidence in zip(specs, claim_evidence(
+            specs, by_id, analyses=analyses, study_effects=study_effects,
             risk_of_bias=risk_of_bias, not_poolable=not_poolable,
             characteristics=characteristics), strict=True):
         analysis_id, metric, stats, k = (evidence.analysis_id, evidence.metric, evidence.stats,
@@ -442,7 +444,7 @@ def _pooled_studies(study_effects: pd.DataFrame | None, analysis_id: str) -> set
     return set(rows["study_id"].astype(str))
 
 
-def _num(value) -> float:
+def _num(value: Any) -> float:
     try:
         out = float(value)
     except (TypeError, ValueError):
@@ -463,8 +465,10 @@ def _overall_rob(risk_of_bias: pd.DataFrame | None) -> dict[str, str]:
     return worst
 
 
-def _rob_counts(study_effects, overall, analysis_id) -> dict[str, float]:
-    out = {"high_rob_k": math.nan, "some_concerns_rob_k": math.nan, "low_rob_k": math.nan,
+def _rob_counts(
+    study_effects: pd.DataFrame | None, overall: Mapping[str, str], analysis_id: str
+) -> dict[str, float]:
+    out: dict[str, float] = {"high_rob_k": math.nan, "some_concerns_rob_k": math.nan, "low_rob_k": math.nan,
            "unassessed_rob_k": math.nan}
     if study_effects is None or study_effects.empty:
         return out
@@ -479,8 +483,8 @@ def _rob_counts(study_effects, overall, analysis_id) -> dict[str, float]:
     return out
 
 
-def _comparator(claim: ClaimSpec, by_id: pd.DataFrame, metric: str) -> dict[str, float]:
-    out = {"comparator_analysis_id": claim.comparator_analysis or "",
+def _comparator(claim: ClaimSpec, by_id: pd.DataFrame, metric: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"comparator_analysis_id": claim.comparator_analysis or "",
            "comparator_k": math.nan, "comparator_estimate": math.nan,
            "comparator_ci_low": math.nan, "comparator_ci_high": math.nan}
     comparator = claim.comparator_analysis
@@ -500,7 +504,7 @@ def _narrative_rows(
     window_days: Sequence[float | None] | None = None,
     *,
     filters: Mapping[str, Sequence] | None = None,
-    exclude: set[str] = frozenset(),
+    exclude: AbstractSet[str] = frozenset(),
 ) -> pd.DataFrame:
     """Unpooled results on ``outcomes`` in the window (rows of ``not_poolable``).
 
@@ -534,7 +538,7 @@ def _narrative_results(
     window_days: Sequence[float | None] | None = None,
     *,
     filters: Mapping[str, Sequence] | None = None,
-    exclude: set[str] = frozenset(),
+    exclude: AbstractSet[str] = frozenset(),
 ) -> list[tuple[str, str]]:
     """(study label, result in words) of the rows :func:`_narrative_rows` selects."""
     return _narrative_texts(_narrative_rows(not_poolable, outcomes, window_days,
@@ -564,7 +568,7 @@ def _instruments(part: pd.DataFrame) -> str:
     return "; ".join(sorted({str(i) for i in part["instrument"].dropna() if str(i).strip()}))
 
 
-def flag_value(value) -> bool | None:
+def flag_value(value: Any) -> bool | None:
     """A boolean cell as read from CSV (``True``/``"true"``/``1``), ``None`` when empty."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None

@@ -24,7 +24,7 @@ Wan et al. (2014); Luo et al. (2018); Shi et al. (2020); Elbourne et al. (2002).
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from scipy import stats
 
@@ -82,7 +82,7 @@ class SplitArm(NamedTuple):
 # --------------------------------------------------------------------------- validation
 
 
-def _num(name: str, x: float) -> float:
+def _num(name: str, x: Any) -> float:
     try:
         v = float(x)
     except (TypeError, ValueError):

@@ -41,6 +41,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import special, stats
 
@@ -146,13 +147,17 @@ def hedges_j(m: Any) -> np.ndarray:
     return np.where(m > 1, out, np.nan)
 
 
-def _labels(k: int, index: Sequence[Any] | None, study: Sequence[Any] | None):
+def _labels(
+    k: int, index: Sequence[Any] | None, study: Sequence[Any] | None
+) -> tuple[list[Any], list[Any]]:
     rows = list(index) if index is not None else list(range(k))
     studies = list(study) if study is not None else [None] * k
     return rows, studies
 
 
-def _fail(problem: str, field: str, i: int | None, rows, studies) -> EffectInputError:
+def _fail(
+    problem: str, field: str, i: int | None, rows: Sequence[Any], studies: Sequence[Any]
+) -> EffectInputError:
     if i is None:
         return EffectInputError(problem, field=field)
     return EffectInputError(problem, field=field, row=rows[i], position=i, study=studies[i])
@@ -242,7 +247,14 @@ def _gather(
     return arrays, k, rows, studies
 
 
-def _check(cond: np.ndarray, problem: str, field: str, arr: np.ndarray, rows, studies) -> None:
+def _check(
+    cond: np.ndarray,
+    problem: str,
+    field: str,
+    arr: np.ndarray,
+    rows: Sequence[Any],
+    studies: Sequence[Any],
+) -> None:
     bad = np.flatnonzero(cond)
     if bad.size:
         i = int(bad[0])
@@ -421,7 +433,13 @@ def escalc(
     return out
 
 
-def _continuous(measure, a, vtype, rows, studies):
+def _continuous(
+    measure: str,
+    a: dict[str, np.ndarray],
+    vtype: str,
+    rows: Sequence[Any],
+    studies: Sequence[Any],
+) -> tuple[np.ndarray, np.ndarray]:
     for name in ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"):
         if name not in a:
             raise EffectInputError(f"required for measure {measure}", field=name)
@@ -462,7 +480,16 @@ def _continuous(measure, a, vtype, rows, studies):
     return yi, vi
 
 
-def _binary(measure, a, add, to, vtype, drop00, rows, studies):
+def _binary(
+    measure: str,
+    a: dict[str, np.ndarray],
+    add: float,
+    to: str,
+    vtype: str,
+    drop00: bool,
+    rows: Sequence[Any],
+    studies: Sequence[Any],
+) -> tuple[np.ndarray, np.ndarray]:
     for name in ("ai", "ci"):
         if name not in a:
             raise EffectInputError(f"required for measure {measure}", field=name)
@@ -562,11 +589,11 @@ def _crit(level: float, df: Any) -> tuple[np.ndarray, str]:
     return stats.t.ppf(q, dfa), f"t_{q:g},df"
 
 
-def _result(yi, vi, method) -> pd.DataFrame:
-    yi = np.atleast_1d(np.asarray(yi, dtype=float))
-    vi = np.atleast_1d(np.asarray(vi, dtype=float))
-    methods = [method] * len(yi) if isinstance(method, str) else list(method)
-    return pd.DataFrame({"yi": yi, "vi": vi, "method": methods})
+def _result(yi: npt.ArrayLike, vi: npt.ArrayLike, method: str | Sequence[str]) -> pd.DataFrame:
+    y = np.atleast_1d(np.asarray(yi, dtype=float))
+    v = np.atleast_1d(np.asarray(vi, dtype=float))
+    methods = [method] * len(y) if isinstance(method, str) else list(method)
+    return pd.DataFrame({"yi": y, "vi": v, "method": methods})
 
 
 def from_se(estimate: Any, se: Any, *, log_scale: bool = False) -> pd.DataFrame:
@@ -683,7 +710,7 @@ def from_ci(
     )
     if df is not None:
         dfa = np.broadcast_to(_vec(df, "df"), se.shape)
-        method = [method.replace("df", f"df={d:g}") for d in dfa]
+        return _result(est, se**2, [method.replace("df", f"df={d:g}") for d in dfa])
     return _result(est, se**2, method)
 
 

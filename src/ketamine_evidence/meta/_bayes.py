@@ -41,9 +41,12 @@ data sets, and with R's bayesmeta within that package's own approximation error
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import special
 
@@ -79,7 +82,7 @@ _PROB_COLS = (
 
 
 # --------------------------------------------------------------------------- validation
-def _check_tau_prior(tau_prior, tau_scale) -> tuple[str, float]:
+def _check_tau_prior(tau_prior: str, tau_scale: float) -> tuple[str, float]:
     kind = str(tau_prior).lower().replace("-", "").replace("_", "")
     if kind not in TAU_PRIORS:
         raise ValueError(f"unknown tau_prior {tau_prior!r}; choose one of {', '.join(TAU_PRIORS)}")
@@ -92,7 +95,7 @@ def _check_tau_prior(tau_prior, tau_scale) -> tuple[str, float]:
     return kind, scale
 
 
-def _check_mu_prior(mu_prior) -> tuple[float, float] | None:
+def _check_mu_prior(mu_prior: Sequence[float] | None) -> tuple[float, float] | None:
     if mu_prior is None:
         return None
     try:
@@ -112,7 +115,15 @@ def _check_mu_prior(mu_prior) -> tuple[float, float] | None:
 class _Model:
     """Rows of data plus priors; evaluates the log posterior of tau and m, W given tau."""
 
-    def __init__(self, Y, V, M, kind, scale, mu_prior):
+    def __init__(
+        self,
+        Y: np.ndarray,
+        V: np.ndarray,
+        M: np.ndarray,
+        kind: str,
+        scale: float,
+        mu_prior: tuple[float, float] | None,
+    ) -> None:
         self.Y = np.where(M, Y, 0.0)
         self.V = np.where(M, V, 1.0)
         self.M = M
@@ -123,19 +134,19 @@ class _Model:
         else:
             self.m0, self.p0 = mu_prior[0], 1.0 / mu_prior[1] ** 2
 
-    def take(self, idx) -> _Model:
+    def take(self, idx: np.ndarray) -> _Model:
         out = object.__new__(_Model)
         out.__dict__.update(self.__dict__)
         out.Y, out.V, out.M = self.Y[idx], self.V[idx], self.M[idx]
         return out
 
-    def log_prior(self, tau):
+    def log_prior(self, tau: np.ndarray) -> np.ndarray:
         z = tau / self.scale
         if self.kind == "halfnormal":
             return -0.5 * z * z
         return -np.log1p(z * z)
 
-    def evaluate(self, tau):
+    def evaluate(self, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Log posterior of tau (unnormalised), m(tau) and W(tau) at ``tau`` (rows x nodes)."""
         t2 = (tau * tau)[:, None, :]
         vt = self.V[:, :, None] + t2
@@ -149,14 +160,16 @@ class _Model:
         return lp, m, W
 
 
-def _sinh_grid(center, spread, t):
+def _sinh_grid(
+    center: np.ndarray, spread: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """tau = exp(center + spread * sinh t) and dtau/dt, rows x nodes."""
     u = spread[:, None] * np.sinh(t)[None, :]
     tau = np.exp(center[:, None] + u)
     return tau, tau * spread[:, None] * np.cosh(t)[None, :]
 
 
-def _first_pass(model, n):
+def _first_pass(model: _Model, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Centre and spread of log tau from a coarse trapezoidal rule (step 1/8)."""
     t = np.arange(-4.5, 4.5 + 1e-9, 0.125)
     sv = np.sqrt(np.where(model.M, model.V, np.nan))
@@ -188,7 +201,7 @@ class _Mixture:
     znorm: np.ndarray
 
 
-def _integrate(model) -> _Mixture:
+def _integrate(model: _Model) -> _Mixture:
     n = model.Y.shape[0]
     c, a = _first_pass(model, n)
     # half-width in t so that |a sinh t| reaches _REACH; common to all rows of the chunk
@@ -222,7 +235,13 @@ def _integrate(model) -> _Mixture:
 
 
 # --------------------------------------------------------------------------- root finding
-def _solve(fun, target, lo, hi, x0):
+#: ``fun(idx, x)`` of :func:`_solve`: (F, dF) for the rows ``idx`` at ``x``.
+_RowFunction = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def _solve(
+    fun: _RowFunction, target: np.ndarray, lo: np.ndarray, hi: np.ndarray, x0: np.ndarray
+) -> np.ndarray:
     """Safeguarded Newton for increasing ``fun`` on brackets [lo, hi], row-wise.
 
     ``fun(idx, x)`` returns (F, dF) for rows ``idx``. Newton steps that leave the bracket
@@ -252,7 +271,9 @@ def _solve(fun, target, lo, hi, x0):
     return x
 
 
-def _normal_mixture_quantile(weight, mean, sd, q):
+def _normal_mixture_quantile(
+    weight: np.ndarray, mean: np.ndarray, sd: np.ndarray, q: float
+) -> np.ndarray:
     """q-quantile of sum_j weight_j N(mean_j, sd_j^2), row-wise."""
     zq = special.ndtri(q)
     comp = mean + zq * sd
@@ -261,7 +282,7 @@ def _normal_mixture_quantile(weight, mean, sd, q):
     hi = np.where(used, comp, -np.inf).max(axis=1)
     x0 = (weight * comp).sum(axis=1)
 
-    def fun(idx, x):
+    def fun(idx: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         z = (x[:, None] - mean[idx]) / sd[idx]
         F = (weight[idx] * special.ndtr(z)).sum(axis=1)
         dF = (weight[idx] * np.exp(-0.5 * z * z) / sd[idx]).sum(axis=1) / math.sqrt(2 * math.pi)
@@ -270,7 +291,7 @@ def _normal_mixture_quantile(weight, mean, sd, q):
     return _solve(fun, np.full(weight.shape[0], q), lo, hi, x0)
 
 
-def _tau_quantile(model, mix, q):
+def _tau_quantile(model: _Model, mix: _Mixture, q: float) -> np.ndarray:
     """q-quantile of the posterior of tau, row-wise (solved in the grid variable t)."""
     n = mix.weight.shape[0]
     panel = (mix.cum <= q).sum(axis=1) - 1  # the panel whose CDF range holds q
@@ -281,7 +302,7 @@ def _tau_quantile(model, mix, q):
     base = mix.cum[rows, panel]
     x0 = 0.5 * (lo + hi)
 
-    def fun(idx, t):
+    def fun(idx: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         left = lo[idx]
         half = 0.5 * (t - left)
         nodes = left[:, None] + half[:, None] * (_GL_X[None, :] + 1.0)
@@ -299,7 +320,9 @@ def _tau_quantile(model, mix, q):
     return _sinh_grid_rows(mix.center, mix.spread, t[:, None])[0][:, 0]
 
 
-def _sinh_grid_rows(center, spread, t):
+def _sinh_grid_rows(
+    center: np.ndarray, spread: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """As :func:`_sinh_grid` with a different set of t per row (rows x nodes)."""
     u = spread[:, None] * np.sinh(t)
     tau = np.exp(center[:, None] + u)
@@ -320,10 +343,16 @@ class _Fit:
     tau_ci_high: np.ndarray
     pred_ci_low: np.ndarray
     pred_ci_high: np.ndarray
-    posterior: list  # one PosteriorMixture per row
+    posterior: list[PosteriorMixture]  # one per row
 
 
-def _fit_chunk(model, kind, mu_prior, k, level):
+def _fit_chunk(
+    model: _Model,
+    kind: str,
+    mu_prior: tuple[float, float] | None,
+    k: np.ndarray,
+    level: float,
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     mix = _integrate(model)
     # nodes that carry no weight in any row of the chunk are dropped from the mixtures
     keep = (mix.weight * (1.0 + (mix.tau / np.exp(mix.center)[:, None]) ** 2)).max(axis=0)
@@ -357,7 +386,15 @@ def _fit_chunk(model, kind, mu_prior, k, level):
     return out, tau, w, mean, sd
 
 
-def fit_bayes_rows(Y, V, M, kind, scale, mu_prior, level) -> _Fit:
+def fit_bayes_rows(
+    Y: np.ndarray,
+    V: np.ndarray,
+    M: np.ndarray,
+    kind: str,
+    scale: float,
+    mu_prior: tuple[float, float] | None,
+    level: float,
+) -> _Fit:
     """Posterior summaries for each row of NaN-padded ``Y``/``V`` (mask ``M``)."""
     k = M.sum(axis=1)
     parts, mix = [], []
@@ -375,7 +412,7 @@ def fit_bayes_rows(Y, V, M, kind, scale, mu_prior, level) -> _Fit:
 
 
 # --------------------------------------------------------------------------- results
-def _mixture_cdf(x, weight, mean, sd):
+def _mixture_cdf(x: float, weight: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> float:
     """CDF of sum_j weight_j N(mean_j, sd_j^2) at ``x``, exact 0 and 1 at -inf and inf."""
     x = float(x)
     if x == math.inf:
@@ -385,7 +422,7 @@ def _mixture_cdf(x, weight, mean, sd):
     return float(np.clip((weight * special.ndtr((x - mean) / sd)).sum(), 0.0, 1.0))
 
 
-def _check_bounds(lower, upper):
+def _check_bounds(lower: float, upper: float) -> tuple[float, float]:
     lo, hi = float(lower), float(upper)
     if math.isnan(lo) or math.isnan(hi):
         raise ValueError(f"probability bounds must not be NaN, got [{lower}, {upper}]")
@@ -394,7 +431,9 @@ def _check_bounds(lower, upper):
     return lo, hi
 
 
-def _prob(lower, upper, weight, mean, sd):
+def _prob(
+    lower: float, upper: float, weight: np.ndarray, mean: np.ndarray, sd: np.ndarray
+) -> float:
     lo, hi = _check_bounds(lower, upper)
     return max(0.0, _mixture_cdf(hi, weight, mean, sd) - _mixture_cdf(lo, weight, mean, sd))
 
@@ -419,7 +458,7 @@ class PosteriorMixture:
     def pred_sd(self) -> np.ndarray:
         return np.sqrt(self.sd**2 + self.tau**2)
 
-    def prob_mu(self, lower=-math.inf, upper=math.inf) -> float:
+    def prob_mu(self, lower: float = -math.inf, upper: float = math.inf) -> float:
         r"""Posterior probability that mu lies in [lower, upper] (either bound may be infinite).
 
         :math:`\int \{\Phi((u - m(\tau))\sqrt{W}) - \Phi((l - m(\tau))\sqrt{W})\}
@@ -427,26 +466,26 @@ class PosteriorMixture:
         """
         return _prob(lower, upper, self.weight, self.mean, self.sd)
 
-    def prob_pred(self, lower=-math.inf, upper=math.inf) -> float:
+    def prob_pred(self, lower: float = -math.inf, upper: float = math.inf) -> float:
         """Predictive probability that a new study's true effect lies in [lower, upper].
 
         As :meth:`prob_mu` with conditional variance :math:`1/W(\tau) + \tau^2`.
         """
         return _prob(lower, upper, self.weight, self.mean, self.pred_sd)
 
-    def density_mu(self, x) -> np.ndarray:
+    def density_mu(self, x: npt.ArrayLike) -> np.ndarray:
         """Posterior density of mu at ``x`` (array_like), e.g. for plotting."""
         return self._density(x, self.sd)
 
-    def density_pred(self, x) -> np.ndarray:
+    def density_pred(self, x: npt.ArrayLike) -> np.ndarray:
         """Posterior predictive density of a new study's true effect at ``x``."""
         return self._density(x, self.pred_sd)
 
-    def _density(self, x, sd):
-        x = np.asarray(x, dtype=float)
-        z = (x[..., None] - self.mean) / sd
+    def _density(self, x: npt.ArrayLike, sd: np.ndarray) -> np.ndarray:
+        xa = np.asarray(x, dtype=float)
+        z = (xa[..., None] - self.mean) / sd
         dens = np.exp(-0.5 * z * z) / (sd * math.sqrt(2.0 * math.pi))
-        return (dens * self.weight).sum(axis=-1)
+        return np.asarray((dens * self.weight).sum(axis=-1))
 
     def to_frame(self) -> pd.DataFrame:
         """One row per node: ``tau``, ``weight``, ``cond_mean``, ``cond_sd``."""
@@ -525,27 +564,32 @@ class BayesResult:
     pred_ci_high: float
     yi: np.ndarray = field(repr=False)
     vi: np.ndarray = field(repr=False)
-    study: tuple | None = field(repr=False, default=None)
+    study: tuple[Any, ...] | None = field(repr=False, default=None)
     posterior: PosteriorMixture | None = field(repr=False, default=None)
 
-    def prob_mu(self, lower=-math.inf, upper=math.inf) -> float:
+    def _mixture(self) -> PosteriorMixture:
+        if self.posterior is None:
+            raise ValueError("this BayesResult was built without its posterior mixture")
+        return self.posterior
+
+    def prob_mu(self, lower: float = -math.inf, upper: float = math.inf) -> float:
         """Posterior probability that mu lies in [lower, upper]: :meth:`PosteriorMixture.prob_mu`."""
-        return self.posterior.prob_mu(lower, upper)
+        return self._mixture().prob_mu(lower, upper)
 
-    def prob_pred(self, lower=-math.inf, upper=math.inf) -> float:
+    def prob_pred(self, lower: float = -math.inf, upper: float = math.inf) -> float:
         """Predictive probability for a new study's effect: :meth:`PosteriorMixture.prob_pred`."""
-        return self.posterior.prob_pred(lower, upper)
+        return self._mixture().prob_pred(lower, upper)
 
-    def density_mu(self, x) -> np.ndarray:
+    def density_mu(self, x: npt.ArrayLike) -> np.ndarray:
         """Posterior density of mu at ``x``: :meth:`PosteriorMixture.density_mu`."""
-        return self.posterior.density_mu(x)
+        return self._mixture().density_mu(x)
 
     def to_frame(self) -> pd.DataFrame:
         """One row with every scalar attribute (mu prior as ``mu_prior_mean``/``_sd``)."""
         return _frame([self])
 
 
-def _frame(results) -> pd.DataFrame:
+def _frame(results: Iterable[BayesResult]) -> pd.DataFrame:
     rows = []
     for r in results:
         row = {c: getattr(r, c, None) for c in _PROB_COLS}
@@ -555,7 +599,17 @@ def _frame(results) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(_PROB_COLS))
 
 
-def _result(fit, i, kind, scale, mu_prior, level, y, v, labels) -> BayesResult:
+def _result(
+    fit: _Fit,
+    i: int,
+    kind: str,
+    scale: float,
+    mu_prior: tuple[float, float] | None,
+    level: float,
+    y: np.ndarray,
+    v: np.ndarray,
+    labels: tuple[Any, ...] | None,
+) -> BayesResult:
     return BayesResult(
         k=int(fit.k[i]),
         tau_prior=kind,
@@ -587,13 +641,13 @@ def _single_study_error(where: str) -> ValueError:
 
 
 def bayes(
-    yi,
-    vi,
+    yi: npt.ArrayLike,
+    vi: npt.ArrayLike,
     tau_prior: str = "halfnormal",
     tau_scale: float = 0.5,
     mu_prior: tuple[float, float] | None = None,
     level: float = 0.95,
-    study=None,
+    study: Sequence[Any] | None = None,
 ) -> BayesResult:
     r"""Bayesian random-effects meta-analysis (normal-normal hierarchical model).
 
@@ -680,7 +734,16 @@ class BayesManyResult:
     ``prob_mu`` and ``prob_pred`` take scalar bounds or arrays with one bound per row.
     """
 
-    def __init__(self, fit, kind, scale, mu_prior, level, Y, V):
+    def __init__(
+        self,
+        fit: _Fit,
+        kind: str,
+        scale: float,
+        mu_prior: tuple[float, float] | None,
+        level: float,
+        Y: np.ndarray,
+        V: np.ndarray,
+    ) -> None:
         self.k = fit.k
         self.tau_prior, self.tau_scale, self.mu_prior, self.level = kind, scale, mu_prior, level
         for name in _PROB_COLS[6:]:
@@ -691,7 +754,7 @@ class BayesManyResult:
     def __len__(self) -> int:
         return int(self.k.size)
 
-    def __getitem__(self, i) -> BayesResult:
+    def __getitem__(self, i: int) -> BayesResult:
         """Row ``i`` as a :class:`BayesResult`."""
         i = range(len(self))[i]
         m = ~np.isnan(self.yi[i])
@@ -707,7 +770,7 @@ class BayesManyResult:
             None,
         )
 
-    def _probs(self, lower, upper, pred):
+    def _probs(self, lower: npt.ArrayLike, upper: npt.ArrayLike, pred: bool) -> np.ndarray:
         n = len(self)
         lo = np.broadcast_to(np.asarray(lower, dtype=float), (n,))
         hi = np.broadcast_to(np.asarray(upper, dtype=float), (n,))
@@ -716,11 +779,15 @@ class BayesManyResult:
             out[i] = post.prob_pred(lo[i], hi[i]) if pred else post.prob_mu(lo[i], hi[i])
         return out
 
-    def prob_mu(self, lower=-math.inf, upper=math.inf) -> np.ndarray:
+    def prob_mu(
+        self, lower: npt.ArrayLike = -math.inf, upper: npt.ArrayLike = math.inf
+    ) -> np.ndarray:
         """Per row, the posterior probability that mu lies in [lower, upper]."""
         return self._probs(lower, upper, pred=False)
 
-    def prob_pred(self, lower=-math.inf, upper=math.inf) -> np.ndarray:
+    def prob_pred(
+        self, lower: npt.ArrayLike = -math.inf, upper: npt.ArrayLike = math.inf
+    ) -> np.ndarray:
         """Per row, the predictive probability that a new study's effect is in [lower, upper]."""
         return self._probs(lower, upper, pred=True)
 
@@ -737,8 +804,8 @@ class BayesManyResult:
 
 
 def bayes_many(
-    yi,
-    vi,
+    yi: npt.ArrayLike,
+    vi: npt.ArrayLike,
     tau_prior: str = "halfnormal",
     tau_scale: float = 0.5,
     mu_prior: tuple[float, float] | None = None,

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
-from ._engine import fit_rows
+from ._engine import Fit, fit_rows
 from ._regression import fit_general
 from ._validate import (
     MetaAnalysisWarning,
@@ -51,18 +54,18 @@ _SCALARS = (
 )
 
 
-def _norm_method(method):
+def _norm_method(method: str) -> tuple[str, str]:
     m = check_method(method)
     return "EE" if m == "FE" else m, m
 
 
-def _check_pi_df(pi_df):
+def _check_pi_df(pi_df: str | None) -> str | None:
     if pi_df not in PI_DF:
         raise ValueError(f"pi_df must be one of {PI_DF}, got {pi_df!r}")
     return pi_df
 
 
-def _shared_fields(fit, result_cls) -> dict:
+def _shared_fields(fit: Any, result_cls: type) -> dict[str, Any]:
     """The attributes of an engine fit that ``result_cls`` holds under the same name."""
     names = {f.name for f in fields(result_cls)}
     return {f.name: getattr(fit, f.name) for f in fields(fit) if f.name in names}
@@ -187,12 +190,12 @@ class RMAResult:
 
 
 def rma(
-    yi,
-    vi,
+    yi: npt.ArrayLike,
+    vi: npt.ArrayLike,
     method: str = "REML",
     test: str = "knha",
     level: float = 0.95,
-    study=None,
+    study: Sequence[Any] | None = None,
     pi_df: str | None = None,
 ) -> RMAResult:
     r"""Pool effect sizes with a common-effect or random-effects model.
@@ -311,7 +314,17 @@ def rma(
                              v, labels)
 
 
-def _result_from_rows(fit, i, label, test, level, pi_df, y, v, labels) -> RMAResult:
+def _result_from_rows(
+    fit: Fit,
+    i: int,
+    label: str,
+    test: str,
+    level: float,
+    pi_df: str | None,
+    y: np.ndarray,
+    v: np.ndarray,
+    labels: tuple[Any, ...] | None,
+) -> RMAResult:
     df = fit.df[i]
     return RMAResult(
         k=int(fit.k[i]),
@@ -398,8 +411,8 @@ class RMAManyResult:
 
 
 def rma_many(
-    yi,
-    vi,
+    yi: npt.ArrayLike,
+    vi: npt.ArrayLike,
     method: str = "REML",
     test: str = "knha",
     level: float = 0.95,
@@ -518,13 +531,13 @@ class MetaRegResult:
 
 
 def metareg(
-    yi,
-    vi,
-    x,
+    yi: npt.ArrayLike,
+    vi: npt.ArrayLike,
+    x: npt.ArrayLike,
     method: str = "REML",
     test: str = "knha",
     level: float = 0.95,
-    study=None,
+    study: Sequence[Any] | None = None,
     name: str = "x",
 ) -> MetaRegResult:
     r"""Meta-regression on one moderator: :math:`y_i = \beta_0 + \beta_1 x_i + u_i + e_i`.

@@ -34,8 +34,10 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ketamine_evidence import KetamineEvidenceError
 
@@ -116,7 +118,7 @@ def relative_difference(a: float, b: float, scale: float) -> float:
     return 0.0 if denominator == 0 else abs(a - b) / denominator
 
 
-def _statsmodels_pm(y: np.ndarray, v: np.ndarray, alpha: float):
+def _statsmodels_pm(y: np.ndarray, v: np.ndarray, alpha: float) -> tuple[Any, float]:
     """statsmodels' PM fit at the tightest tolerance that does not end in its reset to 0."""
     from statsmodels.stats.meta_analysis import combine_effects
 
@@ -130,7 +132,7 @@ def _statsmodels_pm(y: np.ndarray, v: np.ndarray, alpha: float):
     return fit, atol
 
 
-def statsmodels_crosscheck(yi, vi, *, level: float = 0.95,
+def statsmodels_crosscheck(yi: npt.ArrayLike, vi: npt.ArrayLike, *, level: float = 0.95,
                            methods: tuple[str, ...] = ("DL", "PM"),
                            rtol: float = CROSSCHECK_RTOL) -> list[CrossCheck]:
     """Pool ``yi, vi`` with the engine and with statsmodels' ``combine_effects``.
@@ -197,7 +199,7 @@ def statsmodels_crosscheck(yi, vi, *, level: float = 0.95,
         scales = {"se": 0.0, "tau2": float(z_fit.s2)}
         diffs = {name: relative_difference(a, b, scales.get(name, float(z_fit.se)))
                  for name, (a, b) in values.items()}
-        largest = max(diffs, key=diffs.get)
+        largest = max(diffs, key=lambda name: diffs[name])
         tolerance = rtol
         if method == "PM" and not floored and sm.tau2 > 0:
             resid = y - sm.mean_effect_re

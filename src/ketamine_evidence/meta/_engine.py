@@ -27,6 +27,7 @@ largest weight exceeds 99.9% of the total (:func:`_dominated`); sums over
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -89,7 +90,7 @@ def _sum_others(x: np.ndarray) -> np.ndarray:
     return _rsum(rest)[:, None] + (xmax[:, None] - x)
 
 
-def _moments(Y, w) -> _Moments:
+def _moments(Y: np.ndarray, w: np.ndarray) -> _Moments:
     """Weighted moments for weights ``w`` (zero in empty slots)."""
     sw = _rsum(w)
     mu = _rsum(w * Y) / sw
@@ -105,7 +106,7 @@ def _moments(Y, w) -> _Moments:
     return _Moments(sw, mu, r, ypy, yppy, trp, sw2)
 
 
-def _sum_p2ab(w, a, b):
+def _sum_p2ab(w: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     r""":math:`\sum_{ij} P_{ij}^2 a_i b_j` for :math:`P = W - w w^\top / \sum w` (row-wise)."""
     sw = _rsum(w)
     w2 = w * w
@@ -124,12 +125,14 @@ def _sum_p2ab(w, a, b):
     return out
 
 
-def _weights(V, M, tau2):
+def _weights(V: np.ndarray, M: np.ndarray, tau2: np.ndarray) -> np.ndarray:
     return np.where(M, 1.0 / (V + tau2[:, None]), 0.0)
 
 
 # --------------------------------------------------------------------------- score functions
-def _score(method, Y, V, M, k, tau2):
+def _score(
+    method: str, Y: np.ndarray, V: np.ndarray, M: np.ndarray, k: np.ndarray, tau2: np.ndarray
+) -> np.ndarray:
     """Estimating-equation value g(tau2): positive means tau2 should increase.
 
     REML: y'PPy - tr(P); ML: y'PPy - sum(w); PM/EB: y'Py - (k - 1).
@@ -143,7 +146,9 @@ def _score(method, Y, V, M, k, tau2):
     return m.ypy - (k - 1.0)
 
 
-def _loglik(method, Y, V, M, tau2):
+def _loglik(
+    method: str, Y: np.ndarray, V: np.ndarray, M: np.ndarray, tau2: np.ndarray
+) -> np.ndarray:
     """(Restricted) log-likelihood up to a constant, for comparing tau2 candidates."""
     w = _weights(V, M, tau2)
     m = _moments(Y, w)
@@ -153,7 +158,9 @@ def _loglik(method, Y, V, M, tau2):
     return ll
 
 
-def _bracket_solve(method, Y, V, M, k, start):
+def _bracket_solve(
+    method: str, Y: np.ndarray, V: np.ndarray, M: np.ndarray, k: np.ndarray, start: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Vectorised bisection for a root of the estimating equation on [0, upper].
 
     Rows whose equation is non-positive at 0 get tau2 = 0. ``upper`` is found by doubling
@@ -235,7 +242,15 @@ class Tau2Fit:
     convergence: np.ndarray  # object array of strings
 
 
-def estimate_tau2(Y, V, M, method, *, maxiter=MAXITER, force_bracket=False) -> Tau2Fit:
+def estimate_tau2(
+    Y: np.ndarray,
+    V: np.ndarray,
+    M: np.ndarray,
+    method: str,
+    *,
+    maxiter: int = MAXITER,
+    force_bracket: bool = False,
+) -> Tau2Fit:
     """Estimate tau^2 row by row (vectorised). See :func:`ketamine_evidence.meta.rma`."""
     n = Y.shape[0]
     k = _rsum(M).astype(float)
@@ -316,7 +331,18 @@ def estimate_tau2(Y, V, M, method, *, maxiter=MAXITER, force_bracket=False) -> T
     return Tau2Fit(tau2, se, n_iter, converged, conv)
 
 
-def _iterate(method, Y, V, M, k, he, multi, *, maxiter, force_bracket):
+def _iterate(
+    method: str,
+    Y: np.ndarray,
+    V: np.ndarray,
+    M: np.ndarray,
+    k: np.ndarray,
+    he: np.ndarray,
+    multi: np.ndarray,
+    *,
+    maxiter: int,
+    force_bracket: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Fisher scoring (REML, ML) or Newton (PM, EB) with a bisection fallback."""
     n = Y.shape[0]
     tau2 = np.zeros(n)
@@ -443,7 +469,16 @@ class Fit:
     convergence: np.ndarray
 
 
-def fit_rows(Y, V, M, method, test, level, pi_df=None, **kw) -> Fit:
+def fit_rows(
+    Y: np.ndarray,
+    V: np.ndarray,
+    M: np.ndarray,
+    method: str,
+    test: str,
+    level: float,
+    pi_df: str | None = None,
+    **kw: Any,
+) -> Fit:
     """Fit intercept-only models on every row of ``Y``/``V`` (mask ``M``)."""
     Yz = np.where(M, Y, 0.0)
     Vz = np.where(M, V, 1.0)
@@ -529,7 +564,7 @@ def fit_rows(Y, V, M, method, test, level, pi_df=None, **kw) -> Fit:
     )
 
 
-def q_of_tau2(y, v, tau2):
+def q_of_tau2(y: np.ndarray, v: np.ndarray, tau2: float) -> float:
     """Generalised Q statistic sum w_i (y_i - mu_w)^2 with w_i = 1/(v_i + tau2) (scalar)."""
     w = 1.0 / (v + tau2)
     mu = np.sum(w * y) / np.sum(w)

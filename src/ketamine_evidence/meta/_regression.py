@@ -12,6 +12,7 @@ intercept-only engine; the test-suite checks that.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,7 +35,7 @@ from ._engine import (
 )
 
 
-def _proj(X, w):
+def _proj(X: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     W = np.diag(w)
     xtwx_inv = np.linalg.inv(X.T @ W @ X)
     return W - W @ X @ xtwx_inv @ X.T @ W, xtwx_inv
@@ -64,7 +65,7 @@ class RegFit:
     ci_high: np.ndarray
     df: float | None
     qm: float
-    qm_df: tuple
+    qm_df: tuple[int, ...]
     qm_pvalue: float
     qe: float
     qe_df: int
@@ -79,8 +80,10 @@ class RegFit:
     convergence: str
 
 
-def _score_fn(method, y, v, X, k, p):
-    def g(t):
+def _score_fn(
+    method: str, y: np.ndarray, v: np.ndarray, X: np.ndarray, k: int, p: int
+) -> Callable[[float], float]:
+    def g(t: float) -> float:
         w = 1.0 / (v + t)
         P, _ = _proj(X, w)
         Py = P @ y
@@ -93,7 +96,7 @@ def _score_fn(method, y, v, X, k, p):
     return g
 
 
-def _bracket(g, start):
+def _bracket(g: Callable[[float], float], start: float) -> tuple[float, int, bool, bool]:
     if not g(0.0) > 0:
         return 0.0, 0, True, True
     hi = max(1.0, start)
@@ -107,7 +110,9 @@ def _bracket(g, start):
     return float(root), it + info.iterations, bool(info.converged), False
 
 
-def tau2_general(y, v, X, method, *, maxiter=MAXITER):
+def tau2_general(
+    y: np.ndarray, v: np.ndarray, X: np.ndarray, method: str, *, maxiter: int = MAXITER
+) -> tuple[float, float, bool, int, str, float, float]:
     """tau^2, its SE, and convergence information for a general design matrix."""
     k, p = X.shape
     yc = y - y.mean()
@@ -210,7 +215,17 @@ def tau2_general(y, v, X, method, *, maxiter=MAXITER):
     return tau2, se, converged, n_iter, conv, Q0, trP0
 
 
-def fit_general(y, v, X, method, test, level, btt=None, *, maxiter=MAXITER) -> RegFit:
+def fit_general(
+    y: np.ndarray,
+    v: np.ndarray,
+    X: np.ndarray,
+    method: str,
+    test: str,
+    level: float,
+    btt: Sequence[int] | None = None,
+    *,
+    maxiter: int = MAXITER,
+) -> RegFit:
     """Fit ``y ~ X`` (X includes the intercept column) by weighted least squares with tau^2."""
     k, p = X.shape
     tau2, se_tau2, converged, n_iter, conv, Q0, trP0 = tau2_general(
@@ -239,7 +254,7 @@ def fit_general(y, v, X, method, test, level, btt=None, *, maxiter=MAXITER) -> R
         pval = 2.0 * stats.t.sf(np.abs(stat), df)
         crit = stats.t.isf(alpha / 2.0, df)
         qm = qm / m
-        qm_df = (m, k - p)
+        qm_df: tuple[int, ...] = (m, k - p)
         qm_p = float(stats.f.sf(qm, m, k - p))
     else:
         df = None

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import optimize, stats
 from statsmodels.regression.linear_model import WLS
 
 from ._core import RMAResult, _norm_method, rma
-from ._engine import EPS, fit_rows, q_of_tau2
+from ._engine import EPS, Fit, fit_rows, q_of_tau2
 from ._regression import RegFit, fit_general
 from ._validate import MetaAnalysisWarning, check_level, check_study_data, check_test
 
@@ -65,10 +68,10 @@ class Tau2CI:
         return pd.DataFrame(rows)
 
 
-def _solve_q(y, v, target, start):
+def _solve_q(y: np.ndarray, v: np.ndarray, target: float, start: float) -> float:
     """Root of Q(tau2) = target, Q decreasing in tau2, known Q(0) >= target."""
 
-    def f(t):
+    def f(t: float) -> float:
         return q_of_tau2(y, v, t) - target
 
     hi = max(100.0, 10.0 * start)
@@ -119,10 +122,10 @@ def tau2_confint(result: RMAResult, level: float | None = None) -> Tau2CI:
     hi = 0.0 if q0 < crit_l else _solve_q(y, v, crit_l, result.tau2)
     s2 = result.s2
 
-    def i2(t):
+    def i2(t: float) -> float:
         return 100.0 * t / (s2 + t)
 
-    def h2(t):
+    def h2(t: float) -> float:
         return t / s2 + 1.0
 
     return Tau2CI(
@@ -162,14 +165,14 @@ class RegtestResult:
 
 
 def regtest(
-    yi,
-    vi,
+    yi: npt.ArrayLike,
+    vi: npt.ArrayLike,
     method: str = "REML",
     model: str = "rma",
     predictor: str = "sei",
     test: str = "knha",
     level: float = 0.95,
-    study=None,
+    study: Sequence[Any] | None = None,
 ) -> RegtestResult:
     r"""Regression test for funnel-plot asymmetry (Egger et al. 1997), as metafor ``regtest``.
 
@@ -256,20 +259,20 @@ class TrimfillResult:
     n_iter: int
 
 
-def _pool_est(y, v, method):
+def _pool_est(y: np.ndarray, v: np.ndarray, method: str) -> float:
     fit = fit_rows(y[None, :], v[None, :], np.ones((1, y.size), bool), method, "z", 0.95)
     return float(fit.estimate[0])
 
 
 def trimfill(
-    yi,
-    vi,
+    yi: npt.ArrayLike,
+    vi: npt.ArrayLike,
     method: str = "REML",
     estimator: str = "L0",
     side: str | None = None,
     test: str = "z",
     level: float = 0.95,
-    study=None,
+    study: Sequence[Any] | None = None,
     maxiter: int = 100,
 ) -> TrimfillResult:
     r"""Duval & Tweedie's (2000) trim-and-fill, reproducing metafor's ``trimfill.rma.uni``.
@@ -387,8 +390,10 @@ def trimfill(
 
 
 # --------------------------------------------------------------------------- leave1out / cumul
-def _rows_frame(fit, studies, extra=None) -> pd.DataFrame:
-    data = {"study": list(studies)}
+def _rows_frame(
+    fit: Fit, studies: Iterable[Any], extra: dict[str, Any] | None = None
+) -> pd.DataFrame:
+    data: dict[str, Any] = {"study": list(studies)}
     if extra:
         data.update(extra)
     data["k"] = fit.k
@@ -400,7 +405,12 @@ def _rows_frame(fit, studies, extra=None) -> pd.DataFrame:
 
 
 def leave1out(
-    yi, vi, method: str = "REML", test: str = "knha", level: float = 0.95, study=None
+    yi: npt.ArrayLike,
+    vi: npt.ArrayLike,
+    method: str = "REML",
+    test: str = "knha",
+    level: float = 0.95,
+    study: Sequence[Any] | None = None,
 ) -> pd.DataFrame:
     """Leave-one-out analysis, like metafor's ``leave1out``.
 
@@ -425,13 +435,13 @@ def leave1out(
 
 
 def cumul(
-    yi,
-    vi,
-    order=None,
+    yi: npt.ArrayLike,
+    vi: npt.ArrayLike,
+    order: npt.ArrayLike | None = None,
     method: str = "REML",
     test: str = "knha",
     level: float = 0.95,
-    study=None,
+    study: Sequence[Any] | None = None,
 ) -> pd.DataFrame:
     """Cumulative meta-analysis, like metafor's ``cumul``.
 
@@ -470,26 +480,26 @@ class SubgroupResult:
 
     method: str
     test: str
-    groups: tuple
-    results: dict
+    groups: tuple[Any, ...]
+    results: dict[Any, RMAResult]
     table: pd.DataFrame
     q_between: float
     df_between: int
     p_between: float
     qm: float
-    qm_df: tuple
+    qm_df: tuple[int, ...]
     qm_pvalue: float
     tau2_common: float
 
 
 def subgroup(
-    yi,
-    vi,
-    groups,
+    yi: npt.ArrayLike,
+    vi: npt.ArrayLike,
+    groups: Sequence[Any],
     method: str = "REML",
     test: str = "knha",
     level: float = 0.95,
-    study=None,
+    study: Sequence[Any] | None = None,
 ) -> SubgroupResult:
     r"""Subgroup analysis and test for subgroup differences.
 

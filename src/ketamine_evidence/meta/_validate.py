@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ketamine_evidence import KetamineEvidenceWarning
 
@@ -115,8 +117,12 @@ def _label(study: Sequence | None, i: int) -> str:
 
 
 def check_study_data(
-    yi, vi, study=None, *, name: str = "yi"
-) -> tuple[np.ndarray, np.ndarray, tuple | None]:
+    yi: npt.ArrayLike,
+    vi: npt.ArrayLike,
+    study: Sequence[Any] | None = None,
+    *,
+    name: str = "yi",
+) -> tuple[np.ndarray, np.ndarray, tuple[Any, ...] | None]:
     """Return ``yi`` and ``vi`` as float arrays after checking them study by study.
 
     Raises
@@ -159,7 +165,9 @@ def check_study_data(
     return y, v, labels
 
 
-def check_many_data(yi, vi) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def check_many_data(
+    yi: npt.ArrayLike, vi: npt.ArrayLike
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Check NaN-padded 2-D ``yi``/``vi`` (one meta-analysis per row).
 
     Returns
