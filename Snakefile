@@ -28,6 +28,7 @@ localrules:
     stamp,
     prisma,
     claims,
+    changes,
 
 
 rule all:
@@ -37,6 +38,7 @@ rule all:
         "results/pooled.csv",
         "data/processed/prisma.json",
         "data/processed/registry_effects.csv",
+        "results/changes.json",
         "results/build_stamp.json",
     default_target: True
 

@@ -140,5 +140,14 @@ def test_workflow_steps_run_against_the_replay_server(tmp_path):
     changes = json.loads((repo / "living-review" / "changes.json").read_text())
     assert NEW_NCT in [r["id"] for r in changes["records"]["nct_ids_added"]]
     assert "What changed since the previous version" in summary.read_text()
-    assert (repo / "results" / "report.html").is_file()
+    # the review itself compared with the previous version (review.previous_version): the
+    # same comparison as the diff step's, in results/ and in the report's section
+    ours = json.loads((repo / "results" / "changes.json").read_text())
+    assert ours["records"] == changes["records"] and ours["claims"] == changes["claims"]
+    assert ours["current"] == changes["current"] and ours["previous"] == changes["previous"]
+    html = (repo / "results" / "report.html").read_text(encoding="utf-8")
+    section = html.split('<section id="changes">')[1].split("</section>")[0]
+    assert f'<a href="https://clinicaltrials.gov/study/{NEW_NCT}">{NEW_NCT}</a>' in section
+    stamp = json.loads((repo / "results" / "build_stamp.json").read_text())
+    assert f'<code title="{stamp["config_sha256"]}">' in html.split("</header>")[0]
     assert "ci@example.org" not in (repo / "data/raw/snapshot/manifest.json").read_text()

@@ -86,9 +86,11 @@ def test_a_stale_stamp_says_so():
 def test_report_header_shows_the_stamp():
     stamp = {"built_utc": "2026-11-30T21:30:00Z", "git_commit": "0123456789abcdef0123",
              "config_sha256": "ab" * 32, "snapshot_date": "2026-11-27", "inputs": {}}
-    html = report.build_report(report.ReportInputs(stamp=stamp))
-    assert "Build: built 2026-11-30 21:30 UTC, from commit 0123456789ab" in html
-    assert "snapshot of 2026-11-27" in html
+    header = report.build_report(report.ReportInputs(stamp=stamp)).split("</header>")[0]
+    assert "2026-11-30 21:30 UTC" in header
+    assert '<code title="0123456789abcdef0123">0123456789ab</code>' in header
+    assert f'<code title="{"ab" * 32}">{"ab" * 6}</code>' in header
+    assert "2026-11-27" in header
 
 
 def test_stamp_command_writes_json(repo, monkeypatch):

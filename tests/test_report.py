@@ -623,8 +623,8 @@ NOT_RUN_MANIFEST = {
 def test_header_has_last_search_and_methods_summarise_the_manifest():
     html = report.build_report(_with(manifest=NOT_RUN_MANIFEST))
     header = html.split("</header>")[0]
-    assert ("Last search: database search not run as of 2026-11-27; records from the "
-            "reviewers&#39; list only.") in header
+    assert ("Last search</dt><dd class=\"last-search\">database search not run as of "
+            "2026-11-27; records from the reviewers&#39; list only<") in header
     methods = html.split('<section id="methods">')[1].split("</section>")[0]
     assert "Other manifest entries" not in methods and "Biopython" not in methods
     assert "snapshot of 2026-11-27" in methods and "Reviewers&#39; list (known_reports.csv)" in methods
@@ -632,7 +632,7 @@ def test_header_has_last_search_and_methods_summarise_the_manifest():
         "pubmed": {"status": "run", "retrieved_utc": "2026-12-01T10:00:00Z"},
         "ctgov": {"status": "run", "retrieved_utc": "2026-12-02T09:00:00Z"}})
     header = report.build_report(_with(manifest=searched)).split("</header>")[0]
-    assert "Last search: databases last searched 2026-12-02." in header
+    assert "Last search</dt><dd class=\"last-search\">databases last searched 2026-12-02<" in header
 
 
 def test_methods_state_protocol_selection_extraction_not_searched_and_limitations(html):

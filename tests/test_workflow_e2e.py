@@ -270,7 +270,12 @@ def test_build_stamp_names_what_the_outputs_were_built_from(run):
 
     stamp = json.loads((run / "results" / "build_stamp.json").read_text())
     assert stamp["status"] == "complete"
-    assert stamp["config_sha256"] == file_sha256(run / "config.yaml")
+    # the whole configuration Snakemake resolved (config.yaml + overrides, defaults filled)
+    resolved = run / "results" / "settings" / "config.json"
+    assert stamp["config"] == "results/settings/config.json"
+    assert stamp["config_sha256"] == file_sha256(resolved)
+    assert json.loads(resolved.read_text())["review"]["title"] == yaml.safe_load(
+        (run / "config.yaml").read_text())["review"]["title"]
     assert stamp["inputs"]["curated/extraction.csv"] == file_sha256(
         run / "curated" / "extraction.csv")
     for name in ("results/pooled.csv", "results/claims.csv", "results/report.html",
@@ -278,7 +283,72 @@ def test_build_stamp_names_what_the_outputs_were_built_from(run):
         assert stamp["outputs"][name] == file_sha256(run / name), name
     html = (run / "results" / "report.html").read_text(encoding="utf-8")
     assert stamp["built_utc"] is None  # no wall-clock time: reruns stay byte-identical
-    assert "Build: " in html and f"snapshot of {stamp['snapshot_date']}" in html
+    # the report's header names the same commit, config hash and snapshot as the stamp
+    header = html.split("</header>")[0]
+    commit, config_sha = stamp["git_commit"], stamp["config_sha256"]
+    if commit:  # (a checkout without git has none; the header then says so)
+        assert f'<code title="{commit}">{commit[:12]}</code>' in header
+    else:
+        assert "outside a git work tree" in header
+    assert f'<code title="{config_sha}">{config_sha[:12]}</code>' in header
+    manifest = json.loads((run / "snapshot" / "manifest.json").read_text())
+    assert re.search("Evidence current to</dt><dd[^>]*>"
+                     + re.escape(manifest["database_search"]["as_of"]), header)
+    assert "<code>snapshot" in header and "Built" not in header
+
+
+def test_without_a_previous_version_the_report_says_how_to_give_one(run):
+    changes = json.loads((run / "results" / "changes.json").read_text())
+    assert changes["previous"] is None and changes["changed"] is None
+    assert "no previous version" in (run / "results" / "changes.md").read_text().lower()
+    html = (run / "results" / "report.html").read_text(encoding="utf-8")
+    section = html.split('<section id="changes">')[1].split("</section>")[0]
+    assert "No previous version was given" in section and "review.previous_version" in section
+
+
+def test_the_report_says_what_changed_since_a_previous_version(run, tmp_path):
+    """review.previous_version (and previous_snapshot) from --config: the `changes` rule
+    compares with that folder and the report shows it; the rule then depends on its files."""
+    work = tmp_path / "copy"
+    shutil.copytree(run, work, symlinks=True)
+    previous = work / "previous"
+    (previous / "data").mkdir(parents=True)
+    shutil.copytree(run / "results", previous / "results")
+    shutil.copytree(run / "data" / "processed", previous / "data" / "processed")
+    shutil.copytree(run / "snapshot", previous / "snapshot")
+    claims = pd.read_csv(previous / "results" / "claims.csv", dtype=str, keep_default_na=False)
+    row = claims.index[claims["k"] != "0"][0]
+    claim_id, k_now = claims.loc[row, "claim_id"], int(claims.loc[row, "k"])
+    claims.loc[row, "k"] = str(k_now - 1)
+    claims.loc[row, "verdict"] = "no_evidence" if claims.loc[row, "verdict"] != "no_evidence" \
+        else "inconclusive"
+    claims.to_csv(previous / "results" / "claims.csv", index=False)
+    option = "review={previous_version: previous, previous_snapshot: previous/snapshot}"
+    assert _jobs_to_run(work, "--config", option) >= {"changes", "report", "stamp"}
+    proc = _snakemake(work, "--cores", "2", "--config", option)
+    assert proc.returncode == 0, _explain(proc, work)
+    changes = json.loads((work / "results" / "changes.json").read_text())
+    assert changes["changed"] is True and changes["records"]["pmids_added"] == []
+    changed = {c["field"]: c for c in next(
+        c for c in changes["claims"]["changed"] if c["claim_id"] == claim_id)["changes"]}
+    assert changed["k"]["old"] == k_now - 1 and changed["k"]["new"] == k_now
+    assert f"| {claim_id} | k | {k_now - 1} | {k_now} |" in (
+        work / "results" / "changes.md").read_text()
+    stamp = json.loads((work / "results" / "build_stamp.json").read_text())
+    assert changes["current"]["config_sha256"] == stamp["config_sha256"]
+    html = (work / "results" / "report.html").read_text(encoding="utf-8")
+    section = html.split('<section id="changes">')[1].split("</section>")[0]
+    assert f"<td>{claim_id}</td><td>studies pooled (k)</td><td>{k_now - 1}</td>" in section
+    assert "<code>previous</code>" in section
+    assert _jobs_to_run(work, "--config", option) == set()
+    # the previous version's files are inputs only when one is configured: without the
+    # option nothing requires them, with it a missing file is Snakemake's missing-input error
+    # (once the comparison has to be made again: Snakemake keeps an up-to-date output)
+    (previous / "results" / "claims.csv").unlink()
+    (work / "results" / "changes.json").unlink()
+    proc = _snakemake(work, "-n", "--cores", "2", "--config", option)
+    assert proc.returncode != 0 and "previous/results/claims.csv" in proc.stdout + proc.stderr
+    assert "changes" in _jobs_to_run(work)  # back to no previous version: a new comparison
 
 
 def test_planned_subgroups_and_metaregression(run, config):
@@ -387,15 +457,17 @@ def test_each_rule_reruns_only_for_the_config_values_it_uses(run, tmp_path):
     config["claims"][0]["text"] = "reworded claim (synthetic)"
     (work / "reworded.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     # (the build stamp re-runs whenever an output it hashes is rebuilt)
+    # (`changes` takes the whole configuration: its hash is part of the comparison)
     assert _jobs_to_run(work, "--configfile", "reworded.yaml") == {"claims", "figures",
-                                                                    "report", "stamp"}
+                                                                    "changes", "report", "stamp"}
     assert _jobs_to_run(work, "--config", "eligibility={design_terms: [randomized]}") == {
-        "screen", "prisma", "registry_effects", "claims", "figures", "report", "stamp"}
+        "screen", "prisma", "registry_effects", "claims", "figures", "changes", "report",
+        "stamp"}
     config = yaml.safe_load((work / "config.yaml").read_text(encoding="utf-8"))
     config["analysis"]["crossover_r"] = 0.6     # numbers: --config would pass a string
     (work / "crossover.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     assert _jobs_to_run(work, "--configfile", "crossover.yaml") == {
-        "effects", "analyze", "claims", "figures", "report", "stamp"}
+        "effects", "analyze", "claims", "figures", "changes", "report", "stamp"}
 
 
 def test_a_config_override_reaches_the_steps(run, tmp_path):

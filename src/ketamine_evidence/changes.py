@@ -29,6 +29,13 @@ from dataclasses import dataclass, field
 #: Claim columns whose change is reported, in this order (those present in both tables).
 CLAIM_FIELDS = ("verdict", "certainty", "k", "reported_k", "n_participants", "estimate",
                 "ci_low", "ci_high", "pi_low", "pi_high")
+#: How a person reads each of :data:`CLAIM_FIELDS` (the report's section).
+CLAIM_FIELD_LABELS = {
+    "verdict": "verdict", "certainty": "certainty (GRADE)", "k": "studies pooled (k)",
+    "reported_k": "studies reporting the outcome", "n_participants": "participants",
+    "estimate": "estimate", "ci_low": "95% CI, lower", "ci_high": "95% CI, upper",
+    "pi_low": "95% PI, lower", "pi_high": "95% PI, upper",
+}
 _REL_TOL = 1e-9
 
 
@@ -204,12 +211,17 @@ def compare(old: Version | None, new: Version) -> dict:
 
 
 # ----------------------------------------------------------------------------- Markdown
-def _fmt(value) -> str:
+def format_value(value) -> str:
+    """A compared value as text: ``–`` for none, floats to 4 significant digits."""
     if value is None:
         return "–"
     if isinstance(value, float):
         return f"{value:.4g}"
-    return str(value).replace("|", "\\|")
+    return str(value)
+
+
+def _fmt(value) -> str:
+    return format_value(value).replace("|", "\\|")
 
 
 def _id_lines(items: list[dict], link) -> list[str]:
@@ -217,11 +229,13 @@ def _id_lines(items: list[dict], link) -> list[str]:
             + (f": {_fmt(item['title'])}" if item.get("title") else "") for item in items]
 
 
-def _pubmed(pmid: str) -> str:
+def pubmed_url(pmid: str) -> str:
+    """The PubMed page of a PMID."""
     return f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
 
 
-def _ctgov(nct: str) -> str:
+def ctgov_url(nct: str) -> str:
+    """The ClinicalTrials.gov page of an NCT ID."""
     return f"https://clinicaltrials.gov/study/{nct}"
 
 
@@ -248,15 +262,15 @@ def to_markdown(changes: Mapping, title: str = "What changed since the previous 
         return "\n".join(lines)
     rec = changes["records"]
     sections = [
-        ("New PubMed records", _id_lines(rec["pmids_added"], _pubmed)),
-        ("PubMed records no longer retrieved", _id_lines(rec["pmids_removed"], _pubmed)),
-        ("New registrations", _id_lines(rec["nct_ids_added"], _ctgov)),
-        ("Registrations no longer retrieved", _id_lines(rec["nct_ids_removed"], _ctgov)),
+        ("New PubMed records", _id_lines(rec["pmids_added"], pubmed_url)),
+        ("PubMed records no longer retrieved", _id_lines(rec["pmids_removed"], pubmed_url)),
+        ("New registrations", _id_lines(rec["nct_ids_added"], ctgov_url)),
+        ("Registrations no longer retrieved", _id_lines(rec["nct_ids_removed"], ctgov_url)),
         ("Registry status changes",
-         [f"- [{c['nct_id']}]({_ctgov(c['nct_id'])}): {_fmt(c['old'])} → {_fmt(c['new'])}"
+         [f"- [{c['nct_id']}]({ctgov_url(c['nct_id'])}): {_fmt(c['old'])} → {_fmt(c['new'])}"
           for c in rec["status_changes"]]),
         ("Results newly posted on ClinicalTrials.gov",
-         [f"- [{c['nct_id']}]({_ctgov(c['nct_id'])})"
+         [f"- [{c['nct_id']}]({ctgov_url(c['nct_id'])})"
           + (f": {_fmt(c['title'])}" if c.get("title") else "")
           + (" (new registration)" if c["new_registration"] else "")
           for c in rec["results_posted"]]),

@@ -20,6 +20,24 @@ EXIT_CHANGED = 1
 CLAIMS = "results/claims.csv"
 PRISMA = "data/processed/prisma.json"
 SNAPSHOT = "data/raw/snapshot"
+#: The build stamp a version's folder may hold (``ketamine-evidence stamp``): git commit and
+#: config hash of that version.
+STAMP = "results/build_stamp.json"
+#: The keys of a build stamp (:func:`ketamine_evidence.provenance.build_stamp`) copied into
+#: a version's description.
+STAMP_KEYS = ("git_commit", "config_sha256")
+
+
+def version_inputs(folder: str | Path, snapshot_dir: str | Path | None = None) -> list[str]:
+    """The files :func:`load_version` needs from a review folder (the workflow's input list
+    when it compares with a previous version): claims, PRISMA counts and the snapshot's
+    manifest, plus the build stamp when the folder has one."""
+    folder = Path(folder)
+    snapshot_dir = Path(snapshot_dir) if snapshot_dir else folder / SNAPSHOT
+    files = [folder / CLAIMS, folder / PRISMA, snapshot_dir / "manifest.json"]
+    if (folder / STAMP).is_file():
+        files.append(folder / STAMP)
+    return [str(f) for f in files]
 
 
 def _snapshot_info(snapshot_dir: Path) -> dict:
@@ -32,12 +50,17 @@ def _snapshot_info(snapshot_dir: Path) -> dict:
             "database_search": search.get("status")}
 
 
-def load_version(folder: Path, snapshot_dir: Path | None = None):
+def load_version(folder: Path, snapshot_dir: Path | None = None, config: Path | None = None):
     """Read one version of the review from a review folder (see :data:`CLAIMS`, :data:`PRISMA`).
 
     A missing ``claims.csv`` or ``prisma.json`` is an error naming the file: a version without
-    results cannot be compared.
+    results cannot be compared. The version's git commit and config hash (:data:`STAMP_KEYS`)
+    come from its build stamp (:data:`STAMP`) when it has one; with ``config`` they are
+    computed now instead (:func:`ketamine_evidence.provenance.build_stamp` of that config file
+    and this work tree): the workflow compares before it writes the stamp, so the stamp on disk
+    would belong to the previous build.
     """
+    from . import provenance
     from .changes import Version
     from .records import snapshot_records
     from .tables import read_table
@@ -54,10 +77,17 @@ def load_version(folder: Path, snapshot_dir: Path | None = None):
         raise ValueError(f"{prisma_path}: not valid JSON ({exc})") from exc
     claims = read_table(folder / CLAIMS).to_dict("records")
     info = _snapshot_info(snapshot_dir)
-    stamp = folder / "results" / "build_stamp.json"
-    if stamp.is_file():  # written by the workflow when it records what it was built from
-        built = json.loads(stamp.read_text(encoding="utf-8"))
-        info.update({k: built[k] for k in ("git_commit", "config_sha256") if k in built})
+    stamp = folder / STAMP
+    built = None
+    if config is not None:
+        built = provenance.build_stamp(config=config, manifest=None, root=folder)
+    elif stamp.is_file():  # written by the workflow when it records what it was built from
+        try:
+            built = json.loads(stamp.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise ValueError(f"{stamp}: not valid JSON ({exc})") from exc
+    if built is not None:
+        info.update({k: built[k] for k in STAMP_KEYS if built.get(k) is not None})
     label = f"{info['snapshot']} (evidence as of {info['evidence_date']})"
     return Version(label=label, records=records, prisma=prisma, claims=claims, info=info)
 
@@ -65,7 +95,7 @@ def load_version(folder: Path, snapshot_dir: Path | None = None):
 def _cmd_diff(args) -> int:
     from .changes import compare, to_markdown
 
-    new = load_version(args.new or Path("."), args.new_snapshot)
+    new = load_version(args.new or Path("."), args.new_snapshot, args.new_config)
     old = None if args.old is None else load_version(args.old, args.old_snapshot)
     changes = compare(old, new)
     text = to_markdown(changes) + "\n"
@@ -107,6 +137,10 @@ def register(subparsers) -> None:
                    help=f"the previous version's snapshot folder (default: DIR/{SNAPSHOT})")
     p.add_argument("--new-snapshot", type=Path, metavar="DIR",
                    help=f"the current version's snapshot folder (default: DIR/{SNAPSHOT})")
+    p.add_argument("--new-config", type=Path, metavar="PATH",
+                   help="the current version's config file: its git commit and config hash "
+                        f"are computed now instead of read from DIR/{STAMP} (the workflow "
+                        "compares before it writes its stamp)")
     p.add_argument("-o", "--output", metavar="PATH",
                    help="where to write the Markdown (default: standard output)")
     p.add_argument("--json", metavar="PATH", help="also write the comparison as JSON here")

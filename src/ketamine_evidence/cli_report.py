@@ -53,9 +53,11 @@ INPUT_OPTIONS = (
      "every trial that reported each claim's outcome, with its direction of effect"),
     ("--manifest", "manifest", "data/raw/snapshot/manifest.json", "snapshot retrieval manifest"),
     ("--config", "config", "config.yaml", "the review configuration"),
+    ("--changes", "changes", "results/changes.json",
+     "what changed since the previous version (ketamine-evidence diff --json); optional"),
 )
 #: Inputs a review may legitimately lack (context only); every other input is required.
-OPTIONAL_INPUTS = ("published_syntheses", "registry_facts", "records")
+OPTIONAL_INPUTS = ("published_syntheses", "registry_facts", "records", "changes")
 
 
 def missing_inputs(args: argparse.Namespace) -> list[str]:
@@ -89,7 +91,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--figure", dest="figures", type=Path, action="append", default=[],
                         metavar="PNG", help="an extra figure file to embed (repeatable)")
     parser.add_argument("--generated-on", default=None, metavar="DATE",
-                        help="date shown in the header (default: today)")
+                        help="a date to show in the header (default: none; the build time is "
+                             "shown only when SOURCE_DATE_EPOCH is set, so that two builds "
+                             "from the same inputs are byte-identical)")
     parser.add_argument("--allow-missing", action="store_true",
                         help="build a preview even when inputs are missing; the page names "
                              "them (default: fail)")

@@ -263,6 +263,8 @@ class ReviewSettings(_Section):
     snapshot_dir: str
     curated_dir: str
     intervention: str
+    previous_version: str | None
+    previous_snapshot: str | None
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ from ketamine_evidence.effects import RATIO_MEASURES
 from ketamine_evidence.extraction import read_registry_facts
 from ketamine_evidence.plots.rob import JUDGEMENT_SYMBOLS, symbol_legend
 from ketamine_evidence.posterior import percent
-from ketamine_evidence.provenance import stamp_line
+from ketamine_evidence.report_living import changes_view, header_view
 from ketamine_evidence.schemas.records import NOT_YET_CLASSIFIED
 from ketamine_evidence.screening import awaiting_curation
 from ketamine_evidence.tables import read_optional_table
@@ -145,6 +145,7 @@ INPUT_DESCRIPTIONS = {
     "records": "data/processed/records.csv",
     "prisma": "data/processed/prisma.json",
     "manifest": "data/raw/snapshot/manifest.json",
+    "changes": "results/changes.json",
 }
 TABLE_FIELDS = (
     "claims", "pooled", "study_effects", "sensitivity", "moderators", "studies", "screening",
@@ -154,7 +155,8 @@ TABLE_FIELDS = (
 )
 # Curated sheets a review may not have: their absence is stated where they would show, not
 # flagged as a step that failed to run.
-OPTIONAL_INPUTS = frozenset({"registry_facts", "records"})
+# The comparison with a previous version is optional too (a report built by hand).
+OPTIONAL_INPUTS = frozenset({"registry_facts", "records", "changes"})
 REGISTRY_FACT_LABELS = {
     "primary_outcome_changed": "Primary outcome changed",
     "timeframe_changed": "Primary time point differs",
@@ -171,8 +173,9 @@ class ReportInputs:
 
     ``None`` means the input was missing; an empty DataFrame (or dict) means it existed but
     held nothing. ``figures`` maps a file stem (``forest_ptsd_smd_end``, ``prisma``,
-    ``rob_summary`` ...) to PNG bytes. ``generated_on`` is shown in the header (the caller
-    supplies it so that :func:`build_report` stays pure).
+    ``rob_summary`` ...) to PNG bytes. ``generated_on`` is shown in the header when given (the
+    caller supplies it so that :func:`build_report` stays pure; the workflow gives none, so
+    that two builds from the same inputs write the same bytes).
     """
 
     claims: pd.DataFrame | None = None
@@ -195,6 +198,8 @@ class ReportInputs:
     records: pd.DataFrame | None = None  # processed records (titles of excluded reports)
     prisma: Mapping[str, Any] | None = None
     manifest: Mapping[str, Any] | None = None
+    # What changed since the previous version (changes.compare, as in results/changes.json)
+    changes: Mapping[str, Any] | None = None
     # The review's settings (the report step's slice: every section); a mapping is validated.
     config: Settings | Mapping[str, Any] | None = None
     versions: Mapping[str, str] = field(default_factory=dict)
@@ -1516,7 +1521,12 @@ def build_report(inputs: ReportInputs) -> str:
     context = {
         "title": inputs.settings.review.title if inputs.settings else "Evidence review",
         "generated_on": inputs.generated_on or "",
-        "stamp": stamp_line(inputs.stamp) if inputs.stamp else "",
+        "header": header_view(inputs.stamp, inputs.manifest,
+                              inputs.settings.review.snapshot_dir if inputs.settings else None),
+        "stale": bool(inputs.stamp and inputs.stamp.get("status") == "stale"),
+        "changes": changes_view(
+            inputs.changes,
+            inputs.settings.review.previous_version if inputs.settings else None),
         "claims": claims,
         "claims_state": _state(inputs.claims),
         "verdict_counts": [(v, VERDICT_LABELS[v], VERDICT_SYMBOLS[v],
@@ -1703,6 +1713,7 @@ def load_report_inputs(
     claim_studies: str | Path | None = "results/claim_studies.csv",
     records: str | Path | None = "data/processed/records.csv",
     manifest: str | Path | None = "data/raw/snapshot/manifest.json",
+    changes: str | Path | None = None,
     config: str | Path | Settings | Mapping[str, Any] | None = "config.yaml",
     versions: Mapping[str, str] | None = None,
     generated_on: str | None = None,
@@ -1715,10 +1726,6 @@ def load_report_inputs(
     to those found in ``figures_dir``.
     """
     cfg = config if isinstance(config, Settings | Mapping) else read_settings(config)
-    if generated_on is None:
-        import datetime
-
-        generated_on = datetime.date.today().isoformat()
     return ReportInputs(
         claims=read_optional_table(claims),
         pooled=read_optional_table(pooled),
@@ -1741,6 +1748,7 @@ def load_report_inputs(
         records=read_optional_table(records),
         prisma=read_json(prisma),
         manifest=read_json(manifest),
+        changes=read_json(changes),
         config=cfg,
         versions=dict(versions) if versions is not None else software_versions(),
         figures=read_figures(figures_dir, figures),

@@ -3,13 +3,15 @@
 # file through `input:`), so Snakemake tracks them and `snakemake --lint` stays clean.
 import hashlib
 import importlib.util
+import shlex
 import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.settings.types import DeploymentMethod
 
-from ketamine_evidence.config import settings_slice, validate_config
+from ketamine_evidence.cli_changes import version_inputs
+from ketamine_evidence.config import SECTIONS, settings_from_mapping, settings_slice, validate_config
 
 # The configuration Snakemake resolved (config.yaml plus --configfile / --config overrides),
 # validated once against the package's schema, which fills every default.
@@ -21,8 +23,10 @@ if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
     KE = "python -m ketamine_evidence.cli"
 else:
     KE = f'"{sys.executable}" -m ketamine_evidence.cli'
-SNAPSHOT = config["review"]["snapshot_dir"]
-CURATED = config["review"]["curated_dir"]
+# The folders and the previous version, read as the package reads them (config.Settings).
+REVIEW = settings_from_mapping({"review": config["review"]}, source="config").review
+SNAPSHOT = REVIEW.snapshot_dir
+CURATED = REVIEW.curated_dir
 
 
 def snapshot_files(wildcards=None):
@@ -71,18 +75,56 @@ STEP_SECTIONS = {
     "analyze": ["analysis"],
     "claims": ["review", "analysis", "certainty", "claims"],
     "figures": ["claims"],  # the analyses come from results/analyses.json
-    "report": ["review", "search", "eligibility", "analysis", "certainty", "claims"],
 }
+# The report takes the whole configuration (resolved_config): it shows every section and
+# names the config's hash in its header.
 
 
-def step_settings(step):
-    """Path of the step's settings file (JSON), written now if its content changed."""
-    path = Path("results") / "settings" / f"{step}.json"
-    text = settings_slice(config, step, STEP_SECTIONS[step])
+def _write_if_changed(path, text):
+    """Write ``text`` to ``path`` unless it already holds it (so its time stamp says when the
+    content last changed); return the path as a string."""
+    path = Path(path)
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return str(path)
+
+
+def step_settings(step):
+    """Path of the step's settings file (JSON), written now if its content changed."""
+    return _write_if_changed(Path("results") / "settings" / f"{step}.json",
+                             settings_slice(config, step, STEP_SECTIONS[step]))
+
+
+def resolved_config():
+    """Path of the whole configuration Snakemake resolved (config.yaml, --configfile and
+    --config overrides, defaults filled) as JSON: ``results/settings/config.json``.
+
+    Its SHA-256 is the config hash of the build stamp and of the report's header, so a run
+    with an override (``--config ...``) is told apart from one without. The report takes it as
+    its settings (it shows every section, and its header names this hash).
+    """
+    return _write_if_changed(Path("results") / "settings" / "config.json",
+                             settings_slice(config, "all", SECTIONS))
+
+
+def previous_version_files(wildcards=None):
+    """An input function: the files of the previous version that `changes` compares with
+    (review.previous_version), or none when no previous version is configured, so Snakemake
+    requires nothing then."""
+    if REVIEW.previous_version is None:
+        return []
+    return version_inputs(REVIEW.previous_version, REVIEW.previous_snapshot)
+
+
+def previous_version_options(wildcards=None):
+    """A `params:` function: the `diff` options naming the previous version, or ``""``."""
+    if REVIEW.previous_version is None:
+        return ""
+    options = f"--old {shlex.quote(REVIEW.previous_version)}"
+    if REVIEW.previous_snapshot is not None:
+        options += f" --old-snapshot {shlex.quote(REVIEW.previous_snapshot)}"
+    return options
 
 def source_digest():
     """SHA-256 over the content of the review's sources: the curated sheets (`*.csv` in

@@ -1,9 +1,38 @@
-# Stage 6: the self-contained HTML report for reviewers.
+# Stage 6: what changed since the previous version, and the self-contained HTML report.
+
+
+# The comparison with the previous version (review.previous_version; none by default: the
+# output then says so). `diff` exits 1 when something changed, which is not an error here.
+rule changes:
+    input:
+        config=resolved_config(),
+        claims="results/claims.csv",
+        prisma="data/processed/prisma.json",
+        snapshot=snapshot_files,
+        previous=previous_version_files,
+    output:
+        json="results/changes.json",
+        md="results/changes.md",
+    params:
+        ke=KE,
+        code=PACKAGE_CODE,
+        sources=SOURCES,
+        snapshot=SNAPSHOT,
+        previous=previous_version_options,
+    log:
+        "logs/changes.log",
+    conda:
+        "../envs/ketamine-evidence.yaml"
+    shell:
+        "{params.ke} diff {params.previous} --new . --new-snapshot {params.snapshot}"
+        " --new-config {input.config} --output {output.md} --json {output.json}"
+        " > {log} 2>&1 || [ $? -eq 1 ]"
 
 
 rule report:
     input:
-        settings=step_settings("report"),
+        settings=resolved_config(),
+        changes=rules.changes.output.json,
         claims="results/claims.csv",
         certainty="results/certainty.csv",
         summary_of_findings="results/summary_of_findings.csv",
@@ -51,7 +80,7 @@ rule report:
         " --registry-vs-publication {input.registry_vs_publication}"
         " --within-arm {input.within_arm} --published-syntheses {params.syntheses}"
         " --registry-facts {params.registry_facts}"
-        " --manifest {input.manifest}"
+        " --manifest {input.manifest} --changes {input.changes}"
         " --out {output.html} > {log} 2>&1"
 
 
@@ -60,7 +89,7 @@ rule report:
 # apart. A failed run marks the stamp as stale (Snakefile, onerror).
 rule stamp:
     input:
-        config=workflow.configfiles[0] if workflow.configfiles else "config.yaml",
+        config=resolved_config(),
         manifest=f"{SNAPSHOT}/manifest.json",
         sources=lambda wildcards: sorted(str(p) for p in Path(CURATED).glob("*.csv")),
         snapshot=snapshot_files,
@@ -73,6 +102,7 @@ rule stamp:
             *rules.analyze.output,
             *rules.claims.output,
             *rules.figures.output,
+            *rules.changes.output,
             *rules.report.output,
         ],
     output:
