@@ -160,6 +160,27 @@ def test_step_settings_file_carries_only_its_sections(config, tmp_path):
         load_settings(path)
 
 
+def test_previous_version_is_validated_and_kept_out_of_the_step_settings(config, tmp_path):
+    """review.previous_version names what to compare with: it is read by the workflow (a
+    rule parameter), so it changes no step's settings file and not the config hash."""
+    assert config["review"]["previous_version"] is None  # the schema's default
+    named = copy.deepcopy(config)
+    named["review"]["previous_version"] = "living-review/previous"
+    named["review"]["previous_snapshot"] = "elsewhere/snapshot"
+    assert Settings.from_config(validate_config(copy.deepcopy(named))).review \
+        .previous_version == "living-review/previous"
+    sections = ["review", "analysis"]
+    assert settings_slice(named, "all", sections) == settings_slice(config, "all", sections)
+    path = tmp_path / "all.json"
+    path.write_text(settings_slice(named, "all", sections))
+    review = load_settings(path).review
+    assert (review.previous_version, review.previous_snapshot) == (None, None)
+    assert review.title == config["review"]["title"]
+    named["review"]["previous_version"] = ""
+    with pytest.raises(ConfigError, match="review.previous_version"):
+        validate_config(named)
+
+
 def test_coerce_fills_schema_defaults_and_rejects_unknown_keys():
     spec = AnalysisSpec.coerce({"id": "a", "title": "A", "outcome": "o", "measure": "SMD"})
     assert (spec.pick, spec.question, spec.window_days) == ("latest", "treatment",

@@ -103,3 +103,20 @@ def test_stamp_command_writes_json(repo, monkeypatch):
     data = json.loads(out.read_text())
     assert data["inputs"]["sheet.csv"] == data["outputs"]["sheet.csv"]
     assert data["snapshot_date"] == "2026-11-27"
+
+
+def test_evidence_date_is_the_search_date_and_judges_overdue_results(tmp_path):
+    from ketamine_evidence.cli_analysis import judgement_date
+
+    manifest = {"manifest_version": 1, "written_utc": "2026-11-29T10:00:00Z",
+                "database_search": {"status": "complete", "as_of": "2026-11-28"},
+                "current": {"folder": "2026-11-28T090000Z", "retrieved_utc": "2026-11-28T09:00Z"}}
+    assert provenance.evidence_date(manifest) == "2026-11-28"
+    assert provenance.evidence_date({"written_utc": "2026-11-29T10:00:00Z"}) == "2026-11-29"
+    assert provenance.evidence_date(None) is None
+    # the claims step judges registered completion dates against it, not against the clock
+    path = tmp_path / "snapshot" / "manifest.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(manifest))
+    assert judgement_date(None, path) == "2026-11-28"
+    assert judgement_date("2026-01-01", path) == "2026-01-01"

@@ -101,8 +101,8 @@ def test_changes_view_states():
     assert changes_view(None) == {"state": "missing"}
     assert changes_view(compare(None, NEW))["state"] == "no_previous"
     assert changes_view(compare(OLD, OLD))["state"] == "same"
-    view = changes_view(compare(OLD, NEW), "living-review/previous")
-    assert view["state"] == "changed" and view["previous_folder"] == "living-review/previous"
+    view = changes_view(compare(OLD, NEW))
+    assert view["state"] == "changed"
     lists = dict(view["record_lists"])
     assert [i["id"] for i in lists["New PubMed records"]] == ["333"]
     assert lists["New PubMed records"][0]["url"] == "https://pubmed.ncbi.nlm.nih.gov/333/"

@@ -324,7 +324,8 @@ def test_the_report_says_what_changed_since_a_previous_version(run, tmp_path):
         else "inconclusive"
     claims.to_csv(previous / "results" / "claims.csv", index=False)
     option = "review={previous_version: previous, previous_snapshot: previous/snapshot}"
-    assert _jobs_to_run(work, "--config", option) >= {"changes", "report", "stamp"}
+    # no step but the comparison (and what shows it) depends on the previous version
+    assert _jobs_to_run(work, "--config", option) == {"changes", "report", "stamp"}
     proc = _snakemake(work, "--cores", "2", "--config", option)
     assert proc.returncode == 0, _explain(proc, work)
     changes = json.loads((work / "results" / "changes.json").read_text())
@@ -336,10 +337,11 @@ def test_the_report_says_what_changed_since_a_previous_version(run, tmp_path):
         work / "results" / "changes.md").read_text()
     stamp = json.loads((work / "results" / "build_stamp.json").read_text())
     assert changes["current"]["config_sha256"] == stamp["config_sha256"]
+    # naming a previous version is no change of configuration: the same config hash
+    assert changes["previous"]["config_sha256"] == stamp["config_sha256"]
     html = (work / "results" / "report.html").read_text(encoding="utf-8")
     section = html.split('<section id="changes">')[1].split("</section>")[0]
     assert f"<td>{claim_id}</td><td>studies pooled (k)</td><td>{k_now - 1}</td>" in section
-    assert "<code>previous</code>" in section
     assert _jobs_to_run(work, "--config", option) == set()
     # the previous version's files are inputs only when one is configured: without the
     # option nothing requires them, with it a missing file is Snakemake's missing-input error

@@ -58,13 +58,29 @@ def analyze_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def judgement_date(as_of: str | None, manifest: Path | None) -> str:
+    """The date against which registered completion dates count as overdue (GRADE, missing
+    results): ``as_of`` when given, else the date the snapshot's evidence is current to
+    (:func:`ketamine_evidence.provenance.evidence_date` of ``manifest``), else today (a
+    hand-run without a manifest)."""
+    if as_of is not None:
+        return as_of
+    if manifest is not None:
+        from .provenance import evidence_date
+        from .sources.snapshot import read_manifest
+
+        date = evidence_date(read_manifest(Path(manifest).parent))
+        if date:
+            return date
+    import datetime
+
+    return datetime.date.today().isoformat()
+
+
 def claims_command(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     config = settings.to_dict()  # plain data for the GRADE step, which reads mappings
-    if args.as_of is None:
-        import datetime
-
-        args.as_of = datetime.date.today().isoformat()
+    args.as_of = judgement_date(args.as_of, args.manifest)
     inputs = {
         "analyses": settings.analysis.analyses,
         "study_effects": read_table(args.study_effects, required=False),
@@ -185,7 +201,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="records.csv: registration numbers and titles of those trials")
     p.add_argument("--as-of", default=None,
                    help="ISO date against which registered completion dates are overdue "
-                        "(default: today)")
+                        "(default: the date the evidence is current to, from --manifest; "
+                        "today without one)")
+    p.add_argument("--manifest", type=Path, default=None,
+                   help="the snapshot's manifest.json: its search date is the default "
+                        "--as-of, so a rebuild on a later day judges the same evidence alike")
     p.add_argument("--posterior", type=Path, default=None,
                    help="bayes_posterior.csv from 'analyze --out-posterior': adds p_claim, "
                         "p_claim_pred, p_meaningful, p_meaningful_pred")

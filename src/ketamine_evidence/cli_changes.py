@@ -41,11 +41,12 @@ def version_inputs(folder: str | Path, snapshot_dir: str | Path | None = None) -
 
 
 def _snapshot_info(snapshot_dir: Path) -> dict:
+    from .provenance import evidence_date
     from .sources.snapshot import read_manifest
 
     manifest = read_manifest(snapshot_dir)
     search = manifest.get("database_search") or {}
-    return {"evidence_date": search.get("as_of"),
+    return {"evidence_date": evidence_date(manifest),
             "snapshot": manifest.get("current") or "no database search (reviewers' list only)",
             "database_search": search.get("status")}
 

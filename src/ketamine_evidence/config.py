@@ -481,17 +481,30 @@ def settings_from_config(config: dict, *, source: str = "config") -> Settings:
     return Settings.from_config(validate_config(config, source=source), source=source)
 
 
+#: Keys that no step reads from its settings file, by section: the workflow passes them to
+#: the one rule that uses them as parameters. The previous version to compare with
+#: (``review.previous_version``) determines no result, so it changes neither a step's
+#: settings nor the config hash: two weekly versions built with the same configuration show
+#: the same hash although only the second names a previous version.
+WORKFLOW_ONLY_KEYS = {"review": ("previous_version", "previous_snapshot")}
+
+
 def settings_slice(config: Mapping, step: str, sections: Iterable[str]) -> str:
     """The JSON text of one step's settings file: the named sections of a validated config.
 
     The workflow writes it only when its text changed, so a rule that takes it as input
-    re-runs exactly when a value the step uses changed.
+    re-runs exactly when a value the step uses changed. :data:`WORKFLOW_ONLY_KEYS` are left
+    out (reading them from these settings gives their schema default).
     """
     sections = list(sections)
     unknown = sorted(set(sections) - set(SECTIONS))
     if unknown:
         raise ConfigError(f"settings for step {step!r}: unknown section(s) {unknown}")
-    body = {SLICE_KEY: step, **{name: config[name] for name in sections}}
+    body: dict[str, Any] = {SLICE_KEY: step}
+    for name in sections:
+        skip = WORKFLOW_ONLY_KEYS.get(name, ())
+        body[name] = ({k: v for k, v in config[name].items() if k not in skip} if skip
+                      else config[name])
     return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -21,7 +21,8 @@ from typing import Any
 
 from ketamine_evidence import __version__
 
-__all__ = ["build_stamp", "file_sha256", "git_state", "snapshot_date", "stamp_line"]
+__all__ = ["build_stamp", "evidence_date", "file_sha256", "git_state", "snapshot_date",
+           "stamp_line"]
 
 
 def file_sha256(path: str | Path) -> str | None:
@@ -73,6 +74,20 @@ def snapshot_date(manifest: Mapping[str, Any] | None) -> str | None:
         return current[:10]
     written = manifest.get("written_utc")
     return str(written)[:10] if written else None
+
+
+def evidence_date(manifest: Mapping[str, Any] | None) -> str | None:
+    """Date (``YYYY-MM-DD``) the evidence of a snapshot is current to: the date of its
+    database search (``database_search.as_of``; before the first search, the date the
+    reviewers' list was set up), else :func:`snapshot_date`. The report's header shows it and
+    the GRADE step judges registered completion dates against it (not against the clock, so a
+    rebuild on a later day gives the same result)."""
+    if not manifest:
+        return None
+    search = manifest.get("database_search")
+    if isinstance(search, Mapping) and search.get("as_of"):
+        return str(search["as_of"])[:10]
+    return snapshot_date(manifest)
 
 
 def build_stamp(

@@ -1524,9 +1524,7 @@ def build_report(inputs: ReportInputs) -> str:
         "header": header_view(inputs.stamp, inputs.manifest,
                               inputs.settings.review.snapshot_dir if inputs.settings else None),
         "stale": bool(inputs.stamp and inputs.stamp.get("status") == "stale"),
-        "changes": changes_view(
-            inputs.changes,
-            inputs.settings.review.previous_version if inputs.settings else None),
+        "changes": changes_view(inputs.changes),
         "claims": claims,
         "claims_state": _state(inputs.claims),
         "verdict_counts": [(v, VERDICT_LABELS[v], VERDICT_SYMBOLS[v],

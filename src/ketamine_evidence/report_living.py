@@ -21,7 +21,7 @@ from ketamine_evidence.changes import (
     format_value,
     pubmed_url,
 )
-from ketamine_evidence.provenance import snapshot_date
+from ketamine_evidence.provenance import evidence_date, snapshot_date
 
 __all__ = ["SHORT_HASH", "changes_view", "header_view"]
 
@@ -78,8 +78,7 @@ def header_view(stamp: Mapping[str, Any] | None, manifest: Mapping[str, Any] | N
     search = manifest.get("database_search")
     search = search if isinstance(search, Mapping) else {}
     searched = search.get("status") == "complete"
-    evidence_date = (str(search["as_of"])[:10] if search.get("as_of")
-                     else stamp.get("snapshot_date") or snapshot_date(manifest))
+    evidence = evidence_date(manifest) or stamp.get("snapshot_date")
     folder = str(snapshot_dir or "snapshot").rstrip("/")
     current = manifest.get("current")
     if isinstance(current, Mapping):
@@ -97,7 +96,7 @@ def header_view(stamp: Mapping[str, Any] | None, manifest: Mapping[str, Any] | N
         snapshot, snapshot_note = folder, "no manifest"
     built = str(stamp.get("built_utc") or "")
     return {
-        "evidence_date": evidence_date,
+        "evidence_date": evidence,
         "searched": searched,
         "snapshot": snapshot,
         "snapshot_note": snapshot_note,
@@ -136,12 +135,8 @@ def _ids(items, url) -> list[dict]:
             for i in items]
 
 
-def changes_view(changes: Mapping[str, Any] | None,
-                 previous_folder: str | None = None) -> dict[str, Any]:
+def changes_view(changes: Mapping[str, Any] | None) -> dict[str, Any]:
     """The section "What changed since the previous version" from a ``changes.json``.
-
-    ``previous_folder`` is where the previous version was read from
-    (``review.previous_version``), shown beside the comparison.
 
     ``state`` is ``"missing"`` (the report was given no comparison), ``"no_previous"`` (no
     previous version was configured), ``"same"`` or ``"changed"``. The lists hold plain
@@ -155,7 +150,6 @@ def changes_view(changes: Mapping[str, Any] | None,
     previous, current = changes["previous"], changes.get("current") or {}
     view: dict[str, Any] = {
         "state": "changed" if changes.get("changed") else "same",
-        "previous_folder": previous_folder or "",
         "versions": _version_rows(previous, current),
     }
     if not changes.get("changed"):

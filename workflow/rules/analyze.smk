@@ -44,6 +44,7 @@ rule claims:
         screening="data/processed/screening.csv",
         records="data/processed/records.csv",
         posterior="results/bayes_posterior.csv",
+        manifest=f"{SNAPSHOT}/manifest.json",
     output:
         claims=report("results/claims.csv", caption="../report/claims.rst", category="Claims"),
         probabilities="results/claim_probabilities.csv",
@@ -67,7 +68,8 @@ rule claims:
         " --not-poolable {input.not_poolable} --within-arm {input.within_arm}"
         " --characteristics {input.characteristics} {params.thresholds}"
         " --screening {input.screening} --records {input.records}"
-        " --posterior {input.posterior} --out-probabilities {output.probabilities}"
+        " --posterior {input.posterior} --manifest {input.manifest}"
+        " --out-probabilities {output.probabilities}"
         " --out {output.claims} --out-studies {output.claim_studies}"
         " --out-certainty {output.certainty} --out-sof {output.summary_of_findings}"
         " > {log} 2>&1"
