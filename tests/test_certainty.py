@@ -21,7 +21,7 @@ def studies(*rows):
 
 
 FAV, AGAINST, NONE = "favours_intervention", "favours_control", "no_clear_difference"
-SETTINGS = gr.CertaintySettings()
+SETTINGS = gr.default_settings()
 
 
 def test_k0_no_trial_reported_is_not_rated():

@@ -57,7 +57,7 @@ systematic reviews with meta-analysis. BMJ 2023;383:e076754.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,6 +65,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from ketamine_evidence import synthesis
+from ketamine_evidence.config import CertaintySection
 
 LEVELS = ("very_low", "low", "moderate", "high")
 DOMAINS = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
@@ -78,24 +79,14 @@ DOMAIN_LABELS = {
 }
 
 
-@dataclass(frozen=True)
-class CertaintySettings:
-    """Thresholds of the rules (config section ``certainty``; defaults as in the schema)."""
+#: Thresholds of the rules: the config's validated ``certainty`` section. Its defaults live
+#: only in the config schema (``ketamine_evidence/data/config.schema.yaml``).
+CertaintySettings = CertaintySection
 
-    ois_participants_continuous: float = 400
-    ois_relative_risk_reduction: float = 0.25
-    ois_alpha: float = 0.05
-    ois_power: float = 0.8
-    i2_serious: float = 50.0
-    i2_very_serious: float = 75.0
-    min_k_small_study: int = 10
-    small_study_alpha: float = 0.10
 
-    @classmethod
-    def from_config(cls, section: Mapping | None) -> CertaintySettings:
-        section = dict(section or {})
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in section.items() if k in known})
+def default_settings() -> CertaintySettings:
+    """The schema's defaults of the ``certainty`` section (what an empty section gives)."""
+    return CertaintySection.coerce({})
 
 
 @dataclass(frozen=True)
@@ -396,7 +387,7 @@ def assess(evidence: Evidence, settings: CertaintySettings | None = None) -> Cer
     Returns a :class:`Certainty` with an empty ``level`` when no trial reported the outcome
     (there is no evidence to rate).
     """
-    settings = settings or CertaintySettings()
+    settings = default_settings() if settings is None else settings
     domains = (risk_of_bias(evidence), inconsistency(evidence, settings),
                indirectness(evidence), imprecision(evidence, settings),
                publication_bias(evidence, settings))

@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 
 from ketamine_evidence import analysis, claims, fits, grade, posterior, reproduce
-from ketamine_evidence.certainty import CertaintySettings
 from ketamine_evidence.config import load_settings
 from ketamine_evidence.extraction import read_thresholds
 from ketamine_evidence.tables import read_table, write_table, write_text
@@ -79,7 +78,6 @@ def judgement_date(as_of: str | None, manifest: Path | None) -> str:
 
 def claims_command(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
-    config = settings.to_dict()  # plain data for the GRADE step, which reads mappings
     args.as_of = judgement_date(args.as_of, args.manifest)
     inputs = {
         "analyses": settings.analysis.analyses,
@@ -97,16 +95,16 @@ def claims_command(args: argparse.Namespace) -> int:
         "study_effects": inputs["study_effects"],
         "characteristics": inputs["characteristics"],
         "thresholds": read_thresholds(args.thresholds) if args.thresholds else None,
-        "smd_benchmarks": config["analysis"]["smd_benchmarks"],
+        "smd_benchmarks": settings.analysis.smd_benchmarks,
         "registrations": grade.registrations_without_results(
             read_table(args.screening, required=False) if args.screening else None,
             read_table(args.records, required=False) if args.records else None,
             as_of=args.as_of),
-        "raters": config["certainty"]["instrument_raters"],
-        "settings": CertaintySettings.from_config(config["certainty"]),
-        "intervention": config["review"]["intervention"],
+        "raters": settings.certainty.instrument_raters,
+        "settings": settings.certainty,
+        "intervention": settings.review.intervention,
     }
-    graded, certainty_rows = grade.assess_claims(config["claims"], evidence,
+    graded, certainty_rows = grade.assess_claims(settings.claims, evidence,
                                                  list(table["verdict"]), pooled, **rating)
     table = pd.concat([table, graded], axis=1)
     mixtures = posterior.read_mixtures(
@@ -120,7 +118,7 @@ def claims_command(args: argparse.Namespace) -> int:
         write_table(claims.claim_studies(evidence), args.out_studies)
     if args.out_certainty is not None:
         # every analysis too, rated for 'any effect' (the null as its only threshold)
-        pseudo = grade.analysis_claims(pooled, config["analysis"]["analyses"])
+        pseudo = grade.analysis_claims(pooled, settings.analysis.analyses)
         per_analysis = claims.claim_evidence(pseudo, pooled, **inputs)
         _, analysis_rows = grade.assess_claims(pseudo, per_analysis, [""] * len(pseudo),
                                                pooled, **rating)
@@ -128,8 +126,8 @@ def claims_command(args: argparse.Namespace) -> int:
                     args.out_certainty)
     if args.out_sof is not None:
         write_table(grade.summary_of_findings(
-            config["claims"], table, evidence, study_effects=inputs["study_effects"],
-            certainty_rows=certainty_rows, intervention=config["review"]["intervention"]),
+            settings.claims, table, evidence, study_effects=inputs["study_effects"],
+            certainty_rows=certainty_rows, intervention=settings.review.intervention),
             args.out_sof)
     for _, row in table.iterrows():
         print(f"{row['claim_id']}: {row['verdict_text']}")

@@ -26,6 +26,7 @@ from ketamine_evidence.claims import (
     interval_to_metric,
     to_metric,
 )
+from ketamine_evidence.config import AnalysisSpec, ClaimSpec
 
 #: claim metric of each analysis measure, for rating analyses that no claim is about
 MEASURE_METRICS = {"SMD": "smd", "MD": "md", "ROM": "percent_reduction", "RR": "rr",
@@ -188,11 +189,11 @@ def verdict_text(verdict: str, level: str, votes: synthesis.VoteCount,
             f"{n}{extra})")
 
 
-def _claim_thresholds(claim: Mapping, metric: str, null: float,
+def _claim_thresholds(claim: ClaimSpec, metric: str, null: float,
                       meaningful: th.Meaningful | None) -> tuple[float, ...]:
     values = [null]
-    if claim.get("claimed_range") is not None:
-        lo, hi = claim_bounds(claim["claimed_range"])
+    if claim.claimed_range is not None:
+        lo, hi = claim_bounds(claim.claimed_range)
         values += [v for v in (lo, hi) if np.isfinite(v)]
     if meaningful is not None:
         values.append(meaningful.value)
@@ -200,7 +201,7 @@ def _claim_thresholds(claim: Mapping, metric: str, null: float,
 
 
 def assess_claim(
-    claim: Mapping,
+    claim: ClaimSpec | Mapping,
     evidence: ClaimEvidence,
     *,
     study_effects: pd.DataFrame | None = None,
@@ -215,20 +216,23 @@ def assess_claim(
 ) -> tuple[gr.Certainty, dict]:
     """Rate one claim and state any and meaningful effects; returns the certainty and the
     :data:`CLAIM_COLUMNS` values (``assertion`` columns are filled by :func:`assess_claims`).
+    ``claim`` is a config claim (:class:`~ketamine_evidence.config.ClaimSpec`; a mapping is
+    validated into one).
     """
+    claim = ClaimSpec.coerce(claim)
     metric = evidence.metric
     stats = evidence.stats
     sign = th.benefit_sign(metric, _lower_is_better(study_effects, evidence.analysis_id))
     null = th.null_value(metric)
-    meaningful = th.resolve(claim.get("meaningful"), metric, sign, thresholds=thresholds,
-                            smd_benchmarks=smd_benchmarks, claim_id=str(claim.get("id", "")))
+    meaningful = th.resolve(claim.meaningful, metric, sign, thresholds=thresholds,
+                            smd_benchmarks=smd_benchmarks, claim_id=claim.id)
     lo, hi = interval_to_metric(metric, _num(stats.get("ci_low")), _num(stats.get("ci_high")))
     plo, phi = interval_to_metric(metric, _num(stats.get("pi_low")),
                                   _num(stats.get("pi_high")))
     chars = ({str(r["study_id"]): r for r in characteristics.to_dict("records")}
              if characteristics is not None and not characteristics.empty else {})
     studies = evidence.studies.copy()
-    directness = claim.get("directness") or {}
+    directness = claim.directness
     studies["indirect"] = [study_indirectness(chars.get(str(s), {}), directness, inst, raters)
                            for s, inst in zip(studies["study_id"], studies["instruments"],
                                               strict=True)]
@@ -289,7 +293,7 @@ def _assertion_result(spec: Mapping, pooled: pd.DataFrame) -> str:
 
 
 def assess_claims(
-    claims: Sequence[Mapping],
+    claims: Sequence[ClaimSpec | Mapping],
     evidence: Sequence[ClaimEvidence],
     verdicts: Sequence[str],
     pooled: pd.DataFrame,
@@ -302,16 +306,17 @@ def assess_claims(
     """
     by_id = pooled.set_index("analysis_id") if "analysis_id" in pooled else pooled
     columns, long = [], []
-    for claim, ev, verdict in zip(claims, evidence, verdicts, strict=True):
+    for claim, ev, verdict in zip(map(ClaimSpec.coerce, claims), evidence, verdicts,
+                                  strict=True):
         rating, row = assess_claim(claim, ev, verdict=verdict, **kwargs)
-        assertion = claim.get("assertion") or {}
+        assertion = claim.assertion or {}
         if assertion:
             row["assertion"] = _text(assertion.get("text"))
             row["assertion_result"] = _assertion_result(assertion, by_id)
         columns.append(row)
         frame = rating.to_frame()
         frame.insert(0, "analysis_id", ev.analysis_id)
-        frame.insert(0, "claim_id", claim["id"])
+        frame.insert(0, "claim_id", claim.id)
         long.append(frame)
     table = pd.DataFrame(columns, columns=CLAIM_COLUMNS)
     long_table = (pd.concat(long, ignore_index=True) if long
@@ -319,17 +324,18 @@ def assess_claims(
     return table, long_table[CERTAINTY_COLUMNS]
 
 
-def analysis_claims(pooled: pd.DataFrame, analyses: Sequence[Mapping]) -> list[dict]:
+def analysis_claims(pooled: pd.DataFrame,
+                    analyses: Sequence[AnalysisSpec | Mapping]) -> list[ClaimSpec]:
     """One pseudo-claim per analysis ('any effect', no claimed range) for rating analyses."""
     measures = dict(zip(pooled["analysis_id"], pooled["measure"], strict=True)) \
         if "measure" in pooled else {}
     out = []
-    for spec in analyses:
-        measure = _text(measures.get(spec["id"]) or spec.get("measure")).upper()
+    for spec in map(AnalysisSpec.coerce, analyses):
+        measure = _text(measures.get(spec.id) or spec.measure).upper()
         # a valid claim (schema of config claims) with an open range: 'any effect' only
-        out.append({"id": "", "text": "", "analysis": spec["id"],
-                    "metric": MEASURE_METRICS.get(measure, "smd"),
-                    "claimed_range": [None, None]})
+        out.append(ClaimSpec.coerce({"id": "", "text": "", "analysis": spec.id,
+                                     "metric": MEASURE_METRICS.get(measure, "smd"),
+                                     "claimed_range": [None, None]}))
     return out
 
 
@@ -372,7 +378,7 @@ def plain_statement(level: str, estimate: float, any_status: str, meaningful_val
 
 
 def summary_of_findings(
-    claims: Sequence[Mapping],
+    claims: Sequence[ClaimSpec | Mapping],
     claim_rows: pd.DataFrame,
     evidence: Sequence[ClaimEvidence],
     *,
@@ -393,7 +399,8 @@ def summary_of_findings(
     extracted data).
     """
     rows = []
-    for claim, (_, row), ev in zip(claims, claim_rows.iterrows(), evidence, strict=True):
+    for claim, (_, row), ev in zip(map(ClaimSpec.coerce, claims), claim_rows.iterrows(),
+                                   evidence, strict=True):
         metric = ev.metric
         stats = ev.stats
         est = to_metric(metric, _num(stats.get("estimate")))
@@ -419,8 +426,8 @@ def summary_of_findings(
         n = pd.to_numeric(ev.studies.loc[ev.studies["pooled"].astype(bool), "n"],
                           errors="coerce").sum(min_count=1)
         rows.append({
-            "claim_id": claim["id"], "outcome": _text(claim.get("outcome")),
-            "timepoint": _text(claim.get("timepoint")), "analysis_id": ev.analysis_id,
+            "claim_id": claim.id, "outcome": _text(claim.outcome),
+            "timepoint": _text(claim.timepoint), "analysis_id": ev.analysis_id,
             "trials": trials,
             "participants": "" if not np.isfinite(n) else f"{n:.0f}",
             "relative_effect": relative, "absolute_effect": absolute or
@@ -428,12 +435,12 @@ def summary_of_findings(
              f"{intervention}, {votes.against} favour control, {votes.unclear} unclear"
              if votes.reported_k else "no trial reported it"),
             "certainty": _text(row.get("certainty")),
-            "footnotes": _footnotes(certainty_rows, claim["id"])
+            "footnotes": _footnotes(certainty_rows, claim.id)
             or _text(row.get("certainty_reasons")),
             "statement": plain_statement(
                 _text(row.get("certainty")), est, _text(row.get("any_effect")),
                 _num(row.get("meaningful_threshold")), th.null_value(metric), sign,
-                intervention=intervention, outcome=_text(claim.get("outcome")) or "the outcome",
+                intervention=intervention, outcome=_text(claim.outcome) or "the outcome",
                 lower_is_better=True if lib is None else lib, pooled=bool(ev.k)),
         })
     return pd.DataFrame(rows, columns=SOF_COLUMNS)
