@@ -3,12 +3,11 @@ silently wrong; every problem named by file, row, line and field."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_extraction_fixtures import ext_row, write_sheets
+from test_extraction_fixtures import ext_row, write_sheet, write_sheets
 
 from ketamine_evidence.extraction import (
     SheetValidationError,
@@ -57,15 +56,6 @@ def fact_row(**over) -> dict:
     return row
 
 
-def _write(path: Path, columns: list[str], rows: list[dict]) -> Path:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=columns)
-        w.writeheader()
-        for r in rows:
-            w.writerow({c: r.get(c, "") for c in columns})
-    return path
-
-
 def test_absent_optional_sheets_are_none_and_the_review_loads(tmp_path):
     write_sheets(tmp_path, [ext_row()])
     sheets = load_curated(tmp_path)
@@ -76,8 +66,8 @@ def test_absent_optional_sheets_are_none_and_the_review_loads(tmp_path):
 
 def test_header_only_sheets_are_empty_not_absent(tmp_path):
     write_sheets(tmp_path, [ext_row()])
-    _write(tmp_path / "thresholds.csv", sx.THRESHOLDS_COLUMNS, [])
-    _write(tmp_path / "registry_facts.csv", sx.REGISTRY_FACTS_COLUMNS, [])
+    write_sheet(tmp_path / "thresholds.csv", sx.THRESHOLDS_COLUMNS, [])
+    write_sheet(tmp_path / "registry_facts.csv", sx.REGISTRY_FACTS_COLUMNS, [])
     sheets = load_curated(tmp_path)
     assert sheets.thresholds is not None and len(sheets.thresholds) == 0
     assert list(sheets.registry_facts.columns) == sx.REGISTRY_FACTS_COLUMNS
@@ -85,10 +75,10 @@ def test_header_only_sheets_are_empty_not_absent(tmp_path):
 
 def test_valid_sheets_are_read_with_numeric_value(tmp_path):
     write_sheets(tmp_path, [ext_row()])
-    _write(tmp_path / "thresholds.csv", sx.THRESHOLDS_COLUMNS,
+    write_sheet(tmp_path / "thresholds.csv", sx.THRESHOLDS_COLUMNS,
            [threshold_row(), threshold_row(threshold_id="T002", kind="response_definition",
                                            value="30", unit="percent")])
-    _write(tmp_path / "registry_facts.csv", sx.REGISTRY_FACTS_COLUMNS, [fact_row()])
+    write_sheet(tmp_path / "registry_facts.csv", sx.REGISTRY_FACTS_COLUMNS, [fact_row()])
     sheets = load_curated(tmp_path)
     assert sheets.thresholds["value"].tolist() == [10.0, 30.0]
     assert sheets.thresholds["value"].dtype == "float64"
@@ -110,7 +100,7 @@ def test_valid_sheets_are_read_with_numeric_value(tmp_path):
     ],
 )
 def test_threshold_errors_name_file_row_and_field(tmp_path, change, expected):
-    path = _write(tmp_path / "thresholds.csv", sx.THRESHOLDS_COLUMNS,
+    path = write_sheet(tmp_path / "thresholds.csv", sx.THRESHOLDS_COLUMNS,
                   [threshold_row(), threshold_row(**({"threshold_id": "T002"} | change))])
     with pytest.raises(SheetValidationError) as info:
         read_thresholds(path)
@@ -120,7 +110,7 @@ def test_threshold_errors_name_file_row_and_field(tmp_path, change, expected):
 
 
 def test_duplicate_threshold_id_names_both_rows(tmp_path):
-    path = _write(tmp_path / "thresholds.csv", sx.THRESHOLDS_COLUMNS,
+    path = write_sheet(tmp_path / "thresholds.csv", sx.THRESHOLDS_COLUMNS,
                   [threshold_row(), threshold_row()])
     with pytest.raises(SheetValidationError) as info:
         read_thresholds(path)
@@ -140,7 +130,7 @@ def test_duplicate_threshold_id_names_both_rows(tmp_path):
 )
 def test_registry_fact_errors_are_collected_with_the_other_sheets(tmp_path, change, expected):
     write_sheets(tmp_path, [ext_row(sd1i="-1")])
-    _write(tmp_path / "registry_facts.csv", sx.REGISTRY_FACTS_COLUMNS, [fact_row(**change)])
+    write_sheet(tmp_path / "registry_facts.csv", sx.REGISTRY_FACTS_COLUMNS, [fact_row(**change)])
     with pytest.raises(SheetValidationError) as info:
         load_curated(tmp_path)
     text = "\n".join(info.value.errors)
@@ -151,7 +141,7 @@ def test_registry_fact_errors_are_collected_with_the_other_sheets(tmp_path, chan
 
 def test_unknown_column_in_an_optional_sheet_is_an_error(tmp_path):
     rows = [threshold_row()]
-    path = _write(tmp_path / "thresholds.csv", [*sx.THRESHOLDS_COLUMNS, "mcid"], rows)
+    path = write_sheet(tmp_path / "thresholds.csv", [*sx.THRESHOLDS_COLUMNS, "mcid"], rows)
     with pytest.raises(SheetValidationError, match="column\\(s\\) not in the codebook: mcid"):
         read_thresholds(path)
 

@@ -100,17 +100,19 @@ def rob_row(**over) -> dict:
     return row
 
 
-def _write(path: Path, columns: list[str], rows: list[dict]) -> None:
+def write_sheet(path: Path, columns: list[str], rows: list[dict]) -> Path:
+    """Write ``rows`` as a curated sheet with ``columns`` (missing fields empty)."""
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=columns)
         w.writeheader()
         for r in rows:
             w.writerow({c: r.get(c, "") for c in columns})
+    return path
 
 
 def write_sheets(folder: Path, ext_rows, chars=None, rob=None) -> Path:
     folder = Path(folder)
-    _write(folder / "study_characteristics.csv", sx.CHARACTERISTICS_COLUMNS, chars or CHARS)
-    _write(folder / "extraction.csv", sx.EXTRACTION_COLUMNS, ext_rows)
-    _write(folder / "risk_of_bias.csv", sx.ROB_COLUMNS, rob if rob is not None else [])
+    write_sheet(folder / "study_characteristics.csv", sx.CHARACTERISTICS_COLUMNS, chars or CHARS)
+    write_sheet(folder / "extraction.csv", sx.EXTRACTION_COLUMNS, ext_rows)
+    write_sheet(folder / "risk_of_bias.csv", sx.ROB_COLUMNS, rob if rob is not None else [])
     return folder

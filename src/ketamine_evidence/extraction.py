@@ -283,6 +283,11 @@ def _read_sheet(path: str | Path, validate, **kw) -> pd.DataFrame:
     return df
 
 
+def _read_optional_sheet(path: str | Path, validate, **kw) -> pd.DataFrame | None:
+    """An optional curated sheet: ``None`` when its file is absent, else :func:`_read_sheet`."""
+    return _read_sheet(path, validate, **kw) if Path(path).is_file() else None
+
+
 def _validate_extraction(raw: pd.DataFrame, file: str, errors, study_ids=None) -> pd.DataFrame:
     return _validate_sheet(
         raw,
@@ -383,9 +388,7 @@ def read_thresholds(path: str | Path) -> pd.DataFrame | None:
     SheetValidationError
         Listing every problem found, by file, row, line and field.
     """
-    if not Path(path).is_file():
-        return None
-    return _read_sheet(path, _validate_thresholds)
+    return _read_optional_sheet(path, _validate_thresholds)
 
 
 def _validate_registry_facts(raw: pd.DataFrame, file: str, errors, study_ids=None):
@@ -405,9 +408,7 @@ def read_registry_facts(path: str | Path, study_ids=None) -> pd.DataFrame | None
 
     ``study_ids`` as in :func:`read_extraction`. Every cell is text, kept as read.
     """
-    if not Path(path).is_file():
-        return None
-    return _read_sheet(path, _validate_registry_facts, study_ids=study_ids)
+    return _read_optional_sheet(path, _validate_registry_facts, study_ids=study_ids)
 
 
 @dataclass(frozen=True)

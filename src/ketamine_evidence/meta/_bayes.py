@@ -50,6 +50,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import special
 
+from ._engine import row_floats
 from ._validate import check_level, check_many_data, check_study_data
 
 #: Priors for the heterogeneity standard deviation tau understood by :func:`bayes`.
@@ -61,13 +62,8 @@ _REACH = 45.0  # |log tau - c| covered by the grid
 _CHUNK = 1024  # rows integrated at once (bounds memory at about 100 MB for K = 10)
 _TOL_P = 1e-14  # quantile solvers stop when the CDF is this close to its target
 
-_PROB_COLS = (
-    "k",
-    "tau_prior",
-    "tau_scale",
-    "mu_prior_mean",
-    "mu_prior_sd",
-    "level",
+#: Posterior summaries, one array per row in the engine's fit (and a float in a result).
+_SUMMARY_COLS = (
     "mu_mean",
     "mu_median",
     "mu_sd",
@@ -79,6 +75,9 @@ _PROB_COLS = (
     "pred_ci_low",
     "pred_ci_high",
 )
+#: Columns of ``to_frame``: the model, then :data:`_SUMMARY_COLS`.
+_PROB_COLS = ("k", "tau_prior", "tau_scale", "mu_prior_mean", "mu_prior_sd", "level",
+              *_SUMMARY_COLS)
 
 
 # --------------------------------------------------------------------------- validation
@@ -616,16 +615,7 @@ def _result(
         tau_scale=scale,
         mu_prior=mu_prior,
         level=level,
-        mu_mean=float(fit.mu_mean[i]),
-        mu_median=float(fit.mu_median[i]),
-        mu_sd=float(fit.mu_sd[i]),
-        mu_ci_low=float(fit.mu_ci_low[i]),
-        mu_ci_high=float(fit.mu_ci_high[i]),
-        tau_median=float(fit.tau_median[i]),
-        tau_ci_low=float(fit.tau_ci_low[i]),
-        tau_ci_high=float(fit.tau_ci_high[i]),
-        pred_ci_low=float(fit.pred_ci_low[i]),
-        pred_ci_high=float(fit.pred_ci_high[i]),
+        **row_floats(fit, i, _SUMMARY_COLS),
         yi=y,
         vi=v,
         study=labels,
@@ -746,7 +736,7 @@ class BayesManyResult:
     ) -> None:
         self.k = fit.k
         self.tau_prior, self.tau_scale, self.mu_prior, self.level = kind, scale, mu_prior, level
-        for name in _PROB_COLS[6:]:
+        for name in _SUMMARY_COLS:
             setattr(self, name, getattr(fit, name))
         self.yi, self.vi = Y, V
         self._fit = fit

@@ -12,7 +12,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
-from ._engine import Fit, fit_rows
+from ._engine import Fit, fit_rows, row_floats
 from ._regression import fit_general
 from ._validate import (
     MetaAnalysisWarning,
@@ -24,6 +24,9 @@ from ._validate import (
 )
 
 PI_DF = (None, "k-1", "k-2")
+#: The float fields of :class:`RMAResult` that row i of the engine's fit holds.
+_FLOAT_FIELDS = ("estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "pi_low",
+                 "pi_high", "tau2", "se_tau2", "i2", "h2", "q", "q_pvalue", "s2")
 
 _SCALARS = (
     "k",
@@ -331,23 +334,9 @@ def _result_from_rows(
         method=label,
         test=test,
         level=level,
-        estimate=float(fit.estimate[i]),
-        se=float(fit.se[i]),
-        statistic=float(fit.statistic[i]),
+        **row_floats(fit, i, _FLOAT_FIELDS),
         df=None if np.isnan(df) else float(df),
-        pvalue=float(fit.pvalue[i]),
-        ci_low=float(fit.ci_low[i]),
-        ci_high=float(fit.ci_high[i]),
-        pi_low=float(fit.pi_low[i]),
-        pi_high=float(fit.pi_high[i]),
-        tau2=float(fit.tau2[i]),
-        se_tau2=float(fit.se_tau2[i]),
-        i2=float(fit.i2[i]),
-        h2=float(fit.h2[i]),
-        q=float(fit.q[i]),
         q_df=int(fit.q_df[i]),
-        q_pvalue=float(fit.q_pvalue[i]),
-        s2=float(fit.s2[i]),
         weights=fit.weights[i, : y.size].copy(),
         yi=y.copy(),
         vi=v.copy(),

@@ -26,6 +26,7 @@ largest weight exceeds 99.9% of the total (:func:`_dominated`); sums over
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -562,6 +563,15 @@ def fit_rows(
         n_iter=tf.n_iter,
         convergence=tf.convergence,
     )
+
+
+def row_floats(fit: Any, i: int, names: Iterable[str]) -> dict[str, float]:
+    """Row ``i`` of the vectorised ``fit``'s arrays ``names``, as Python floats by name.
+
+    What a one-analysis result (:func:`rma`, :func:`bayes`) takes from row ``i`` of the
+    engine's many-row fit.
+    """
+    return {name: float(getattr(fit, name)[i]) for name in names}
 
 
 def q_of_tau2(y: np.ndarray, v: np.ndarray, tau2: float) -> float:
