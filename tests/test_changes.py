@@ -102,7 +102,9 @@ def test_claims_added_removed_and_blank_values():
 def test_no_previous_version_says_so():
     result = compare(None, Version("new", NEW_RECORDS, PRISMA, _claims()))
     assert result["previous"] is None and result["changed"] is None
-    assert "no previous version" in to_markdown(result).lower()
+    text = to_markdown(result)
+    assert "no previous version" in text.lower()
+    assert "review.previous_version" in text and "--old" in text  # and how to give one
 
 
 # -- the subcommand ------------------------------------------------------------------------

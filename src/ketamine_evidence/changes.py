@@ -246,7 +246,9 @@ def to_markdown(changes: Mapping, title: str = "What changed since the previous 
     previous = changes.get("previous")
     if previous is None:
         lines += ["There is no previous version to compare with: this is the first version "
-                  "built here, or no previous result set was given.", ""]
+                  "built here, or no previous result set was given. To compare, name an "
+                  "earlier build's folder: `review.previous_version` in the config (the "
+                  "workflow) or `ketamine-evidence diff --old DIR`.", ""]
         return "\n".join(lines)
     lines += ["| | previous | current |", "|---|---|---|"]
     for key in sorted({*previous, *current} - {"label"}, key=lambda k: (k != "evidence_date", k)):
