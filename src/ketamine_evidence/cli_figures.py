@@ -11,7 +11,6 @@ k >= 2, funnel and leave-one-out k >= 3); index.csv says which were skipped and 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import matplotlib
@@ -28,7 +27,7 @@ from ketamine_evidence.plots.funnel import funnel_plot
 from ketamine_evidence.plots.prisma import prisma_flow
 from ketamine_evidence.plots.rob import rob_summary
 from ketamine_evidence.report import full_text_status
-from ketamine_evidence.tables import read_table, write_table
+from ketamine_evidence.tables import read_json, read_table, write_table
 
 MEASURE_LABELS = {
     "SMD": "Standardised mean difference (Hedges' g)",
@@ -178,7 +177,7 @@ def figures_command(args: argparse.Namespace) -> int:
     for outcome in outcomes:
         for kind, fig, reason in _figure_rows(outcome, settings.claims, rob):
             save(fig, f"{kind}_{outcome.analysis_id}", outcome.analysis_id, kind, reason)
-    counts = json.loads(Path(args.prisma).read_text(encoding="utf-8"))
+    counts = read_json(args.prisma)
     chars = read_table(args.characteristics, required=False)
     full_text = full_text_status(chars)
     save(prisma_flow(counts, title="PRISMA 2020 flow diagram",

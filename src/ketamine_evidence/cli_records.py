@@ -95,13 +95,13 @@ def _cmd_prisma(args) -> int:
 
 def _cmd_awaiting(args) -> int:
     """Print the included records that still need a reviewer; exit 3 with --fail-if-any."""
-    import pandas as pd
 
     from .screening import awaiting_curation
+    from .tables import read_csv_text
 
     screening = read_table(args.screening, SCREENING_SCHEMA)
     path = Path(args.characteristics)
-    curated = (pd.read_csv(path, dtype=str)["study_id"] if path.is_file() else [])
+    curated = (read_csv_text(path)["study_id"] if path.is_file() else [])
     todo = awaiting_curation(screening, curated)
     if todo.empty:
         print("every included record has a reviewer's decision and an extracted study")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -27,6 +28,21 @@ def _decode(data: bytes, path: Path) -> str:
         raise TableError(
             f"{path} line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the "
             "file as UTF-8 (in Excel: 'CSV UTF-8')") from None
+
+
+def read_json(path: str | Path):
+    """Read a JSON file; every failure is a :class:`TableError` naming the file."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise TableError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise TableError(f"{path}: cannot be read ({exc.strerror})") from None
+    try:
+        return json.loads(_decode(data, path))
+    except (ValueError, RecursionError) as exc:
+        raise TableError(f"{path}: not valid JSON ({exc})") from None
 
 
 def read_csv_text(path: str | Path) -> pd.DataFrame:

@@ -139,11 +139,27 @@ def write_table(frame: pd.DataFrame, path: Path | str, schema: pa.DataFrameSchem
 
 
 def read_table(path: Path | str, schema: pa.DataFrameSchema) -> pd.DataFrame:
-    """Read a CSV written by :func:`write_table` and validate it (empty cell = missing)."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    """Read a CSV written by :func:`write_table` and validate it (empty cell = missing).
+
+    Raises
+    ------
+    TableError
+        The file is missing, unreadable as CSV (named with its line) or breaks ``schema``.
+    """
+    from ketamine_evidence.tables import TableError, read_csv_text
+
+    frame = read_csv_text(path)
     for column, spec in schema.columns.items():
         if column in frame and str(spec.dtype) == "boolean":
             frame[column] = frame[column].map(
                 {"TRUE": True, "FALSE": False, "True": True, "False": False, "true": True,
                  "false": False}).astype("boolean")
-    return schema.validate(frame)
+    try:
+        return schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        shown = "; ".join(f"{c['column'] or ''} {c['check']}: {c['failure_case']!r}".strip()
+                          for c in cases.head(5).to_dict("records"))
+        more = f" and {len(cases) - 5} more" if len(cases) > 5 else ""
+        raise TableError(f"{path}: does not match the {schema.name} table ({shown}{more}); "
+                         "it is written by the workflow: re-run the step that makes it") from None
