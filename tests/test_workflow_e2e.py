@@ -569,8 +569,11 @@ R_CLASSES = {"text": {"character", "numeric", "integer", "logical"},
 
 
 def _codebook_tables() -> dict[str, list[tuple[str, str]]]:
-    """``{table: [(column, type), ...]}`` from the tables of ``results/CODEBOOK.md``."""
-    tables: dict[str, list[tuple[str, str]]] = {}
+    """``{table: [(column, type), ...]}`` from the tables of ``results/CODEBOOK.md``.
+
+    A row whose first cell reads *all columns of `X`* stands for the columns of table ``X``.
+    """
+    tables: dict[str, list] = {}
     current = None
     for line in CODEBOOK.read_text(encoding="utf-8").splitlines():
         heading = re.match(r"## `([^`]+\.csv)`", line)
@@ -578,16 +581,37 @@ def _codebook_tables() -> dict[str, list[tuple[str, str]]]:
             current = tables.setdefault(heading.group(1), [])
         elif line.startswith("## "):
             current = None
+        elif current is not None and line.startswith("| *all columns of `"):
+            current.append(re.match(r"\| \*all columns of `([^`]+)`", line).group(1))
         elif current is not None and line.startswith("| `"):
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
             current.extend((name, cells[1]) for name in re.findall(r"`([^`]+)`", cells[0]))
-    return tables
+
+    def expand(table: str, seen: tuple = ()) -> list[tuple[str, str]]:
+        assert table in tables and table not in seen, f"CODEBOOK: cannot expand {table}"
+        out = []
+        for entry in tables[table]:
+            out.extend(expand(entry, (*seen, table)) if isinstance(entry, str) else [entry])
+        return out
+
+    return {table: expand(table) for table in tables}
+
+
+def _csv_outputs(workdir: Path) -> list[str]:
+    """Every CSV a run wrote under ``results/`` and ``data/processed/`` (relative paths)."""
+    found = [*workdir.glob("results/**/*.csv"), *workdir.glob("data/processed/**/*.csv")]
+    return sorted(p.relative_to(workdir).as_posix() for p in found)
 
 
 def test_codebook_lists_exactly_the_columns_written(run):
     tables = _codebook_tables()
-    assert {"results/pooled.csv", "results/sensitivity.csv", "results/moderators.csv"} <= set(
-        tables)
+    written = _csv_outputs(run)
+    assert {"results/pooled.csv", "results/claims.csv", "data/processed/records.csv",
+            "data/processed/registry_effects.csv", "results/figures/index.csv"} <= set(written)
+    undocumented = sorted(set(written) - set(tables))
+    assert not undocumented, f"CSV outputs without a section in results/CODEBOOK.md: {undocumented}"
+    stale = sorted(set(tables) - set(written))
+    assert not stale, f"results/CODEBOOK.md documents tables the run did not write: {stale}"
     for table, columns in tables.items():
         header = pd.read_csv(run / table, nrows=0).columns.tolist()
         assert header == [c for c, _ in columns], table
