@@ -9,31 +9,59 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from test_workflow_e2e import ROOT, _explain, _snakemake, _stage
+from test_workflow_e2e import ROOT, TIMEOUT, _explain, _snakemake, _stage
 
 pytestmark = pytest.mark.slow
 
 # Imported by every Python process started with this folder on PYTHONPATH: the `figures`
-# step writes part of its output folder, announces that, and waits, so the test can
-# interrupt it mid-step.
-HOOK = '''
-import os, sys, time
+# step writes part of its output folder, then tells the test so by connecting to its socket
+# and stays in the step until the test hangs up. Nothing depends on time or on which process
+# a signal reaches first (under load the step could outlive snakemake's Ctrl-C handling, and
+# snakemake waited for it): the test waits for the connection, presses Ctrl-C, hangs up, and
+# only then does the step end, with exit status 130 as after Ctrl-C.
+HOOK = """
+import os, signal, socket, sys
 argv = getattr(sys, "orig_argv", [])
 if "ketamine_evidence.cli" in argv and "figures" in argv:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the hang-up, not the signal, ends it
     out = argv[argv.index("--outdir") + 1]
     os.makedirs(out, exist_ok=True)  # the step has begun writing its figures folder
     open(os.path.join(out, "forest_partial.png"), "wb").close()
-    open(os.environ["KE_TEST_STARTED"], "w").close()
-    time.sleep(600)
-'''
+    test = socket.create_connection(("127.0.0.1", int(os.environ["KE_TEST_PORT"])))
+    try:
+        test.recv(1)  # returns when the test hangs up
+    finally:
+        os._exit(130)
+"""
+
+
+def _wait_for_the_step(proc: subprocess.Popen, listener: socket.socket):
+    """The hooked step's connection, or ``None`` when snakemake ended without starting it;
+    and snakemake's output so far.
+
+    Event-driven, no clock: ``select`` wakes on the step's connection or on snakemake's
+    output, which is drained as it comes (a full pipe would stall snakemake).
+    """
+    out = bytearray()
+    stdout = proc.stdout.fileno()
+    while True:
+        ready, _, _ = select.select([listener, stdout], [], [])
+        if listener in ready:
+            return listener.accept()[0], out.decode(errors="replace")
+        chunk = os.read(stdout, 65536)
+        if not chunk:  # end of output: snakemake has exited
+            proc.wait()
+            return None, out.decode(errors="replace")
+        out += chunk
 
 
 @pytest.fixture(scope="module")
@@ -88,26 +116,26 @@ def test_interrupted_run_recovers_with_the_one_command(copy, tmp_path):
     hook = tmp_path / "hook"
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(HOOK, encoding="utf-8")
-    started = tmp_path / "figures-started"
     shutil.rmtree(copy / "results" / "figures")  # the figures step must run again ...
     (copy / "results" / "report.html").unlink()  # ... for a report that is needed
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(hook),
-               KE_TEST_STARTED=str(started))
-    proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "1"], cwd=copy,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 300  # a guard against hanging, not a timing check
-        while not started.exists():
-            assert proc.poll() is None, proc.communicate()[0]
-            assert time.monotonic() < deadline, "the figures step never started"
-            time.sleep(0.2)
-        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C goes to the whole foreground group
-        interrupted = proc.communicate(timeout=120)[0]
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(hook),
+                   KE_TEST_PORT=str(listener.getsockname()[1]))
+        proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "1"],
+                                cwd=copy, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            step, before = _wait_for_the_step(proc, listener)
+            assert step is not None, f"snakemake ended before the figures step began:\n{before}"
+            os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C goes to the whole foreground group
+            step.close()  # now the step ends
+            # a guard against a hang, not a timing check: nothing is left running
+            rest = proc.communicate(timeout=TIMEOUT)[0]
+            interrupted = before + rest.decode(errors="replace")
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
     assert proc.returncode != 0, interrupted
     # the half-written figures folder is marked incomplete: plain snakemake refuses to go on
     stuck = _snakemake(copy, "-n", "--cores", "2")
