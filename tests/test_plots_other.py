@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from types import SimpleNamespace
@@ -339,3 +340,45 @@ def test_prisma_says_when_full_texts_were_not_retrieved():
     text = flat_text(prisma_flow(counts, abstract_only=6))
     assert ("Reports not retrieved (n = 0) Full texts not retrieved: 6 included studies read "
             "in abstracts or registry records only") in text
+
+
+def test_prisma_ongoing_and_awaiting_classification_are_not_exclusions():
+    """PRISMA 2020: ongoing studies and studies awaiting classification have boxes of their
+    own beside the flow, not a line among the reasons for exclusion."""
+    zero = {"duplicates_removed": 0, "records_screened": 0, "records_excluded": 0,
+            "reports_sought": 0, "reports_not_retrieved": 0, "reports_assessed": 0,
+            "reports_excluded": 0, "reports_excluded_reasons": {}, "reports_ongoing": 0,
+            "reports_awaiting_classification": 0, "reports_included": 0}
+    prisma = {
+        "database_search": {"status": "complete", "per_source": {}},
+        "identification": {"databases": {"PubMed": 3}, "other_methods": {"known_reports": 71}},
+        "databases_and_registers": {**zero, "reports_ongoing": 2},
+        "other_methods": {**zero, "reports_sought": 71, "reports_assessed": 71,
+                          "reports_excluded": 33,
+                          "reports_excluded_reasons": {"wrong_design": 22, "review": 10,
+                                                       "other": 1},
+                          "reports_ongoing": 8, "reports_awaiting_classification": 10,
+                          "reports_included": 20},
+        "included": {"studies": 6, "reports": 20},
+    }
+    boxes = prisma_boxes(prisma)
+    excluded = boxes["other_stages"]["assessed_excluded"]
+    assert "Ongoing" not in excluded and "Awaiting" not in excluded
+    assert boxes["other_stages"]["apart"] == ("Reports of studies ongoing (n = 8)\nReports of "
+                                              "studies awaiting classification (n = 10)")
+    assert boxes["apart"].startswith("Reports of studies ongoing (n = 2)")
+    fig = prisma_flow(prisma)
+    text = flat_text(fig)
+    assert "Reports of studies ongoing (n = 8) Reports of studies awaiting classification" in text
+    boxes_drawn = by_gid(fig, "prisma_box")
+    assert len(boxes_drawn) == 16  # 14 with own other-methods stages, + one per column
+    # no box overlaps another, and each branch box sits between eligibility and inclusion
+    extents = [p.get_bbox() for p in boxes_drawn]
+    for a, b in itertools.combinations(extents, 2):
+        assert a.x1 <= b.x0 or b.x1 <= a.x0 or a.y1 <= b.y0 or b.y1 <= a.y0
+    assert len(by_gid(fig, "prisma_arrow")) >= 10
+
+
+def test_prisma_without_ongoing_keys_draws_no_extra_box():
+    assert prisma_boxes(FULL_COUNTS)["apart"] is None
+    assert len(by_gid(prisma_flow(FULL_COUNTS), "prisma_box")) == 10

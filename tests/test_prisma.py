@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pandas as pd
 import pytest
 
@@ -45,16 +47,18 @@ def test_counts():
     assert (db["identified"], db["duplicates_removed"], db["records_screened"],
             db["records_excluded"], db["records_excluded_by_automation"], db["reports_sought"],
             db["reports_not_retrieved"], db["reports_assessed"], db["reports_excluded"],
-            db["reports_included"]) == (7, 0, 7, 2, 1, 5, 1, 4, 2, 2)
+            db["reports_included"]) == (7, 0, 7, 2, 1, 5, 1, 4, 1, 2)
     assert db["records_excluded_reasons"] == {"animal": 1, "review": 1}
-    assert db["reports_excluded_reasons"] == {"ongoing_no_results": 1, "wrong_design": 1}
-    # studies not judged ineligible are counted apart as well
+    # an ongoing study is not excluded (PRISMA 2020): counted apart, not as a reason
+    assert db["reports_excluded_reasons"] == {"wrong_design": 1}
     assert (db["reports_ongoing"], db["reports_awaiting_classification"]) == (1, 0)
     other = c["other_methods"]
     assert (other["identified"], other["duplicates_removed"], other["reports_assessed"],
-            other["reports_excluded"], other["reports_included"]) == (4, 1, 3, 2, 1)
+            other["reports_excluded"], other["reports_included"]) == (4, 1, 3, 1, 1)
     assert (other["reports_ongoing"], other["reports_awaiting_classification"]) == (0, 1)
-    assert other["reports_excluded_reasons"] == {"awaiting_classification": 1, "review": 1}
+    assert other["reports_excluded_reasons"] == {"review": 1}
+    assert c["ongoing"] == {"studies": 1, "reports": 1, "study_ids": ["f"]}
+    assert c["awaiting_classification"] == {"studies": 1, "reports": 1, "study_ids": ["i"]}
     assert c["included"]["studies"] == 2 and c["included"]["study_ids"] == ["a", "g"]
     assert c["included"]["reports_by_type"] == {"preprint": 1, "publication": 1,
                                                  "registration": 1}
@@ -86,3 +90,69 @@ def test_unknown_stage_breaks_the_balance():
     records, screening = make(rows)
     with pytest.raises(PrismaError, match="other methods.*4 records identified but 3"):
         prisma_counts(records, screening)
+
+
+def assert_every_record_accounted_for(column: dict) -> None:
+    """The PRISMA 2020 boxes of one column add up: each record leaves in exactly one box."""
+    c = column
+    assert c["identified"] == c["duplicates_removed"] + c["records_screened"]
+    assert c["records_screened"] == c["records_excluded"] + c["reports_sought"]
+    assert c["reports_sought"] == c["reports_not_retrieved"] + c["reports_assessed"]
+    assert c["reports_assessed"] == (c["reports_excluded"] + c["reports_ongoing"]
+                                     + c["reports_awaiting_classification"]
+                                     + c["reports_included"])
+    assert sum(c["records_excluded_reasons"].values()) == c["records_excluded"]
+    assert sum(c["reports_excluded_reasons"].values()) == c["reports_excluded"]
+    assert not {"ongoing_no_results", "awaiting_classification"} & set(
+        c["reports_excluded_reasons"])
+
+
+#: every way a record can leave the flow: (stage, decision, reason_code)
+EXITS = [("identification", "exclude", "duplicate"), ("title_abstract", "exclude", "review"),
+         ("full_text", "exclude", "not_retrieved"), ("full_text", "exclude", "wrong_design"),
+         ("full_text", "exclude", "ongoing_no_results"),
+         ("full_text", "exclude", "awaiting_classification"),
+         ("full_text", "include", "include")]
+
+
+@pytest.mark.parametrize("repeats", [(1, 0, 2, 1, 3, 0, 1), (0, 2, 0, 3, 0, 4, 2),
+                                     (2, 1, 1, 1, 1, 1, 1)])
+def test_every_record_is_in_exactly_one_box(repeats):
+    """Each exit counted by hand: the boxes add up in both columns and the totals match."""
+    rows, n = [], itertools.count()
+    for source in ("pubmed", "other"):
+        for (stage, decision, code), times in zip(EXITS, repeats, strict=True):
+            for _ in range(times):
+                i = next(n)
+                rows.append((f"R{i}", source, "publication", f"s{i}", stage, decision, code,
+                             "rules"))
+    c = prisma_counts(*make(rows))
+    dup, ta, nr, ex, ongoing, awaiting, inc = repeats
+    for column in (c["databases_and_registers"], c["other_methods"]):
+        assert_every_record_accounted_for(column)
+        assert (column["identified"], column["duplicates_removed"], column["records_excluded"],
+                column["reports_not_retrieved"], column["reports_excluded"],
+                column["reports_ongoing"], column["reports_awaiting_classification"],
+                column["reports_included"]) == (sum(repeats), dup, ta, nr, ex, ongoing,
+                                                 awaiting, inc)
+    assert c["ongoing"]["studies"] == 2 * ongoing
+    assert c["awaiting_classification"]["studies"] == 2 * awaiting
+    assert c["included"]["studies"] == 2 * inc
+    assert c["check"]["records"] == len(rows)
+
+
+def test_the_fixture_balances_and_a_study_with_an_included_report_is_included():
+    c = prisma_counts(*make(ROWS))
+    for column in (c["databases_and_registers"], c["other_methods"]):
+        assert_every_record_accounted_for(column)
+    # study 'a' is included; a still-recruiting registration of it is not an ongoing study
+    rows = [*ROWS, ("NCT00000003", "ctgov", "registration", "a", "full_text", "exclude",
+                    "ongoing_no_results", "rules")]
+    c = prisma_counts(*make(rows))
+    assert c["databases_and_registers"]["reports_ongoing"] == 2
+    assert c["ongoing"]["study_ids"] == ["f"]
+    # a study both ongoing and awaiting classification counts once, as ongoing
+    rows = [*ROWS, ("KR005", "other", "registration", "f", "full_text", "exclude",
+                    "awaiting_classification", "curator")]
+    c = prisma_counts(*make(rows))
+    assert c["awaiting_classification"]["study_ids"] == ["i"]

@@ -692,3 +692,25 @@ def test_uncorrected_cohen_d_is_labelled_as_such():
                                                    config=CONFIG))
     assert "\u22120.90 (Cohen&#39;s d, uncorrected)" in html
     assert "\u22120.50 (Cohen" not in html
+
+
+def test_prisma_text_keeps_ongoing_and_awaiting_apart_from_the_excluded():
+    screening = pd.DataFrame({
+        "record_id": ["R1", "R2", "R3", "R4"],
+        "decision": ["exclude", "exclude", "exclude", "include"],
+        "reason_code": ["review", "ongoing_no_results", "awaiting_classification", "include"],
+        "reason_text": ["a review", "recruiting", "completed, no results", ""],
+        "decided_by": ["rules", "rules", "rules", "rules"]})
+    column = {"identified": 4, "reports_excluded": 1, "reports_excluded_reasons": {"review": 1},
+              "reports_ongoing": 1, "reports_awaiting_classification": 1, "reports_included": 1}
+    prisma = {"databases_and_registers": column, "other_methods": dict.fromkeys(column, 0)}
+    html = report.build_report(_with(screening=screening, prisma=prisma))
+    part = html.split('<section id="prisma">')[1].split("</section>")[0]
+    assert "counted among the excluded" not in part
+    assert "2 records of ongoing studies or studies awaiting classification are not excluded" \
+        in part
+    decisions = part.split("<caption>Screening decisions</caption>")[1].split("</table>")[0]
+    for label, n in (("Exclude", 1), ("Include", 1), ("Ongoing", 1),
+                     ("Awaiting classification", 1)):
+        assert f'<th scope="row">{label}</th><td class="num">{n}</td>' in decisions, label
+    assert "Reports of studies ongoing (not excluded)" in part

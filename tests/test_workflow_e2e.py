@@ -387,11 +387,17 @@ def test_prisma_counts_every_record_once(run):
     total = 0
     for column in ("databases_and_registers", "other_methods"):
         c = prisma[column]
-        assert c["identified"] == (c["duplicates_removed"] + c["records_excluded"]
-                                   + c["reports_not_retrieved"] + c["reports_excluded"]
-                                   + c["reports_included"]), column
-        assert c["records_screened"] == c["identified"] - c["duplicates_removed"]
+        # PRISMA 2020: each record leaves in exactly one box; ongoing studies and studies
+        # awaiting classification are boxes of their own, not exclusions
+        assert c["identified"] == c["duplicates_removed"] + c["records_screened"], column
+        assert c["records_screened"] == c["records_excluded"] + c["reports_sought"], column
+        assert c["reports_sought"] == c["reports_not_retrieved"] + c["reports_assessed"], column
+        assert c["reports_assessed"] == (c["reports_excluded"] + c["reports_ongoing"]
+                                         + c["reports_awaiting_classification"]
+                                         + c["reports_included"]), column
         assert sum(c["reports_excluded_reasons"].values()) == c["reports_excluded"]
+        assert not {"ongoing_no_results", "awaiting_classification"} & set(
+            c["reports_excluded_reasons"])
         total += c["identified"]
     assert total == len(records)
     ident = prisma["identification"]

@@ -3,8 +3,18 @@
 Two columns as in the PRISMA 2020 template for new reviews with databases, registers and
 other methods: "databases and registers" (PubMed, ClinicalTrials.gov) and "other methods"
 (the reviewers' ``known_reports.csv``). Each record leaves the flow in exactly one box:
-duplicate removed, excluded at title/abstract, not retrieved, excluded at full text, or
-included; :func:`prisma_counts` checks that, and that every record has one screening row.
+duplicate removed, excluded at title/abstract, not retrieved, excluded at full text, report of
+an ongoing study, report of a study awaiting classification, or included. Ongoing studies and
+studies awaiting classification are not excluded (PRISMA 2020 explanation and elaboration,
+item 16a; Cochrane Handbook 4.6): they have their own boxes, not a reason for exclusion.
+:func:`prisma_counts` checks that the boxes add up, and that every record has one screening
+row::
+
+    identified       = duplicates_removed + records_screened
+    records_screened = records_excluded + reports_sought
+    reports_sought   = reports_not_retrieved + reports_assessed
+    reports_assessed = reports_excluded + reports_ongoing + reports_awaiting_classification
+                       + reports_included
 """
 
 from __future__ import annotations
@@ -32,7 +42,12 @@ def _column(screen: pd.DataFrame) -> dict:
     ta_ex = screen[(screen["stage"] == "title_abstract") & (screen["decision"] == "exclude")]
     ft = screen[screen["stage"] == "full_text"]
     not_retrieved = ft[ft["reason_code"] == "not_retrieved"]
-    ft_ex = ft[(ft["decision"] == "exclude") & (ft["reason_code"] != "not_retrieved")]
+    # reports of studies still ongoing or awaiting classification: not judged ineligible,
+    # so not excluded (PRISMA 2020 / Cochrane report them apart)
+    apart = {label: ft[(ft["decision"] == "exclude") & (ft["reason_code"] == code)]
+             for code, label in NOT_YET_CLASSIFIED.items()}
+    ft_ex = ft[(ft["decision"] == "exclude")
+               & ~ft["reason_code"].isin(["not_retrieved", *NOT_YET_CLASSIFIED])]
     included = ft[ft["decision"] == "include"]
     screened = len(screen) - len(dup)
     sought = screened - len(ta_ex)
@@ -48,13 +63,18 @@ def _column(screen: pd.DataFrame) -> dict:
         "reports_assessed": sought - len(not_retrieved),
         "reports_excluded": len(ft_ex),
         "reports_excluded_reasons": _reasons(ft_ex),
-        # of the reports excluded, those of studies still ongoing or awaiting classification
-        # (not judged ineligible; PRISMA 2020 / Cochrane report them apart)
-        **{f"reports_{label}": int((ft_ex["reason_code"] == code).sum())
-           for code, label in NOT_YET_CLASSIFIED.items()},
+        **{f"reports_{label}": len(rows) for label, rows in apart.items()},
         "reports_included": len(included),
-        "_terminal": len(dup) + len(ta_ex) + len(not_retrieved) + len(ft_ex) + len(included),
+        "_terminal": (len(dup) + len(ta_ex) + len(not_retrieved) + len(ft_ex)
+                      + sum(len(rows) for rows in apart.values()) + len(included)),
     }
+
+
+def _studies(rows: pd.DataFrame, leave_out: set[str] = frozenset()) -> dict:
+    """``{"studies", "reports", "study_ids"}`` of screening rows (studies in ``leave_out``
+    are not counted: a study with an included report is included, whatever its others say)."""
+    ids = sorted(set(rows["study_id"].astype(str)) - set(leave_out))
+    return {"studies": len(ids), "reports": len(rows), "study_ids": ids}
 
 
 def prisma_counts(records: pd.DataFrame, screening: pd.DataFrame,
@@ -101,7 +121,13 @@ def prisma_counts(records: pd.DataFrame, screening: pd.DataFrame,
         if terminal != col["identified"]:
             raise PrismaError(f"PRISMA column '{name}': {col['identified']} records identified "
                               f"but {terminal} accounted for (stage/decision values unknown?)")
-    included = screen[(screen["stage"] == "full_text") & (screen["decision"] == "include")]
+    full_text = screen[screen["stage"] == "full_text"]
+    included = full_text[full_text["decision"] == "include"]
+    included_ids = set(included["study_id"].astype(str))
+    ongoing = _studies(full_text[full_text["reason_code"] == "ongoing_no_results"],
+                       included_ids)
+    awaiting = _studies(full_text[full_text["reason_code"] == "awaiting_classification"],
+                        included_ids | set(ongoing["study_ids"]))
     included_types = dict(sorted(Counter(
         records.set_index("record_id").loc[included["record_id"], "record_type"]).items()))
     by_source = Counter(records["source"])
@@ -131,4 +157,9 @@ def prisma_counts(records: pd.DataFrame, screening: pd.DataFrame,
         },
         "check": {"records": len(records), "screening_rows": len(screening),
                   "each_record_counted_once": True},
+        # studies neither included nor excluded (their reports: reports_ongoing and
+        # reports_awaiting_classification of each column); a study with an included report
+        # counts as included, an ongoing one not also as awaiting classification
+        "ongoing": ongoing,
+        "awaiting_classification": awaiting,
     }

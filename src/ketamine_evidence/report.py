@@ -994,6 +994,8 @@ PRISMA_BOXES = (
     ("reports_assessed", "Reports assessed for eligibility (full text)"),
     ("reports_excluded", "Reports excluded"),
     ("reports_excluded_reasons", "\u2026 reasons"),
+    ("reports_ongoing", "Reports of studies ongoing (not excluded)"),
+    ("reports_awaiting_classification", "Reports of studies awaiting classification (not excluded)"),
     ("reports_included", "Reports included"),
 )
 
@@ -1034,8 +1036,12 @@ def _prisma_section(inputs: ReportInputs) -> dict[str, Any]:
             reasons = [(_humanise(code), int(n)) for code, n in counts.items()]
     decisions = None
     if _has_rows(screening) and "decision" in screening.columns:
-        decisions = [(_humanise(d), int(n)) for d, n in
-                     screening["decision"].fillna("undecided").value_counts().items()]
+        # ongoing studies and studies awaiting classification are not excluded (PRISMA 2020)
+        outcome = screening["decision"].fillna("undecided").astype(str)
+        if "reason_code" in screening.columns:
+            for code, label in NOT_YET_CLASSIFIED.items():
+                outcome = outcome.mask(screening["reason_code"] == code, label)
+        decisions = [(_humanise(d), int(n)) for d, n in outcome.value_counts().items()]
     if reasons:
         apart = {_humanise(code) for code in NOT_YET_CLASSIFIED}
         reasons = [(r, n) for r, n in reasons if r not in apart]

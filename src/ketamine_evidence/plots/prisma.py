@@ -45,6 +45,9 @@ REASON_NAMES = {
     "other": "Other",
 }
 
+#: reports of studies neither excluded nor included (PRISMA 2020 item 16a: "studies ongoing",
+#: "studies awaiting classification"); given, they get a box of their own in each column
+APART_KEYS = ("reports_ongoing", "reports_awaiting_classification")
 PHASES = (("Identification", 0, 0), ("Screening", 1, 3), ("Included", 4, 4))
 PHASE_FILL = "#d6eaf8"  # light tint of Okabe-Ito sky blue
 HEADER_FILL = "#fbe7bf"  # light tint of Okabe-Ito orange
@@ -110,6 +113,9 @@ def counts_from_prisma_json(prisma: Mapping[str, Any]) -> dict[str, Any]:
         reasons = column.get("reports_excluded_reasons")
         return reasons if reasons else column.get("reports_excluded")
 
+    def apart(column: Mapping) -> dict:
+        return {key: column[key] for key in APART_KEYS if key in column}
+
     other_methods = dict(ident.get("other_methods") or {})
     if other:
         other_methods |= {
@@ -117,9 +123,11 @@ def counts_from_prisma_json(prisma: Mapping[str, Any]) -> dict[str, Any]:
             "reports_not_retrieved": other.get("reports_not_retrieved"),
             "reports_assessed": other.get("reports_assessed"),
             "reports_excluded": excluded(other),
+            **apart(other),
         }
     not_run = all(v is None for v in databases.values()) and bool(databases)
     return {
+        **{key: None if not_run else n for key, n in apart(main).items()},
         "identification": {"databases": databases, "other_methods": other_methods},
         "duplicates_removed": None if not_run else main.get("duplicates_removed"),
         "records_screened": None if not_run else main.get("records_screened"),
@@ -145,7 +153,12 @@ def prisma_boxes(counts: Mapping[str, Any]) -> dict[str, Any]:
                             "other_methods": {"known_reports": int, ...}},
          "duplicates_removed", "records_screened", "records_excluded", "reports_sought",
          "reports_not_retrieved", "reports_assessed", "reports_excluded": {reason: n},
+         "reports_ongoing", "reports_awaiting_classification",
          "studies_included", "reports_included", "notes": [str, ...]}
+
+    ``reports_ongoing`` and ``reports_awaiting_classification`` (reports of studies that are
+    neither excluded nor included) get a box of their own below the eligibility boxes, as
+    PRISMA 2020 asks (item 16a); without either key there is no such box.
 
     Databases and registers are told apart by name (``ctgov``, ``ictrp`` ... are registers).
     If ``other_methods`` itself holds ``reports_sought``, ``reports_not_retrieved``,
@@ -159,7 +172,8 @@ def prisma_boxes(counts: Mapping[str, Any]) -> dict[str, Any]:
     ident = c.get("identification") if isinstance(c.get("identification"), Mapping) else {}
     dbs = ident.get("databases") if isinstance(ident.get("databases"), Mapping) else {}
     other = ident.get("other_methods") if isinstance(ident.get("other_methods"), Mapping) else {}
-    stage_keys = ("reports_sought", "reports_not_retrieved", "reports_assessed", "reports_excluded")
+    stage_keys = ("reports_sought", "reports_not_retrieved", "reports_assessed", "reports_excluded",
+                  *APART_KEYS)
     other_sources = {k: v for k, v in other.items() if k not in stage_keys}
 
     databases = [f"{_name(k)} (n = {_n(v)})" for k, v in dbs.items() if k.lower() not in REGISTERS]
@@ -181,6 +195,13 @@ def prisma_boxes(counts: Mapping[str, Any]) -> dict[str, Any]:
             for r, n in reasons.items()
         )
 
+    def apart(d: Mapping) -> str | None:
+        if not isinstance(d, Mapping) or not any(k in d for k in APART_KEYS):
+            return None
+        return (f"Reports of studies ongoing (n = {_count(d, 'reports_ongoing')})\n"
+                "Reports of studies awaiting classification "
+                f"(n = {_count(d, 'reports_awaiting_classification')})")
+
     boxes: dict[str, Any] = {
         "identified": "\n".join(lines),
         "removed": f"Records removed before screening:\n  Duplicate records removed (n = "
@@ -191,6 +212,7 @@ def prisma_boxes(counts: Mapping[str, Any]) -> dict[str, Any]:
         "not_retrieved": f"Reports not retrieved\n(n = {_count(c, 'reports_not_retrieved')})",
         "assessed": f"Reports assessed for eligibility\n(n = {_count(c, 'reports_assessed')})",
         "assessed_excluded": excluded(c, "Reports excluded"),
+        "apart": apart(c),
         "included": (
             f"Studies included in review\n(n = {_count(c, 'studies_included')})\n"
             f"Reports of included studies\n(n = {_count(c, 'reports_included')})"
@@ -209,6 +231,7 @@ def prisma_boxes(counts: Mapping[str, Any]) -> dict[str, Any]:
             "not_retrieved": f"Reports not retrieved\n(n = {_count(other, 'reports_not_retrieved')})",
             "assessed": f"Reports assessed for eligibility\n(n = {_count(other, 'reports_assessed')})",
             "assessed_excluded": excluded(other, "Reports excluded"),
+            "apart": apart(other),
         }
     return boxes
 
@@ -277,10 +300,20 @@ def prisma_flow(
         [(0, wrap("assessed", 0)), (1, wrap("assessed_excluded", 1))],
         [(0, wrap("included", 0))],
     ]
+    # reports of studies ongoing / awaiting classification: a row of their own between the
+    # eligibility and the included boxes, branching off the flow (neither excluded nor included)
+    apart_row: list[tuple[int, str]] = [(1, wrap("apart", 1))] if b["apart"] else []
     if own_other:
         o = b["other_stages"]
         rows[2] += [(2, wrap("sought", 2, o)), (3, wrap("not_retrieved", 3, o))]
         rows[3] += [(2, wrap("assessed", 2, o)), (3, wrap("assessed_excluded", 3, o))]
+        if o["apart"]:
+            apart_row.append((3, wrap("apart", 3, o)))
+    phases = PHASES
+    if apart_row:
+        rows.insert(4, apart_row)
+        phases = (("Identification", 0, 0), ("Screening", 1, 4), ("Included", 5, 5))
+    included_row = len(rows) - 1
     header_h, vgap, top = 0.34, 0.28, 0.08
     main_w = col_x[1] + col_w[1] - col_x[0]
     other_w = col_x[-1] + col_w[-1] - col_x[2]
@@ -291,7 +324,7 @@ def prisma_flow(
     header_h = max(header_h, *(_height(h) for h in headers))
     heights = [max(_height(t) for _, t in row) for row in rows]
     # each phase bar must be tall enough for its rotated label
-    for name, r0, r1 in PHASES:
+    for name, r0, r1 in phases:
         need = text_width_in(name, SMALL_FONT_SIZE + 1, "bold") + 0.2
         have = sum(heights[r0 : r1 + 1]) + vgap * (r1 - r0)
         if have < need:
@@ -371,7 +404,7 @@ def prisma_flow(
             fontweight="bold",
         )
     # phase bars
-    for name, r0, r1 in PHASES:
+    for name, r0, r1 in phases:
         y0, y1 = row_y[r0], row_y[r1] + heights[r1]
         ax.add_patch(
             FancyBboxPatch(
@@ -404,22 +437,30 @@ def prisma_flow(
             box(col_x[col], y0, col_w[col], h, text)
             geo[(r, col)] = (col_x[col], y0, col_w[col], h)
     for r in range(len(rows)):
+        if (r, 0) not in geo:
+            continue
         x, y0, w, h = geo[(r, 0)]
         if (r, 1) in geo:
             arrow((x + w, y0 + h / 2), (col_x[1], y0 + h / 2))
-        if r + 1 < len(rows):
-            arrow((x + w / 2, y0 + h), (x + w / 2, geo[(r + 1, 0)][1]))
+        below = next((geo[(n, 0)] for n in range(r + 1, len(rows)) if (n, 0) in geo), None)
+        if below is not None:
+            arrow((x + w / 2, y0 + h), (x + w / 2, below[1]))
         if own_other and (r, 2) in geo:
             ox, oy, ow, oh = geo[(r, 2)]
             if (r, 3) in geo:
                 arrow((ox + ow, oy + oh / 2), (col_x[3], oy + oh / 2))
             if (r + 1, 2) in geo:
                 arrow((ox + ow / 2, oy + oh), (ox + ow / 2, geo[(r + 1, 2)][1]))
+    # a box without a flow box to its left branches off the vertical line of its column
+    for (r, col), (bx, by, _, bh) in list(geo.items()):
+        if col in (1, 3) and (r, col - 1) not in geo:
+            flow_x = geo[(3, col - 1)][0] + geo[(3, col - 1)][2] / 2
+            arrow((flow_x, by + bh / 2), (bx, by + bh / 2))
     ox, oy, ow, oh = geo[(0, 2)]
     if own_other:
         # other-methods reports assessed and included join the included box
         ax_, ay, aw, ah = geo[(3, 2)]
-        ix, iy, iw, ih = geo[(4, 0)]
+        ix, iy, iw, ih = geo[(included_row, 0)]
         _elbow(ax, (ax_ + aw / 2, ay + ah), (ix + iw, iy + ih / 2), arrow)
     else:
         # records from other methods join the main flow before screening, through the gap
