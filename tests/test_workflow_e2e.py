@@ -13,6 +13,7 @@ import json
 import math
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -645,3 +646,100 @@ def test_outputs_open_in_r_with_the_codebook_types(run):
             r_class, all_na = seen[(table, column)]
             if not all_na:  # an all-empty column is logical NA in R whatever it holds
                 assert r_class in R_CLASSES[kind], (table, column, kind, r_class)
+
+
+# ---------------------------------------------------------------- a reader that goes away
+def _closed_pipe(argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """Run with standard output a pipe whose reader has already gone (``| head`` exited)."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run(argv, cwd=cwd, stdout=write, stderr=subprocess.PIPE, text=True,
+                              env=dict(os.environ, MPLBACKEND="Agg"), timeout=TIMEOUT,
+                              check=False)
+    finally:
+        os.close(write)
+
+
+def _workflow_commands(workdir: Path) -> list[list[str]]:
+    """The subcommands the workflow runs, in its order, as its rules write them."""
+    proc = _snakemake(workdir, "-n", "-p", "--forceall", "--cores", "1")
+    assert proc.returncode == 0, _explain(proc, workdir)
+    commands = []
+    for line in (proc.stdout + proc.stderr).splitlines():
+        if line.startswith("Shell command: ") and " -m ketamine_evidence.cli " in line:
+            command = line.removeprefix("Shell command: ").split(" > logs/")[0]
+            commands.append(shlex.split(command))
+    return commands
+
+
+def _files(workdir: Path) -> dict[str, bytes]:
+    """Every file the workflow's steps wrote: the outputs its build stamp lists (folders
+    expanded, without snakemake's own ``.snakemake_timestamp``) and the stamp itself."""
+    stamp = workdir / "results" / "build_stamp.json"
+    found = [stamp]
+    for name in json.loads(stamp.read_text(encoding="utf-8"))["outputs"]:
+        path = workdir / name
+        found += (sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+                  if path.is_dir() else [path])
+    return {p.relative_to(workdir).as_posix(): p.read_bytes() for p in found}
+
+
+def test_a_closed_pipe_is_not_an_error_for_any_subcommand(run, tmp_path):
+    """Every subcommand with its standard output closed (``| head`` after the reader left):
+    no error, the same exit status as with a reader, and every file written all the same."""
+    work = tmp_path / "copy"
+    shutil.copytree(run, work, symlinks=True)
+    cli = [sys.executable, "-m", "ketamine_evidence.cli"]
+    covered = set()
+    # the workflow's own steps, from empty output folders: each must write everything
+    expected = _files(work)
+    for name in expected:
+        (work / name).unlink()
+    for argv in _workflow_commands(work):
+        proc = _closed_pipe(argv, work)
+        name = argv[argv.index("ketamine_evidence.cli") + 1]
+        assert proc.returncode == 0, (name, proc.stderr)
+        assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+        covered.add(name)
+    written = _files(work)
+    assert sorted(written) == sorted(expected)
+    assert [n for n in expected if written[n] != expected[n]] == []
+    # the others; diff (a changed claim: 1) and awaiting --fail-if-any (a record awaits: 3)
+    # must keep their exit status when nobody reads what they print
+    old = tmp_path / "old"
+    (old / "results").mkdir(parents=True)
+    (old / "data" / "processed").mkdir(parents=True)
+    claims = pd.read_csv(work / "results" / "claims.csv")
+    claims.loc[claims["verdict"] == "supported", "verdict"] = "contradicted"
+    claims.to_csv(old / "results" / "claims.csv", index=False)
+    shutil.copy2(work / "data" / "processed" / "prisma.json", old / "data" / "processed")
+    effects = tmp_path / "effects.csv"
+    effects.write_text("yi,vi\n" + "".join(f"0.{i % 9},0.0{i % 9 + 1}\n" for i in range(50)))
+    arms = tmp_path / "arms.csv"
+    arms.write_text("m1i,sd1i,n1i,m2i,sd2i,n2i\n" + "10,2,10,8,3,12\n" * 200)
+    others = {
+        "diff": (1, lambda _: ["diff", "--old", str(old), "--old-snapshot", "snapshot",
+                               "--new", ".", "--new-snapshot", "snapshot"]),
+        "awaiting": (3, lambda _: ["awaiting", "--characteristics",
+                                   "curated/study_characteristics.csv", "--fail-if-any"]),
+        "validate-sheet": (0, lambda _: ["validate-sheet", "--curated-dir", "curated",
+                                         "--config", "config.yaml"]),
+        "init-snapshot": (0, lambda i: ["init-snapshot", "--snapshot-dir",
+                                        str(tmp_path / f"snapshot{i}")]),
+        "escalc": (0, lambda _: ["escalc", "--measure", "MD", str(arms)]),
+        "pool": (0, lambda _: ["pool", str(effects)]),
+    }
+    for name, (status, argv) in others.items():
+        read = subprocess.run([*cli, *argv("read")], cwd=work, capture_output=True, text=True,
+                              timeout=TIMEOUT, check=False)
+        assert read.returncode == status and read.stdout, (name, read.stderr)
+        proc = _closed_pipe([*cli, *argv("gone")], work)
+        assert proc.returncode == status, (name, proc.returncode, proc.stderr)
+        assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+        covered.add(name)
+    # refresh needs PubMed and ClinicalTrials.gov (test_living_replay runs it on a replay server)
+    from ketamine_evidence import cli as cli_module
+
+    commands = set(cli_module.build_parser()._subparsers._group_actions[0].choices)
+    assert commands - covered == {"refresh"}

@@ -81,23 +81,63 @@ def error_message(exc: BaseException) -> str:
     return str(exc)
 
 
+def _discard_output(stream) -> None:
+    """Point ``stream``'s file descriptor at /dev/null (its reader went away)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, stream.fileno())
+    finally:
+        os.close(devnull)
+
+
+class ReaderMayLeave:
+    """``sys.stdout`` while a subcommand runs: a reader that goes away is not an error.
+
+    When the reader of a pipe leaves (``ketamine-evidence diff | head -3``), writing raises
+    :class:`BrokenPipeError`; this wrapper then sends the rest of the output to /dev/null and
+    lets the subcommand run on to its end, so that it still writes its files and returns its
+    own exit status (``diff``: 1 when something changed; ``awaiting --fail-if-any``: 3).
+    """
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            _discard_output(self._stream)
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            _discard_output(self._stream)
+            self._stream.flush()  # what was still buffered goes to /dev/null
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
+    stdout, sys.stdout = sys.stdout, ReaderMayLeave(sys.stdout)
     try:
         status = int(args.func(args) or 0)
         sys.stdout.flush()  # inside the try: a reader that went away is seen here
         return status
     except BrokenPipeError:
-        # The reader went away (``ketamine-evidence pool x.csv | head -3``): not an error.
-        # Point stdout at /dev/null so that the interpreter's final flush does not fail too.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        # Written past the wrapper (to the binary buffer): still not an error.
+        _discard_output(stdout)
         return 0
     except (KetamineEvidenceError, ValueError, OSError) as exc:
         print(f"ketamine-evidence {args.command}: error: {error_message(exc)}", file=sys.stderr)
         return EXIT_ERROR
+    finally:
+        sys.stdout = stdout
 
 
 if __name__ == "__main__":
