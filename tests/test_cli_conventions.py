@@ -121,3 +121,20 @@ def test_make_help_lists_the_targets_and_make_clean_works(tmp_path):
     assert dry.returncode == 0, dry.stderr
     assert "results" in dry.stdout and "data/processed" in dry.stdout
     assert "data/raw" not in dry.stdout
+
+
+def test_a_file_has_one_option_and_one_default_in_every_subcommand():
+    """A workflow file read by several subcommands is named by the same option with the same
+    default path everywhere (``cli_files.FILES``); ``None`` marks an optional input."""
+    from ketamine_evidence.cli_files import FILES
+
+    seen = 0
+    for name, parser in _subcommands().items():
+        for action in parser._actions:
+            option = next((o for o in action.option_strings if o in FILES), None)
+            if option is None or action.default is None or action.required:
+                continue
+            assert action.default == Path(FILES[option][0]), (name, option, action.default)
+            assert isinstance(action.default, Path), (name, option)
+            seen += 1
+    assert seen >= 30

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from ketamine_evidence import analysis, claims, fits, grade, posterior, reproduce
+from ketamine_evidence.cli_files import file_option
 from ketamine_evidence.config import load_settings
 from ketamine_evidence.extraction import read_thresholds
 from ketamine_evidence.tables import read_table, write_table, write_text
@@ -141,10 +142,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "them (random effects, configured estimator and test), with sensitivity, "
                     "small-study, subgroup and meta-regression analyses. This is the only step "
                     "that pools; figures, claims and the report read what it writes.")
-    p.add_argument("--config", type=Path, default=Path("config.yaml"),
-                   help="the review configuration (analyses, estimator, test)")
-    p.add_argument("--effects", type=Path, default=Path("data/processed/effects.csv"),
-                   help="effects table written by 'effects'")
+    file_option(p, "--config", help="the review configuration (analyses, estimator, test)")
+    file_option(p, "--effects")
     p.add_argument("--out-pooled", type=Path, default=Path("results/pooled.csv"),
                    help="where to write one row per pooled analysis")
     p.add_argument("--out-study-effects", type=Path, default=Path("results/study_effects.csv"),
@@ -174,29 +173,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Judge every claim of the config against the pooled confidence interval "
                     "of its analysis: supported, contradicted, inconclusive or no_evidence, with "
                     "the reason in words.")
-    p.add_argument("--config", type=Path, default=Path("config.yaml"),
-                   help="the review configuration (claims and analyses)")
-    p.add_argument("--pooled", type=Path, default=Path("results/pooled.csv"),
-                   help="pooled analyses written by 'analyze'")
-    p.add_argument("--study-effects", type=Path, default=Path("results/study_effects.csv"),
-                   help="per-study rows written by 'analyze'")
-    p.add_argument("--risk-of-bias", type=Path, default=Path("data/raw/risk_of_bias.csv"),
-                   help="curated RoB 2 judgements")
-    p.add_argument("--not-poolable", type=Path, default=Path("data/processed/not_poolable.csv"),
-                   help="results that could not be pooled, written by 'effects'")
-    p.add_argument("--within-arm", type=Path, default=Path("data/processed/within_arm.csv"),
-                   help="within-arm changes from baseline, written by 'effects'")
-    p.add_argument("--characteristics", type=Path,
-                   default=Path("data/raw/study_characteristics.csv"),
-                   help="study characteristics (participants of trials that were not pooled)")
+    file_option(p, "--config", help="the review configuration (claims and analyses)")
+    for option in ("--pooled", "--study-effects", "--risk-of-bias", "--not-poolable",
+                   "--within-arm"):
+        file_option(p, option)
+    file_option(p, "--characteristics",
+                help="study characteristics (participants of trials that were not pooled)")
     p.add_argument("-o", "--output", "--out", type=Path, default=Path("results/claims.csv"),
                    metavar="PATH", help="where to write the claims table")
     p.add_argument("--thresholds", type=Path, default=None,
                    help="curated thresholds.csv (minimal important differences)")
-    p.add_argument("--screening", type=Path, default=None,
-                   help="screening.csv: registered trials without results (missing results)")
-    p.add_argument("--records", type=Path, default=None,
-                   help="records.csv: registration numbers and titles of those trials")
+    file_option(p, "--screening", default=None,
+                help="screening.csv: registered trials without results (missing results)")
+    file_option(p, "--records", default=None,
+                help="records.csv: registration numbers and titles of those trials")
     p.add_argument("--as-of", default=None,
                    help="ISO date against which registered completion dates are overdue "
                         "(default: the date the evidence is current to, from --manifest; "
@@ -204,9 +194,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--manifest", type=Path, default=None,
                    help="the snapshot's manifest.json: its search date is the default "
                         "--as-of, so a rebuild on a later day judges the same evidence alike")
-    p.add_argument("--posterior", type=Path, default=None,
-                   help="bayes_posterior.csv from 'analyze --out-posterior': adds p_claim, "
-                        "p_claim_pred, p_meaningful, p_meaningful_pred")
+    file_option(p, "--posterior", default=None,
+                help="bayes_posterior.csv from 'analyze --out-posterior': adds p_claim, "
+                     "p_claim_pred, p_meaningful, p_meaningful_pred")
     p.add_argument("--out-probabilities", type=Path, default=None,
                    help="also write the claim probabilities under every prior of the "
                         "sensitivity set (results/claim_probabilities.csv)")

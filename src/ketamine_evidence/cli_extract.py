@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from ketamine_evidence import registry_results as rr
+from ketamine_evidence.cli_files import file_option
 from ketamine_evidence.config import load_settings
 from ketamine_evidence.extraction import derive_effects, load_curated
 from ketamine_evidence.tables import write_table
@@ -218,14 +219,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "within_arm.csv) and, with --registry-dir, read the posted ClinicalTrials.gov "
                     "results of the included trials and compare them with the publications.",
     )
-    p.add_argument(
-        "--config",
-        type=Path,
-        default=Path("config.yaml"),
-        help="review configuration or a settings file; read for analysis.crossover_r and "
-             "crossover_r_sensitivity unless --crossover-r is given, and for "
-             "review.curated_dir unless --curated-dir is given",
-    )
+    file_option(p, "--config",
+                help="review configuration or a settings file; read for analysis.crossover_r "
+                     "and crossover_r_sensitivity unless --crossover-r is given, and for "
+                     "review.curated_dir unless --curated-dir is given")
     p.add_argument("--crossover-r", type=float, default=None, metavar="R",
                    help="within-person correlation assumed for crossover trials")
     p.add_argument("--crossover-r-sensitivity", type=float, nargs="*", default=None,
@@ -253,8 +250,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "other curated sheets against the codebook; every problem is listed with "
                     "file, row, line and field (exit status 2 when there is any).",
     )
-    p.add_argument("--config", type=Path, default=Path("config.yaml"),
-                   help="review configuration (for review.curated_dir)")
+    file_option(p, "--config", help="review configuration (for review.curated_dir)")
     p.add_argument("--curated-dir", type=Path, default=None, metavar="DIR",
                    help="folder of the curated sheets (default: review.curated_dir or data/raw)")
     p.add_argument(
@@ -276,14 +272,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "study_characteristics.csv, plus the arm-level rows of those unconfirmed "
                     "registrations. The analyses never pool these rows.",
     )
-    p.add_argument("--config", type=Path, default=Path("config.yaml"),
-                   help="review configuration, read for review.curated_dir unless "
-                        "--curated-dir is given")
+    file_option(p, "--config", help="review configuration, read for review.curated_dir "
+                                    "unless --curated-dir is given")
     p.add_argument("--curated-dir", type=Path, default=None,
                    help="folder of the curated sheets (default: review.curated_dir)")
     p.add_argument("--registry-dir", type=Path, required=True,
                    help="snapshot folder with manifest.json, or a folder of CT.gov v2 study JSON")
-    p.add_argument("--screening", type=Path, required=True, help="screening.csv")
+    file_option(p, "--screening", default=None, required=True)
     p.add_argument("-o", "--output", type=Path, metavar="PATH",
                    default=Path("data/processed/registry_effects.csv"),
                    help="where to write the registry effect rows")

@@ -21,6 +21,7 @@ import pandas as pd
 
 from ketamine_evidence import analysis, plots, posterior
 from ketamine_evidence.claims import claim_bounds
+from ketamine_evidence.cli_files import file_option
 from ketamine_evidence.config import ClaimSpec, load_settings
 from ketamine_evidence.fits import read_fits
 from ketamine_evidence.plots.funnel import funnel_plot
@@ -203,22 +204,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Draw the forest, cumulative, leave-one-out and funnel plots of every "
                     "analysis, the PRISMA 2020 diagram and the risk-of-bias summary as PNG and "
                     "SVG; index.csv lists each figure or why it was skipped.")
-    p.add_argument("--config", type=Path, default=Path("config.yaml"),
-                   help="the review configuration (analyses and claims)")
-    p.add_argument("--analyses", type=Path, default=Path("results/analyses.json"),
-                   help="the fits saved by 'analyze' (figures never pool again)")
-    p.add_argument("--prisma", type=Path, default=Path("data/processed/prisma.json"),
-                   help="PRISMA counts written by 'prisma'")
-    p.add_argument("--risk-of-bias", type=Path, default=Path("data/raw/risk_of_bias.csv"),
-                   help="curated RoB 2 judgements")
-    p.add_argument("--characteristics", type=Path,
-                   default=Path("data/raw/study_characteristics.csv"),
-                   help="curated study characteristics (study labels)")
-    p.add_argument("--claims", type=Path, default=None,
-                   help="claims.csv written by 'claims' (with --posterior: one figure per "
-                        "claim, the posterior of its effect with the claimed range shaded)")
-    p.add_argument("--posterior", type=Path, default=None,
-                   help="bayes_posterior.csv written by 'analyze --out-posterior'")
+    file_option(p, "--config", help="the review configuration (analyses and claims)")
+    file_option(p, "--analyses", help="the fits saved by 'analyze' (figures never pool again)")
+    file_option(p, "--prisma")
+    file_option(p, "--risk-of-bias")
+    file_option(p, "--characteristics", help="curated study characteristics (study labels)")
+    file_option(p, "--claims", default=None,
+                help="claims.csv written by 'claims' (with --posterior: one figure per claim, "
+                     "the posterior of its effect with the claimed range shaded)")
+    file_option(p, "--posterior", default=None)
     p.add_argument("--output-dir", "--outdir", type=Path, default=Path("results/figures"),
                    metavar="DIR", help="folder to write the figures and index.csv into")
     p.set_defaults(func=figures_command)

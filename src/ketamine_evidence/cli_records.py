@@ -10,6 +10,7 @@ import json
 import logging
 from pathlib import Path
 
+from .cli_files import file_option
 from .config import load_settings
 from .schemas.records import (
     RECORDS_SCHEMA,
@@ -132,7 +133,7 @@ def register(subparsers) -> None:
                     "below falls back to the environment variable named in its help, then to "
                     "the real service and its own policy, so the refresh can run against a "
                     "mirror, a proxy or a local replay server.")
-    p.add_argument("--config", default="config.yaml", help=CONFIG_HELP)
+    file_option(p, "--config", help=CONFIG_HELP)
     p.add_argument("--snapshot-dir", metavar="DIR",
                    help="snapshot folder to add to (default: review.snapshot_dir of the config)")
     from .sources.settings import (
@@ -177,16 +178,13 @@ def register(subparsers) -> None:
         description="Parse the hash-checked snapshot and the reviewers' known_reports.csv into "
                     "one row per record (records.csv), deduplicate them and link PMIDs and NCT "
                     "IDs into studies (studies.csv).")
-    p.add_argument("--config", default="config.yaml",
-                   help="read only when --snapshot-dir or --curated-dir is not given")
+    file_option(p, "--config", help="read only when --snapshot-dir or --curated-dir is not given")
     p.add_argument("--snapshot-dir", metavar="DIR",
                    help="snapshot folder (default: review.snapshot_dir of the config)")
     p.add_argument("--curated-dir", metavar="DIR",
                    help="folder with known_reports.csv (default: review.curated_dir)")
-    p.add_argument("--records", default="data/processed/records.csv", metavar="PATH",
-                   help="where to write the records table")
-    p.add_argument("--studies", default="data/processed/studies.csv", metavar="PATH",
-                   help="where to write the studies table")
+    file_option(p, "--records", help="where to write the records table")
+    file_option(p, "--studies", help="where to write the studies table")
     p.set_defaults(func=_cmd_records)
 
     p = subparsers.add_parser(
@@ -194,11 +192,9 @@ def register(subparsers) -> None:
         help="apply the eligibility rules and reviewer overrides -> screening.csv",
         description="Screen every record with the eligibility rules of the config, then apply "
                     "the reviewers' overrides; each decision keeps its reason and who made it.")
-    p.add_argument("--config", default="config.yaml", help=CONFIG_HELP)
-    p.add_argument("--records", default="data/processed/records.csv", metavar="PATH",
-                   help="records table written by 'records'")
-    p.add_argument("--studies", default="data/processed/studies.csv", metavar="PATH",
-                   help="studies table written by 'records'")
+    file_option(p, "--config", help=CONFIG_HELP)
+    file_option(p, "--records")
+    file_option(p, "--studies")
     p.add_argument("--overrides", default="data/raw/screening_overrides.csv", metavar="PATH",
                    help="reviewers' screening overrides (optional file)")
     _output(p, "data/processed/screening.csv", "the screening table")
@@ -210,10 +206,8 @@ def register(subparsers) -> None:
              "to-do list); with --fail-if-any, exit 3 when there are some",
         description="List the records the screening rules include that no reviewer has "
                     "confirmed or extracted yet: the living review's to-do list.")
-    p.add_argument("--screening", default="data/processed/screening.csv", metavar="PATH",
-                   help="screening table written by 'screen'")
-    p.add_argument("--characteristics", default="data/raw/study_characteristics.csv",
-                   metavar="PATH", help="curated study characteristics (extracted studies)")
+    file_option(p, "--screening")
+    file_option(p, "--characteristics", help="curated study characteristics (extracted studies)")
     p.add_argument("--fail-if-any", action="store_true",
                    help="exit with status 3 when any record awaits a reviewer (for scheduled CI)")
     p.set_defaults(func=_cmd_awaiting)
@@ -222,10 +216,8 @@ def register(subparsers) -> None:
         "prisma", help="PRISMA 2020 counts -> prisma.json",
         description="Count records and studies at every PRISMA 2020 stage (identification by "
                     "source, screening, exclusions with reasons, inclusion) into prisma.json.")
-    p.add_argument("--records", default="data/processed/records.csv", metavar="PATH",
-                   help="records table written by 'records'")
-    p.add_argument("--screening", default="data/processed/screening.csv", metavar="PATH",
-                   help="screening table written by 'screen'")
+    file_option(p, "--records")
+    file_option(p, "--screening")
     p.add_argument("--snapshot-dir", default="data/raw/snapshot", metavar="DIR",
                    help="read the manifest to report whether databases were searched")
     _output(p, "data/processed/prisma.json", "the PRISMA counts (JSON)")

@@ -13,49 +13,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ketamine_evidence import provenance, report
+from ketamine_evidence.cli_files import FILES, file_option
 from ketamine_evidence.tables import TableError, write_text
 
-# (option, ReportInputs/load_report_inputs keyword, default path, help)
-INPUT_OPTIONS = (
-    ("--claims", "claims", "results/claims.csv", "claims with verdicts"),
-    ("--pooled", "pooled", "results/pooled.csv", "one row per pooled analysis"),
-    ("--study-effects", "study_effects", "results/study_effects.csv",
-     "per-study rows of each analysis"),
-    ("--sensitivity", "sensitivity", "results/sensitivity.csv",
-     "leave-one-out, cumulative, crossover r and estimator sensitivity"),
-    ("--moderators", "moderators", "results/moderators.csv",
-     "subgroup analyses and meta-regressions"),
-    ("--figures-dir", "figures_dir", "results/figures",
-     "folder of PNG figures (forest_<id>.png, funnel_<id>.png, prisma.png, rob_summary.png ...)"),
-    ("--prisma", "prisma", "data/processed/prisma.json", "PRISMA 2020 counts"),
-    ("--studies", "studies", "data/processed/studies.csv", "processed study list"),
-    ("--screening", "screening", "data/processed/screening.csv", "screening decisions"),
-    ("--characteristics", "characteristics", "data/raw/study_characteristics.csv",
-     "curated study characteristics"),
-    ("--risk-of-bias", "risk_of_bias", "data/raw/risk_of_bias.csv", "RoB 2 judgements"),
-    ("--not-poolable", "not_poolable", "data/processed/not_poolable.csv",
-     "results that could not be pooled"),
-    ("--registry-vs-publication", "registry_vs_publication",
-     "data/processed/registry_vs_publication.csv", "registry versus publication discrepancies"),
-    ("--within-arm", "within_arm", "data/processed/within_arm.csv",
-     "within-arm reductions from baseline"),
-    ("--published-syntheses", "published_syntheses", "data/raw/published_syntheses.csv",
-     "published meta-analyses, shown for context (never pooled)"),
-    ("--records", "records", "data/processed/records.csv",
-     "processed records (titles of the excluded reports); optional"),
-    ("--registry-facts", "registry_facts", "data/raw/registry_facts.csv",
-     "curated registry facts (changed primary outcome, time point, enrolment); optional"),
-    ("--certainty", "certainty", "results/certainty.csv",
-     "GRADE judgements per claim or analysis and domain"),
-    ("--summary-of-findings", "summary_of_findings", "results/summary_of_findings.csv",
-     "GRADE Summary-of-findings table"),
-    ("--claim-studies", "claim_studies", "results/claim_studies.csv",
-     "every trial that reported each claim's outcome, with its direction of effect"),
-    ("--manifest", "manifest", "data/raw/snapshot/manifest.json", "snapshot retrieval manifest"),
-    ("--config", "config", "config.yaml", "the review configuration"),
-    ("--changes", "changes", "results/changes.json",
-     "what changed since the previous version (ketamine-evidence diff --json); optional"),
-)
+# (option, ReportInputs/load_report_inputs keyword, default path, help): the files of FILES
+INPUT_OPTIONS = tuple((option, option[2:].replace("-", "_"), *FILES[option]) for option in (
+    "--claims", "--pooled", "--study-effects", "--sensitivity", "--moderators", "--figures-dir",
+    "--prisma", "--studies", "--screening", "--characteristics", "--risk-of-bias",
+    "--not-poolable", "--registry-vs-publication", "--within-arm", "--published-syntheses",
+    "--records", "--registry-facts", "--certainty", "--summary-of-findings", "--claim-studies",
+    "--manifest", "--config", "--changes"))
 #: Inputs a review may legitimately lack (context only); every other input is required.
 OPTIONAL_INPUTS = ("published_syntheses", "registry_facts", "records", "changes")
 
@@ -85,9 +52,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description="Build one self-contained HTML report (figures embedded, no network "
                     "needed) from the workflow outputs. A missing input is an error (exit status 2) "
                     "unless --allow-missing is given.")
-    for option, dest, default, help_text in INPUT_OPTIONS:
-        parser.add_argument(option, dest=dest, type=Path, default=Path(default),
-                            metavar="PATH", help=f"{help_text} (default: {default})")
+    for option, dest, _, _ in INPUT_OPTIONS:
+        file_option(parser, option, dest=dest)
     parser.add_argument("--figure", dest="figures", type=Path, action="append", default=[],
                         metavar="PNG", help="an extra figure file to embed (repeatable)")
     parser.add_argument("--generated-on", default=None, metavar="DATE",
@@ -149,11 +115,8 @@ def register_stamp(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
         description="Write a JSON build stamp: git commit (and uncommitted changes), package "
                     "version, SHA-256 of the config, snapshot date, and the SHA-256 of every "
                     "input and output file named.")
-    parser.add_argument("--config", type=Path, default=Path("config.yaml"), metavar="PATH",
-                        help="the review configuration (default: config.yaml)")
-    parser.add_argument("--manifest", type=Path, default=Path("data/raw/snapshot/manifest.json"),
-                        metavar="PATH", help="the snapshot manifest "
-                                             "(default: data/raw/snapshot/manifest.json)")
+    file_option(parser, "--config")
+    file_option(parser, "--manifest")
     parser.add_argument("--inputs", nargs="*", default=[], metavar="PATH",
                         help="source files the build read (curated sheets, snapshot files)")
     parser.add_argument("--outputs", nargs="*", default=[], metavar="PATH",
