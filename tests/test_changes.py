@@ -10,7 +10,7 @@ import pandas as pd
 
 from ketamine_evidence import cli
 from ketamine_evidence.changes import Version, compare, compare_claims, same_value, to_markdown
-from ketamine_evidence.cli_changes import EXIT_CHANGED, EXIT_SAME
+from ketamine_evidence.cli.changes import EXIT_CHANGED, EXIT_SAME
 
 ROOT = Path(__file__).resolve().parents[1]
 E2E_SNAPSHOT = ROOT / "tests" / "e2e" / "snapshot"

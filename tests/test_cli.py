@@ -15,10 +15,10 @@ def test_every_listed_subcommand_is_registered():
 
 def test_one_subcommand_imports_only_its_module():
     code = ("import sys; from ketamine_evidence import cli; cli.build_parser(['pool', 'x.csv']);"
-            "print(sorted(m for m in sys.modules if m.startswith('ketamine_evidence.cli_')))")
+            "print(sorted(m for m in sys.modules if m.startswith('ketamine_evidence.cli.')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
-    assert out.strip() == "['ketamine_evidence.cli_meta']"
+    assert out.strip() == "['ketamine_evidence.cli.meta']"
 
 
 def test_error_exit_code_and_message(tmp_path, capsys):

@@ -126,7 +126,7 @@ def test_make_help_lists_the_targets_and_make_clean_works(tmp_path):
 def test_a_file_has_one_option_and_one_default_in_every_subcommand():
     """A workflow file read by several subcommands is named by the same option with the same
     default path everywhere (``cli_files.FILES``); ``None`` marks an optional input."""
-    from ketamine_evidence.cli_files import FILES
+    from ketamine_evidence.cli.files import FILES
 
     seen = 0
     for name, parser in _subcommands().items():

@@ -7,7 +7,7 @@ import argparse
 import pandas as pd
 import pytest
 
-from ketamine_evidence.cli_effects import register
+from ketamine_evidence.cli.effects import register
 from ketamine_evidence.effects import escalc
 
 

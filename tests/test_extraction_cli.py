@@ -9,7 +9,7 @@ import pandas as pd
 import yaml
 from test_extraction_fixtures import CHARS, ext_row, write_sheets
 
-from ketamine_evidence import cli_extract
+from ketamine_evidence.cli import extract as cli_extract
 from ketamine_evidence.schemas import extraction as sx
 
 FIXTURE = (

@@ -451,7 +451,7 @@ def test_missing_extra_column_is_explained():
 
 
 def test_figures_step_names_the_instrument_and_favours_on_ratio_scales():
-    from ketamine_evidence.cli_figures import _direction, axis_label
+    from ketamine_evidence.cli.figures import _direction, axis_label
 
     assert axis_label("MD", ["IES-R"]) == "Mean difference (IES-R points)"
     assert axis_label("SMD", ["PCL-5", "CAPS-5", None]) == (

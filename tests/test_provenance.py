@@ -106,7 +106,7 @@ def test_stamp_command_writes_json(repo, monkeypatch):
 
 
 def test_evidence_date_is_the_search_date_and_judges_overdue_results(tmp_path):
-    from ketamine_evidence.cli_analysis import judgement_date
+    from ketamine_evidence.cli.analysis import judgement_date
 
     manifest = {"manifest_version": 1, "written_utc": "2026-11-29T10:00:00Z",
                 "database_search": {"status": "complete", "as_of": "2026-11-28"},

@@ -309,8 +309,7 @@ def test_load_and_write_with_missing_and_empty_files(tmp_path: Path):
 
 
 def test_cli_writes_report(tmp_path: Path, monkeypatch):
-    from ketamine_evidence import cli_report
-
+    from ketamine_evidence.cli import report as cli_report
     monkeypatch.chdir(tmp_path)  # every default path is missing here
     out = tmp_path / "r" / "report.html"
     assert cli_report.main(["report", "--allow-missing", "--out", str(out)]) == 0

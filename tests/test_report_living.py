@@ -13,7 +13,7 @@ import pytest
 
 from ketamine_evidence import provenance, report
 from ketamine_evidence.changes import Version, compare
-from ketamine_evidence.cli_changes import STAMP, load_version, version_inputs
+from ketamine_evidence.cli.changes import STAMP, load_version, version_inputs
 from ketamine_evidence.report_living import changes_view, header_view
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -2,6 +2,14 @@
 
 The package has a pure core (``effects``, ``meta``, ``claims``, ...) that does no IO,
 and thin adapters (``sources`` for the network, ``io`` for files, ``plots``, ``report``).
+
+Layout by stage (each subpackage's docstring says what it owns and may import): search
+``sources``; records and screening ``records``, ``screening``, ``prisma`` (table contracts
+in ``schemas``); extraction ``extraction``; registry ``registry_results``; statistics
+``effects``, ``conversions``, ``meta`` (pure), ``analysis``, ``fits``, ``posterior``,
+``reproduce``; synthesis and claims ``synthesis``, ``thresholds``, ``claims``,
+``certainty``, ``grade``, ``changes``; presentation ``plots``, ``report``, ``wording``;
+command line ``cli``. Shared by all: ``config``, ``tables``, ``provenance``.
 """
 
 __version__ = "0.1.0"

@@ -10,7 +10,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.settings.types import DeploymentMethod
 
-from ketamine_evidence.cli_changes import version_inputs
+from ketamine_evidence.cli.changes import version_inputs
 from ketamine_evidence.config import SECTIONS, settings_from_mapping, settings_slice, validate_config
 
 # The configuration Snakemake resolved (config.yaml plus --configfile / --config overrides),

@@ -6,6 +6,10 @@ heterogeneity statistics of metafor (Viechtbauer 2010), checked against metafor 
 random-effects meta-analysis (:func:`bayes`, :func:`bayes_many`) by numerical integration,
 checked against R's bayesmeta (``tests/results/bayes_reference.json``).
 
+Stage: statistics. It owns pooling and imports only numpy, scipy and statsmodels (and
+the package's error and warning classes): no IO and no other part of the package, so every
+stage may use it.
+
 >>> from ketamine_evidence.meta import rma
 >>> res = rma([0.2, 0.5, 0.1, 0.4], [0.04, 0.05, 0.03, 0.06])
 >>> round(res.estimate, 4), res.method, res.test

@@ -4,6 +4,8 @@ and the posterior of each claim's effect with its claimed range shaded.
 Every plotting function takes ``ax=None`` (or creates its own figure) and returns the
 :class:`~matplotlib.figure.Figure`; it draws numbers computed elsewhere (``meta``, ``bias``,
 the PRISMA counts) and computes nothing beyond layout. :func:`save_figure` is the only IO.
+Stage: presentation. It may import the pure core (``meta`` results, ``posterior``, the
+labels) and ``tables`` for :func:`save_figure`; it never reads the workflow's files.
 """
 
 from ._common import (

@@ -16,9 +16,9 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import KetamineEvidenceError
-from .meta import METHODS, TESTS, MetaAnalysisWarning, rma
-from .tables import read_csv_text
+from .. import KetamineEvidenceError
+from ..meta import METHODS, TESTS, MetaAnalysisWarning, rma
+from ..tables import read_csv_text
 
 
 class PoolInputError(KetamineEvidenceError, ValueError):

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ketamine_evidence import analysis, plots, posterior
 from ketamine_evidence.claims import claim_bounds
-from ketamine_evidence.cli_files import file_option
+from ketamine_evidence.cli.files import file_option
 from ketamine_evidence.config import ClaimSpec, load_settings
 from ketamine_evidence.fits import read_fits
 from ketamine_evidence.plots.funnel import funnel_plot

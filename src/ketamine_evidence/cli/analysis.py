@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from ketamine_evidence import analysis, claims, fits, grade, posterior, reproduce
-from ketamine_evidence.cli_files import file_option
+from ketamine_evidence.cli.files import file_option
 from ketamine_evidence.config import load_settings
 from ketamine_evidence.extraction import read_thresholds
 from ketamine_evidence.tables import read_table, write_table, write_text
@@ -66,8 +66,8 @@ def judgement_date(as_of: str | None, manifest: Path | None) -> str:
     if as_of is not None:
         return as_of
     if manifest is not None:
-        from .provenance import evidence_date
-        from .sources.snapshot import read_manifest
+        from ..provenance import evidence_date
+        from ..sources.snapshot import read_manifest
 
         date = evidence_date(read_manifest(Path(manifest).parent))
         if date:

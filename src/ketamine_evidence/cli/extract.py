@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from ketamine_evidence import registry_results as rr
-from ketamine_evidence.cli_files import file_option
+from ketamine_evidence.cli.files import file_option
 from ketamine_evidence.config import load_settings
 from ketamine_evidence.extraction import derive_effects, load_curated
 from ketamine_evidence.tables import write_table

@@ -41,8 +41,8 @@ def version_inputs(folder: str | Path, snapshot_dir: str | Path | None = None) -
 
 
 def _snapshot_info(snapshot_dir: Path) -> dict:
-    from .provenance import evidence_date
-    from .sources.snapshot import read_manifest
+    from ..provenance import evidence_date
+    from ..sources.snapshot import read_manifest
 
     manifest = read_manifest(snapshot_dir)
     search = manifest.get("database_search") or {}
@@ -61,10 +61,10 @@ def load_version(folder: Path, snapshot_dir: Path | None = None, config: Path | 
     and this work tree): the workflow compares before it writes the stamp, so the stamp on disk
     would belong to the previous build.
     """
-    from . import provenance
-    from .changes import Version
-    from .records import snapshot_records
-    from .tables import read_table
+    from .. import provenance
+    from ..changes import Version
+    from ..records import snapshot_records
+    from ..tables import read_table
 
     folder = Path(folder)
     snapshot_dir = Path(snapshot_dir) if snapshot_dir else folder / SNAPSHOT
@@ -94,7 +94,7 @@ def load_version(folder: Path, snapshot_dir: Path | None = None, config: Path | 
 
 
 def _cmd_diff(args) -> int:
-    from .changes import compare, to_markdown
+    from ..changes import compare, to_markdown
 
     new = load_version(args.new or Path("."), args.new_snapshot, args.new_config)
     old = None if args.old is None else load_version(args.old, args.old_snapshot)

@@ -1,7 +1,7 @@
 """``ketamine-evidence report``: build the self-contained HTML report from the workflow outputs.
 
 The main CLI adds this subcommand with :func:`register`; :func:`main` runs it on its own
-(``python -m ketamine_evidence.cli_report report --output results/report.html``).
+(``python -m ketamine_evidence.cli.report report --output results/report.html``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ketamine_evidence import provenance, report
-from ketamine_evidence.cli_files import FILES, file_option
+from ketamine_evidence.cli.files import FILES, file_option
 from ketamine_evidence.tables import TableError, write_text
 
 # (option, ReportInputs/load_report_inputs keyword, default path, help): the files of FILES

@@ -1,4 +1,10 @@
-"""Command-line entry point ``ketamine-evidence``; the Snakemake rules call these subcommands."""
+"""Command line (stage: cli): the entry point ``ketamine-evidence`` and its subcommands.
+
+It owns argument parsing, reading and writing the files a subcommand names, and exit
+codes; the Snakemake rules call these subcommands (``python -m ketamine_evidence.cli``).
+One module per group of subcommands, imported only when one of its subcommands runs
+(:data:`SUBCOMMANDS`). It may import every other part of the package; nothing but the
+rules' helpers imports it."""
 
 from __future__ import annotations
 
@@ -13,15 +19,15 @@ from ketamine_evidence import KetamineEvidenceError, __version__
 # the module of the subcommand being run is imported (they pull in pandas, scipy, matplotlib),
 # which keeps every workflow step's start-up short; --help imports them all.
 SUBCOMMANDS = {
-    "ketamine_evidence.cli_records": ("refresh", "init-snapshot", "records", "screen", "prisma",
+    "ketamine_evidence.cli.records": ("refresh", "init-snapshot", "records", "screen", "prisma",
                                       "awaiting"),
-    "ketamine_evidence.cli_extract": ("effects", "validate-sheet", "registry-effects"),
-    "ketamine_evidence.cli_effects": ("escalc",),
-    "ketamine_evidence.cli_meta": ("pool",),
-    "ketamine_evidence.cli_analysis": ("analyze", "claims"),
-    "ketamine_evidence.cli_figures": ("figures",),
-    "ketamine_evidence.cli_report": ("report", "stamp"),
-    "ketamine_evidence.cli_changes": ("diff",),
+    "ketamine_evidence.cli.extract": ("effects", "validate-sheet", "registry-effects"),
+    "ketamine_evidence.cli.effects": ("escalc",),
+    "ketamine_evidence.cli.meta": ("pool",),
+    "ketamine_evidence.cli.analysis": ("analyze", "claims"),
+    "ketamine_evidence.cli.figures": ("figures",),
+    "ketamine_evidence.cli.report": ("report", "stamp"),
+    "ketamine_evidence.cli.changes": ("diff",),
 }
 
 
@@ -139,6 +145,3 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         sys.stdout = stdout
 
-
-if __name__ == "__main__":
-    sys.exit(main())

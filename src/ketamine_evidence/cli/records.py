@@ -10,25 +10,25 @@ import json
 import logging
 from pathlib import Path
 
-from .cli_files import file_option
-from .config import load_settings
-from .schemas.records import (
+from ..config import load_settings
+from ..schemas.records import (
     RECORDS_SCHEMA,
     SCREENING_SCHEMA,
     STUDIES_SCHEMA,
     read_table,
     write_table,
 )
-from .tables import write_text
+from ..tables import write_text
+from .files import file_option
 
 
 def _cmd_refresh(args) -> int:
     import os
 
-    from .sources.ctgov import CTGovClient
-    from .sources.pubmed import PubMedClient
-    from .sources.settings import ENV, resolve_settings
-    from .sources.snapshot import refresh
+    from ..sources.ctgov import CTGovClient
+    from ..sources.pubmed import PubMedClient
+    from ..sources.settings import ENV, resolve_settings
+    from ..sources.snapshot import refresh
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = resolve_settings({name: getattr(args, name) for name in ENV}, os.environ)
@@ -48,7 +48,7 @@ def _cmd_refresh(args) -> int:
 
 
 def _cmd_init(args) -> int:
-    from .sources.snapshot import init_snapshot
+    from ..sources.snapshot import init_snapshot
 
     path = init_snapshot(args.snapshot_dir)
     print(f"wrote {path}")
@@ -56,7 +56,7 @@ def _cmd_init(args) -> int:
 
 
 def _cmd_records(args) -> int:
-    from .records import build_records
+    from ..records import build_records
 
     if args.snapshot_dir and args.curated_dir:
         snapshot_dir, curated_dir = args.snapshot_dir, args.curated_dir
@@ -71,7 +71,7 @@ def _cmd_records(args) -> int:
 
 
 def _cmd_screen(args) -> int:
-    from .screening import read_overrides, screen
+    from ..screening import read_overrides, screen
 
     eligibility = load_settings(args.config).eligibility
     records = read_table(args.records, RECORDS_SCHEMA)
@@ -83,8 +83,8 @@ def _cmd_screen(args) -> int:
 
 
 def _cmd_prisma(args) -> int:
-    from .prisma import prisma_counts
-    from .sources.snapshot import read_manifest
+    from ..prisma import prisma_counts
+    from ..sources.snapshot import read_manifest
 
     records = read_table(args.records, RECORDS_SCHEMA)
     screening = read_table(args.screening, SCREENING_SCHEMA)
@@ -97,8 +97,8 @@ def _cmd_prisma(args) -> int:
 def _cmd_awaiting(args) -> int:
     """Print the included records that still need a reviewer; exit 3 with --fail-if-any."""
 
-    from .screening import awaiting_curation
-    from .tables import read_csv_text
+    from ..screening import awaiting_curation
+    from ..tables import read_csv_text
 
     screening = read_table(args.screening, SCREENING_SCHEMA)
     path = Path(args.characteristics)
@@ -136,7 +136,7 @@ def register(subparsers) -> None:
     file_option(p, "--config", help=CONFIG_HELP)
     p.add_argument("--snapshot-dir", metavar="DIR",
                    help="snapshot folder to add to (default: review.snapshot_dir of the config)")
-    from .sources.settings import (
+    from ..sources.settings import (
         CTGOV_DEFAULT,
         ENV,
         EUTILS_DEFAULT,
