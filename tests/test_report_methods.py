@@ -46,3 +46,19 @@ def test_report_command_fails_when_inputs_are_missing(tmp_path, monkeypatch, cap
     assert "results/claims.csv" in err and "data/processed/prisma.json" in err
     assert "published_syntheses" not in err  # context only: may be absent
     assert not out.exists()
+
+
+def test_methods_follow_the_settings_the_analysis_step_recorded(tmp_path):
+    """The config may have changed since the analyze step ran: the Methods say what ran."""
+    from ketamine_evidence.config import Settings
+    from ketamine_evidence.fits import write_fits
+
+    config = load_config(ROOT / "config.yaml")
+    ran = dict(config["analysis"], method="DL", test="z")
+    path = write_fits([], Settings.from_config({"analysis": ran}).analysis,
+                      tmp_path / "analyses.json")
+    inputs = report.load_report_inputs(config=config, analyses=path, versions={},
+                                       generated_on="2026-01-01")
+    choices = dict(report._methods_section(inputs)["choices"])
+    assert choices["Between-study variance (tau\u00b2)"] == "DerSimonian-Laird"
+    assert "Wald-type normal (z)" in choices["Confidence interval of the pooled effect"]

@@ -130,9 +130,7 @@ def write_fits(outcomes: Sequence[AnalysisOutcome], settings: AnalysisSettings,
     return write_text(text + "\n", path)
 
 
-def read_fits(path: str | Path) -> tuple[AnalysisSettings, list[AnalysisOutcome]]:
-    """The settings and the outcomes the analysis step saved, exactly as it computed them."""
-    path = Path(path)
+def _read_document(path: Path) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -141,6 +139,17 @@ def read_fits(path: str | Path) -> tuple[AnalysisSettings, list[AnalysisOutcome]
         raise FitsError(f"{path}: not JSON ({exc})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise FitsError(f"{path}: not an analyses file of format {FORMAT!r}")
+    return data
+
+
+def read_recorded_settings(path: str | Path) -> AnalysisSettings:
+    """The ``analysis`` settings the analysis step ran with (for the report's Methods)."""
+    return AnalysisSettings.coerce(_read_document(Path(path))["settings"])
+
+
+def read_fits(path: str | Path) -> tuple[AnalysisSettings, list[AnalysisOutcome]]:
+    """The settings and the outcomes the analysis step saved, exactly as it computed them."""
+    data = _read_document(Path(path))
     settings = AnalysisSettings.coerce(data["settings"])
     outcomes = []
     for item in data["analyses"]:

@@ -36,15 +36,21 @@ from typing import Any, NamedTuple
 import jinja2
 import pandas as pd
 
-from ketamine_evidence.config import Settings, load_settings, settings_from_mapping
+from ketamine_evidence.config import (
+    AnalysisSettings,
+    Settings,
+    load_settings,
+    settings_from_mapping,
+)
 from ketamine_evidence.effects import RATIO_MEASURES
 from ketamine_evidence.extraction import read_registry_facts
+from ketamine_evidence.fits import read_recorded_settings
 from ketamine_evidence.plots.rob import JUDGEMENT_SYMBOLS, symbol_legend
 from ketamine_evidence.posterior import percent
 from ketamine_evidence.report_living import changes_view, header_view
 from ketamine_evidence.schemas.records import NOT_YET_CLASSIFIED
 from ketamine_evidence.screening import awaiting_curation
-from ketamine_evidence.tables import read_optional_table
+from ketamine_evidence.tables import read_optional_table, write_text
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -200,8 +206,12 @@ class ReportInputs:
     manifest: Mapping[str, Any] | None = None
     # What changed since the previous version (changes.compare, as in results/changes.json)
     changes: Mapping[str, Any] | None = None
-    # The review's settings (the report step's slice: every section); a mapping is validated.
+    # The review's settings (the report step's: the whole configuration); a mapping is
+    # validated.
     config: Settings | Mapping[str, Any] | None = None
+    # The analysis settings the analyze step recorded in results/analyses.json: the Methods
+    # say what was run, not what the config says now.
+    recorded_analysis: AnalysisSettings | None = None
     versions: Mapping[str, str] = field(default_factory=dict)
     figures: Mapping[str, bytes] = field(default_factory=dict)
     generated_on: str | None = None
@@ -216,6 +226,15 @@ class ReportInputs:
     def settings(self) -> Settings | None:
         """The validated settings, or ``None`` when the report was given none."""
         return self.config
+
+    @property
+    def analysis(self) -> AnalysisSettings | None:
+        """The analysis settings used: as recorded by the analyze step, else the config's."""
+        if self.recorded_analysis is not None:
+            return self.recorded_analysis
+        if self.config is not None and self.config.has("analysis"):
+            return self.config.analysis
+        return None
 
 
 class Link(NamedTuple):
@@ -567,7 +586,7 @@ def probability_text(row: Mapping[str, Any], intervention: str = "the interventi
 
 def _claims_section(inputs: ReportInputs) -> list[dict[str, Any]]:
     settings = inputs.settings
-    benchmarks = settings.analysis.smd_benchmarks if settings else None
+    benchmarks = inputs.analysis.smd_benchmarks if inputs.analysis else None
     intervention = (settings.review.intervention if settings else "") or "the intervention"
     out = []
     for row in _rows(inputs.claims):
@@ -778,13 +797,13 @@ def bayes_methods_text(settings: Mapping[str, Any]) -> str:
 
 
 def _methods_section(inputs: ReportInputs) -> dict[str, Any]:
-    settings = inputs.settings
-    if settings is None:
+    settings, analysis = inputs.settings, inputs.analysis
+    if settings is None or analysis is None:
         return {**_conduct(inputs, analyses=0),
                 "title": "", "queries": [], "choices": [], "analyses": [], "eligibility": [],
                 "manifest": _manifest_view(inputs.manifest) if inputs.manifest else None,
                 "manifest_state": _state(inputs.manifest), "versions": _versions(inputs)}
-    search, analysis = settings.search, settings.analysis
+    search = settings.search
     window = f"{search.date_from} to {search.date_to or 'refresh'}"
     ctgov = (f"conditions: {'; '.join(search.ctgov.conditions)}; "
              f"interventions: {'; '.join(search.ctgov.interventions)}")
@@ -1282,7 +1301,7 @@ def _weights_as_percent(weights: pd.Series) -> pd.Series:
 
 def _configured_analyses(inputs: ReportInputs) -> tuple:
     """The pre-specified analyses of the settings (none without settings)."""
-    return inputs.settings.analysis.analyses if inputs.settings else ()
+    return inputs.analysis.analyses if inputs.analysis else ()
 
 
 def _analysis_sections(inputs: ReportInputs) -> list[dict[str, Any]]:
@@ -1719,6 +1738,7 @@ def load_report_inputs(
     manifest: str | Path | None = "data/raw/snapshot/manifest.json",
     changes: str | Path | None = None,
     config: str | Path | Settings | Mapping[str, Any] | None = "config.yaml",
+    analyses: str | Path | None = "results/analyses.json",
     versions: Mapping[str, str] | None = None,
     generated_on: str | None = None,
 ) -> ReportInputs:
@@ -1726,10 +1746,13 @@ def load_report_inputs(
 
     Paths are relative to the working directory (the workflow's root). ``config`` may be a
     path (``config.yaml`` or the report step's settings file), a :class:`Settings` or a
-    mapping (validated). ``figures`` adds PNG files by path
+    mapping (validated). ``analyses`` is the analyze step's ``analyses.json``: the Methods are
+    written from the analysis settings it recorded. ``figures`` adds PNG files by path
     to those found in ``figures_dir``.
     """
     cfg = config if isinstance(config, Settings | Mapping) else read_settings(config)
+    recorded = (read_recorded_settings(analyses)
+                if analyses is not None and Path(analyses).is_file() else None)
     return ReportInputs(
         claims=read_optional_table(claims),
         pooled=read_optional_table(pooled),
@@ -1754,6 +1777,7 @@ def load_report_inputs(
         manifest=read_json(manifest),
         changes=read_json(changes),
         config=cfg,
+        recorded_analysis=recorded,
         versions=dict(versions) if versions is not None else software_versions(),
         figures=read_figures(figures_dir, figures),
         generated_on=generated_on,
@@ -1766,10 +1790,4 @@ def write_report(inputs: ReportInputs, out: str | Path) -> Path:
     The file is written to a temporary name first and renamed, so a failure leaves no partial
     report behind.
     """
-    out = Path(out)
-    html = build_report(inputs)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
-    return out
+    return write_text(build_report(inputs), out)

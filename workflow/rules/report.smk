@@ -38,6 +38,7 @@ rule report:
         summary_of_findings="results/summary_of_findings.csv",
         claim_studies="results/claim_studies.csv",
         pooled="results/pooled.csv",
+        fits="results/analyses.json",
         study_effects="results/study_effects.csv",
         sensitivity="results/sensitivity.csv",
         moderators="results/moderators.csv",
@@ -70,7 +71,7 @@ rule report:
         "{params.ke} report --config {input.settings} --claims {input.claims}"
         " --certainty {input.certainty} --summary-of-findings {input.summary_of_findings}"
         " --claim-studies {input.claim_studies}"
-        " --pooled {input.pooled} --study-effects {input.study_effects}"
+        " --pooled {input.pooled} --analyses {input.fits} --study-effects {input.study_effects}"
         " --sensitivity {input.sensitivity} --moderators {input.moderators}"
         " --figures-dir {input.figures}"
         " --prisma {input.prisma} --studies {input.studies} --screening {input.screening}"

@@ -16,13 +16,14 @@ from ketamine_evidence import provenance, report
 from ketamine_evidence.cli.files import FILES, file_option
 from ketamine_evidence.tables import TableError, write_text
 
-# (option, ReportInputs/load_report_inputs keyword, default path, help): the files of FILES
+# (option, ReportInputs/load_report_inputs keyword, default path, help): the files of FILES;
+# --analyses: the Methods are written from the analysis settings 'analyze' recorded there
 INPUT_OPTIONS = tuple((option, option[2:].replace("-", "_"), *FILES[option]) for option in (
     "--claims", "--pooled", "--study-effects", "--sensitivity", "--moderators", "--figures-dir",
     "--prisma", "--studies", "--screening", "--characteristics", "--risk-of-bias",
     "--not-poolable", "--registry-vs-publication", "--within-arm", "--published-syntheses",
     "--records", "--registry-facts", "--certainty", "--summary-of-findings", "--claim-studies",
-    "--manifest", "--config", "--changes"))
+    "--manifest", "--analyses", "--config", "--changes"))
 #: Inputs a review may legitimately lack (context only); every other input is required.
 OPTIONAL_INPUTS = ("published_syntheses", "registry_facts", "records", "changes")
 
