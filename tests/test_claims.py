@@ -108,7 +108,8 @@ def test_evaluate_claims_table():
 def test_within_arm_text_is_labelled_as_uncontrolled():
     within = pd.DataFrame({"study_id": ["s1", "s2"], "label": ["A 2020", "B 2021"],
                            "outcome": ["ptsd_severity"] * 2, "percent_reduction": [40.0, 62.5]})
-    text = claims._within_arm_text(within, "ptsd_severity")
+    text = claims._within_arm_text(within, "ptsd_severity", "ketamine")
+    assert text.startswith("Within ketamine arms, symptoms fell")
     assert "40% to 62%" in text or "40% to 63%" in text
     assert "not a controlled effect" in text
 

@@ -101,11 +101,11 @@ def test_forest_has_squares_diamond_pi_and_claim():
     for s in ("4.210", "31%", "5.83", "df = 4", "p = 0.212", "t(4)", "p = 0.025", "REML", "HKSJ"):
         assert s in het.get_text()
     text = all_text(fig)
-    assert "Author 2010" in text and "Mean (SD)" in text and "Ketamine" in text
+    assert "Author 2010" in text and "Mean (SD)" in text and "Intervention" in text
     assert "Random-effects model" in text and "95% prediction interval" in text
     assert "\N{MINUS SIGN}5.62 [\N{MINUS SIGN}10.06, \N{MINUS SIGN}1.18]" in text
     assert "100.0%" in text
-    assert by_gid(fig, "favours_left")[0].get_text().endswith("Favours ketamine")
+    assert by_gid(fig, "favours_left")[0].get_text().endswith("Favours intervention")
 
 
 def test_square_area_follows_weight():
@@ -239,7 +239,7 @@ def test_contrast_only_rows_leave_no_empty_arm_columns():
     studies = pd.DataFrame({"study": ["s0", "s1"], "m1i": [np.nan] * 2, "n1i": [np.nan] * 2})
     fig = forest_plot(fake_rma(2), studies, measure_label="MD")
     cells = [t.get_text() for t in fig.axes[0].texts]
-    assert "Mean (SD)" not in cells and "N" not in cells and "Ketamine" not in cells
+    assert "Mean (SD)" not in cells and "N" not in cells and "Intervention" not in cells
 
 
 def test_single_study_has_no_pooled_diamond():
@@ -452,11 +452,15 @@ def test_missing_extra_column_is_explained():
 
 def test_figures_step_names_the_instrument_and_favours_on_ratio_scales():
     from ketamine_evidence.cli.figures import _direction, axis_label
+    from ketamine_evidence.wording import wording_for
 
     assert axis_label("MD", ["IES-R"]) == "Mean difference (IES-R points)"
     assert axis_label("SMD", ["PCL-5", "CAPS-5", None]) == (
         "Standardised mean difference (Hedges' g); CAPS-5, PCL-5")
     assert axis_label("RR", []) == "Risk ratio"
     # percent reduction (ROM) is drawn on the log scale: left of the line favours ketamine
-    assert _direction("ptsd_severity", "ROM") == {"favours": ("ketamine", "control")}
-    assert _direction("response", "RR") == {"favours": ("control", "ketamine")}
+    wording = wording_for({"intervention": "ketamine"})
+    assert _direction("ptsd_severity", wording) == {"favours": ("ketamine", "control")}
+    assert _direction("response", wording) == {"favours": ("control", "ketamine")}
+    assert _direction("dissociation", wording) == {
+        "favours": None, "direction_labels": ("Less with ketamine", "More with ketamine")}

@@ -26,7 +26,8 @@ def _png(text: str) -> bytes:
 
 
 CONFIG = {
-    "review": {"title": "Ketamine for PTSD: test review"},
+    "review": {"title": "Ketamine for PTSD: test review", "intervention": "ketamine",
+               "population": "people with PTSD", "condition": "PTSD"},
     "search": {"date_from": "1990/01/01", "date_to": None,
                "pubmed": {"term": "ketamine[tiab] AND PTSD[tiab]"},
                "ctgov": {"conditions": ["PTSD"], "interventions": ["ketamine"]}},

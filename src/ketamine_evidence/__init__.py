@@ -1,4 +1,7 @@
-"""ketamine-evidence: a living, reproducible evidence synthesis of ketamine for PTSD.
+"""ketamine-evidence: a living, reproducible evidence synthesis that tests claims against trials.
+
+The question it reviews comes from the configuration; the default ``config.yaml`` reviews
+ketamine for PTSD, and ``examples/`` holds a review of another question.
 
 The package has a pure core (``effects``, ``meta``, ``claims``, ...) that does no IO,
 and thin adapters (``sources`` for the network, ``io`` for files, ``plots``, ``report``).

@@ -21,13 +21,14 @@ setting would also fall in the claimed range, i.e. how consistent the evidence i
 Metrics
 -------
 ``smd``
-    Hedges' g as computed by :func:`ketamine_evidence.effects.escalc` (arm 1 = ketamine minus
-    arm 2 = control, so negative values favour ketamine on symptom scales).
+    Hedges' g as computed by :func:`ketamine_evidence.effects.escalc` (arm 1 = the
+    intervention minus arm 2 = control, so negative values favour the intervention on symptom
+    scales).
 ``md``
     raw mean difference on the instrument's own points.
 ``percent_reduction``
     ``100 * (1 - exp(yi))`` where ``yi`` is the log ratio of means (metafor ``ROM``): the percent
-    by which the mean symptom score in the ketamine arm is lower than in the control arm. The
+    by which the mean symptom score in the intervention arm is lower than in the control arm. The
     transformation is decreasing, so the CI bounds swap.
 ``rr``, ``or``
     ``exp(yi)`` for log risk or odds ratios.
@@ -246,6 +247,7 @@ def evaluate_claims(
     not_poolable: pd.DataFrame | None = None,
     within_arm: pd.DataFrame | None = None,
     characteristics: pd.DataFrame | None = None,
+    intervention: str = "the intervention",
 ) -> pd.DataFrame:
     """Judge every claim in ``claims`` (the config's ``claims`` list) against ``pooled``.
 
@@ -273,6 +275,8 @@ def evaluate_claims(
         ``timepoint_days``, ``narrative``, ``reason``).
     within_arm
         Within-arm reductions from baseline (``study_id``, ``outcome``, ``percent_reduction``).
+    intervention
+        What the text calls the experimental arm (config ``review.intervention``).
     characteristics
         Study characteristics (``study_id``, ``n_randomised_total``): participants of trials
         that were not pooled.
@@ -333,7 +337,7 @@ def evaluate_claims(
         row.update(_rob_counts(study_effects, overall, analysis_id))
         row.update(_comparator(claim, by_id, metric))
         row["within_arm_reduction"] = _within_arm_text(
-            within_arm, claim.within_arm_instrument_outcome)
+            within_arm, claim.within_arm_instrument_outcome, intervention)
         row.update({
             "reported_k": votes.reported_k,
             "direction_favours": votes.favours,
@@ -668,8 +672,9 @@ def reporting_studies(
     return pd.DataFrame(rows, columns=REPORTING_COLUMNS)
 
 
-def _within_arm_text(within_arm: pd.DataFrame | None, outcome: str | None) -> str:
-    """Summarise within-arm (pre-post) reductions in ketamine arms for one outcome."""
+def _within_arm_text(within_arm: pd.DataFrame | None, outcome: str | None,
+                     intervention: str) -> str:
+    """Summarise within-arm (pre-post) reductions in the intervention arms for one outcome."""
     if not outcome or within_arm is None or within_arm.empty:
         return ""
     rows = within_arm[within_arm["outcome"] == outcome] if "outcome" in within_arm else within_arm
@@ -679,6 +684,6 @@ def _within_arm_text(within_arm: pd.DataFrame | None, outcome: str | None) -> st
     values = rows["percent_reduction"].astype(float)
     label = "label" if "label" in rows else "study_id"
     parts = [f"{lab}: {val:.0f}%" for lab, val in zip(rows[label], values, strict=True)]
-    return (f"Within ketamine arms, symptoms fell {values.min():.0f}% to {values.max():.0f}% "
+    return (f"Within {intervention} arms, symptoms fell {values.min():.0f}% to {values.max():.0f}% "
             f"from baseline ({'; '.join(parts)}); this pre-post change includes placebo "
             "response and regression to the mean and is not a controlled effect.")

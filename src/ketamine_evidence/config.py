@@ -258,7 +258,8 @@ class _Section:
 
 @dataclass(frozen=True)
 class ReviewSettings(_Section):
-    """``review``: title and the folders the review reads."""
+    """``review``: title, the folders the review reads, and the words of its question
+    (turned into labels by :mod:`ketamine_evidence.wording`)."""
 
     _schema_path = ("review",)
 
@@ -268,6 +269,14 @@ class ReviewSettings(_Section):
     intervention: str
     previous_version: str | None
     previous_snapshot: str | None
+    comparator: str
+    population: str
+    condition: str
+    question: str
+    summary: str
+    pico: Mapping[str, str]
+    prevention: str
+    synthetic_data: bool
 
 
 @dataclass(frozen=True)
@@ -305,6 +314,8 @@ class EligibilitySettings(_Section):
 
     population_terms: tuple[str, ...]
     intervention_terms: tuple[str, ...]
+    population_label: str
+    intervention_label: str
     design_publication_types: tuple[str, ...]
     design_terms: tuple[str, ...]
     exclude_publication_types: Mapping[str, tuple[str, ...]]

@@ -714,7 +714,7 @@ def split_shared_control(
 ) -> SplitArm:
     """Divide a shared comparator arm between ``k`` pairwise comparisons.
 
-    In a multi-arm trial (e.g. two ketamine doses vs one placebo arm) using
+    In a multi-arm trial (e.g. two doses of a drug vs one placebo arm) using
     the shared arm in full in each comparison counts its participants twice
     and overweights the trial.  Cochrane's approach: split the shared group
     into ``k`` groups of (roughly) equal size, each used in one comparison.

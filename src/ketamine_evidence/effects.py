@@ -18,10 +18,9 @@ measure   ``yi`` (effect)                                  ``vi`` (default ``vty
 
 Conventions used everywhere in this module:
 
-* Group 1 is the experimental arm (ketamine/esketamine), group 2 the comparator.
-  A positive ``yi`` means a *larger* value (or more events) in group 1. On PTSD
-  symptom scales (CAPS-5, PCL-5) lower is better, so a negative MD/SMD favours
-  group 1.
+* Group 1 is the experimental arm (the intervention), group 2 the comparator.
+  A positive ``yi`` means a *larger* value (or more events) in group 1. On symptom
+  scales lower is usually better, so a negative MD/SMD favours group 1.
 * ``yi`` and ``vi`` are on the analysis scale: natural log for ``RR``, ``OR`` and
   ``ROM``; ``vi`` is the squared standard error on that scale.
 * Every function that returns effect sizes returns a :class:`pandas.DataFrame`

@@ -526,7 +526,7 @@ def _comparator(comparison) -> str:
 
 
 def _arm_dose(dose, comparison) -> str | None:
-    """The dose of this comparison's ketamine arm when the study has several."""
+    """The dose of this comparison's intervention arm when the study has several."""
     if _missing(dose):
         return None
     doses = [d.strip() for d in str(dose).split(";") if d.strip()]
@@ -647,8 +647,8 @@ def _shared_controls(ext: pd.DataFrame) -> dict:
     """Rows whose control arm is shared with other comparisons of the same result.
 
     Two or more ``arm`` or ``count`` rows of one study, outcome, instrument and timepoint whose
-    ``comparison`` names the same comparator after "vs" (e.g. "ketamine 0.2 mg/kg vs saline"
-    and "ketamine 0.5 mg/kg vs saline") share that arm. Returns {row index: (k, position)}
+    ``comparison`` names the same comparator after "vs" (e.g. "drug 0.2 mg/kg vs saline"
+    and "drug 0.5 mg/kg vs saline") share that arm. Returns {row index: (k, position)}
     with position in row_id order, so the split is reproducible.
     """
     out = {}
@@ -805,7 +805,7 @@ def _count_effects(row, chars, shared) -> list[dict]:
 _RATIO = {"RR", "OR", "HR"}
 
 
-def _contrast_effects(row, chars) -> list[dict]:
+def _contrast_effects(row, chars, intervention: str) -> list[dict]:
     measure = row["measure"]
     est = _f(row["estimate"])
     lo, hi, se, p = (_f(row[k]) for k in ("ci_low", "ci_high", "se", "pvalue"))
@@ -863,7 +863,7 @@ def _contrast_effects(row, chars) -> list[dict]:
     c = chars.get(row["study_id"], {})
     if str(c.get("design") or "").lower() == "crossover":
         deriv += "; paired contrast reported by the crossover trial (no r assumed)"
-    deriv += "; sign as entered: arm 1 (ketamine) minus/over arm 2"
+    deriv += f"; sign as entered: arm 1 ({intervention}) minus/over arm 2"
     return [_with_yi(rec, yi, vi, deriv)]
 
 
@@ -880,7 +880,7 @@ def _single_number(value) -> float | None:
 
 
 def _within_arm_rows(row, chars) -> list[dict]:
-    """Pre-post change in the ketamine arm (arm 1) when baseline and endpoint are given."""
+    """Pre-post change in the intervention arm (arm 1) when baseline and endpoint are given."""
     c = chars.get(row["study_id"], {})
     base = _f(row["baseline_m1i"])
     m1 = _f(row["m1i"])
@@ -947,6 +947,7 @@ def derive_effects(
     *,
     crossover_r: float,
     crossover_r_sensitivity: Sequence[float] = (),
+    intervention: str = "the intervention",
 ) -> EffectTables:
     """Effect sizes for every poolable curated row; every other row with its reason.
 
@@ -959,6 +960,8 @@ def derive_effects(
     crossover_r_sensitivity : sequence of float
         Further values, each giving rows with ``sensitivity=True``
         (``analysis.crossover_r_sensitivity``).
+    intervention : str
+        What the ``derivation`` text calls arm 1 (``review.intervention``).
 
     Returns
     -------
@@ -966,14 +969,14 @@ def derive_effects(
         ``effects`` (schema ``EFFECTS_SCHEMA``): one row per study x comparison x outcome x
         timepoint x measure (and, for crossover trials, x assumed r);
         ``not_poolable``: rows that gave no effect, with the reason; ``within_arm``: pre-post
-        change in the ketamine arm where baseline and endpoint (or change) are given.
+        change in the intervention arm where baseline and endpoint (or change) are given.
 
     Notes
     -----
     * ``arm`` rows of parallel trials give ``SMD`` (Hedges' g, ``escalc`` vtype LS), ``MD``
       and, for positive endpoint means, ``ROM`` (log ratio of means, for percent-reduction
       claims). Signs follow metafor: arm 1 minus arm 2, so on lower-is-better scales a negative
-      value favours ketamine. An SE instead of an SD is converted (SD = SE*sqrt(n)).
+      value favours the intervention. An SE instead of an SD is converted (SD = SE*sqrt(n)).
     * ``arm`` rows of crossover trials give a paired ``SMD`` and ``MD`` (Elbourne 2002;
       Cochrane 23.2.7) with the configured within-person correlation r, named in
       ``assumption`` with ``assumption_value = r``; the rows for each
@@ -1055,7 +1058,7 @@ def derive_effects(
             elif dtype == "count":
                 rows = _count_effects(row, chars, shared)
             elif dtype == "contrast":
-                rows = _contrast_effects(row, chars)
+                rows = _contrast_effects(row, chars, intervention)
             else:  # pragma: no cover - the schema rejects other data types
                 raise _Unpoolable(f"unknown data_type {dtype!r}")
             if not rows:

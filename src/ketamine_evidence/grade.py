@@ -27,6 +27,7 @@ from ketamine_evidence.claims import (
     to_metric,
 )
 from ketamine_evidence.config import AnalysisSpec, ClaimSpec
+from ketamine_evidence.wording import capitalised
 
 #: claim metric of each analysis measure, for rating analyses that no claim is about
 MEASURE_METRICS = {"SMD": "smd", "MD": "md", "ROM": "percent_reduction", "RR": "rr",
@@ -116,7 +117,7 @@ def registrations_without_results(screening: pd.DataFrame | None,
     Returns
     -------
     (overdue, unknown)
-        Labels such as ``'NCT04560660 (Ketamine-enhanced ...)'``: ``overdue`` trials whose
+        Labels such as ``'NCT01234567 (Title of the trial ...)'``: ``overdue`` trials whose
         completion date is before ``as_of`` (ISO date), i.e. results that should exist and
         count as missing; ``unknown`` those whose completion date is unknown or later (an
         ongoing trial is not missing evidence), which are listed but do not rate down.
@@ -370,11 +371,11 @@ def plain_statement(level: str, estimate: float, any_status: str, meaningful_val
     important = (abs(estimate - null) >= abs(meaningful_value - null)
                  if np.isfinite(meaningful_value) else any_status in ("shown", "harm"))
     if important and any_status in ("shown", "harm"):
-        return f"{intervention.capitalize()} {hedge}{verb} {outcome}."
+        return f"{capitalised(intervention)} {hedge}{verb} {outcome}."
     if any_status in ("shown", "harm"):
-        return f"{intervention.capitalize()} {hedge}{verb} {outcome} slightly."
+        return f"{capitalised(intervention)} {hedge}{verb} {outcome} slightly."
     makes = "make" if hedge == "may " else "makes"
-    return f"{intervention.capitalize()} {hedge}{makes} little or no difference to {outcome}."
+    return f"{capitalised(intervention)} {hedge}{makes} little or no difference to {outcome}."
 
 
 def summary_of_findings(

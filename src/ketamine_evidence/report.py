@@ -51,80 +51,30 @@ from ketamine_evidence.report_living import changes_view, header_view
 from ketamine_evidence.schemas.records import NOT_YET_CLASSIFIED
 from ketamine_evidence.screening import awaiting_curation
 from ketamine_evidence.tables import read_optional_table, write_text
+from ketamine_evidence.wording import (
+    CERTAINTY_LABELS,
+    CERTAINTY_LEVELS,
+    CERTAINTY_SYMBOLS,
+    DIRECTION_SYMBOLS,
+    ELIGIBILITY_WORDING,
+    GRADE_DOMAINS,
+    MEASURE_LABELS,
+    METRIC_LABELS,
+    PI_STATUS_TEXT,
+    ROB_DOMAINS,
+    ROB_LABELS,
+    SENSITIVITY_KINDS,
+    VERDICT_LABELS,
+    VERDICT_SYMBOLS,
+    Wording,
+    wording_for,
+)
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 VERDICTS = ("supported", "contradicted", "inconclusive", "no_evidence")
-VERDICT_LABELS = {
-    "supported": "Supported",
-    "contradicted": "Contradicted",
-    "inconclusive": "Inconclusive",
-    "no_evidence": "No evidence",
-}
-# A shape beside the colour so the badge reads without colour vision (WCAG 1.4.1).
-VERDICT_SYMBOLS = {
-    "supported": "\u2713",  # check mark
-    "contradicted": "\u2717",  # ballot x
-    "inconclusive": "?",
-    "no_evidence": "\u2205",  # empty set
-}
-# GRADE certainty: the circles GRADE tables use, beside the words (WCAG 1.4.1)
-CERTAINTY_LEVELS = ("high", "moderate", "low", "very_low")
-CERTAINTY_LABELS = {"high": "High certainty", "moderate": "Moderate certainty",
-                    "low": "Low certainty", "very_low": "Very low certainty"}
-CERTAINTY_SYMBOLS = {"high": "\u2295\u2295\u2295\u2295", "moderate": "\u2295\u2295\u2295\u25ef",
-                     "low": "\u2295\u2295\u25ef\u25ef", "very_low": "\u2295\u25ef\u25ef\u25ef"}
-GRADE_DOMAINS = {"risk_of_bias": "Risk of bias", "inconsistency": "Inconsistency",
-                 "indirectness": "Indirectness", "imprecision": "Imprecision",
-                 "publication_bias": "Publication bias / missing results"}
-# Effect direction plot (Boon & Thomson 2021): arrow per study and outcome
-DIRECTION_SYMBOLS = {"favours_intervention": "\u25b2", "favours_control": "\u25bc",
-                     "no_clear_difference": "\u25c4\u25ba", "mixed": "\u25c4\u25ba",
-                     "not_judged": "?"}
-DIRECTION_LABELS = {"favours_intervention": "favours ketamine",
-                    "favours_control": "favours control",
-                    "no_clear_difference": "no clear difference",
-                    "mixed": "mixed or conflicting results",
-                    "not_judged": "direction not judged"}
-ROB_LABELS = {"low": "Low", "some_concerns": "Some concerns", "high": "High"}
 # one symbol set for the figure and the report (robvis conventions), defined with the figure
 ROB_SYMBOLS = JUDGEMENT_SYMBOLS
-ROB_DOMAINS = {
-    "D1": "D1 Randomisation process",
-    "D2": "D2 Deviations from intended interventions",
-    "D3": "D3 Missing outcome data",
-    "D4": "D4 Measurement of the outcome",
-    "D5": "D5 Selection of the reported result",
-    "overall": "Overall",
-}
-SENSITIVITY_KINDS = {
-    "leave1out": "Leave one study out",
-    "cumulative": "Cumulative meta-analysis (studies added in order of publication)",
-    "crossover_r": "Within-person correlation assumed for crossover trials",
-    "estimator": "Other estimators of between-study variance (tau\u00b2)",
-}
-PI_STATUS_TEXT = {
-    "inside": "PI inside the claimed range: consistent across settings",
-    "straddles": "PI crosses a boundary: a new setting could fall either side",
-    "outside": "PI outside the claimed range in every setting",
-    "not_estimable": "PI not estimable (too few studies)",
-}
-METRIC_LABELS = {
-    "percent_reduction": "% reduction vs control",
-    "smd": "SMD (Hedges' g)",
-    "md": "mean difference",
-    "rr": "risk ratio",
-    "or": "odds ratio",
-}
-MEASURE_LABELS = {
-    "SMD": "standardised mean difference (Hedges' g)",
-    "MD": "mean difference",
-    "ROM": "ratio of means",
-    "RR": "risk ratio",
-    "OR": "odds ratio",
-    "RD": "risk difference",
-    "HR": "hazard ratio",
-}
 EGGER_MIN_K = 10
 MINUS = "\u2212"
 DASH = "\u2014"
@@ -178,7 +128,7 @@ class ReportInputs:
     """Everything the report shows, already loaded. Any table or dict may be ``None``.
 
     ``None`` means the input was missing; an empty DataFrame (or dict) means it existed but
-    held nothing. ``figures`` maps a file stem (``forest_ptsd_smd_end``, ``prisma``,
+    held nothing. ``figures`` maps a file stem (``forest_<analysis id>``, ``prisma``,
     ``rob_summary`` ...) to PNG bytes. ``generated_on`` is shown in the header when given (the
     caller supplies it so that :func:`build_report` stays pure; the workflow gives none, so
     that two builds from the same inputs write the same bytes).
@@ -226,6 +176,11 @@ class ReportInputs:
     def settings(self) -> Settings | None:
         """The validated settings, or ``None`` when the report was given none."""
         return self.config
+
+    @property
+    def wording(self) -> Wording:
+        """The labels of the review's question (neutral ones without settings)."""
+        return wording_for(self.settings)
 
     @property
     def analysis(self) -> AnalysisSettings | None:
@@ -489,12 +444,15 @@ def _smd_size(value: float, benchmarks: Mapping[str, float]) -> str:
     return "large"
 
 
-def plain_reading(row: Mapping[str, Any], benchmarks: Mapping[str, float] | None) -> str:
+def plain_reading(row: Mapping[str, Any], benchmarks: Mapping[str, float] | None,
+                  wording: Wording | None = None) -> str:
     """One plain-language sentence on what the pooled trials say about a claim.
 
     ``benchmarks`` are the |SMD| thresholds (``analysis.smd_benchmarks``: small, medium,
-    large); without them an SMD is not given a size in words.
+    large); without them an SMD is not given a size in words. ``wording`` names the arms
+    (:func:`ketamine_evidence.wording.wording_for`; neutral names when not given).
     """
+    wording = wording or wording_for()
     verdict = _text(row.get("verdict"))
     metric = _text(row.get("metric"))
     f = _metric_formatter(metric)
@@ -514,7 +472,8 @@ def plain_reading(row: Mapping[str, Any], benchmarks: Mapping[str, float] | None
     trials = f"{fmt_int(k)} trial{'s' if k != 1 else ''}"
     if metric == "percent_reduction" and est is not None:
         what = (f"mean symptom scores were {f(abs(est))} {'lower' if est >= 0 else 'higher'} "
-                f"with ketamine than with control (95% CI {fmt_interval(lo, hi, f)})")
+                f"with {wording.intervention} than with {wording.comparator} "
+                f"(95% CI {fmt_interval(lo, hi, f)})")
     elif metric == "smd" and est is not None:
         size = f"{_smd_size(est, benchmarks)} " if benchmarks else ""
         what = (f"the difference from control was {size}"
@@ -556,8 +515,8 @@ def _rob_summary(row: Mapping[str, Any]) -> str:
 def probability_text(row: Mapping[str, Any], intervention: str = "the intervention") -> str:
     """The claim's Bayesian probabilities in words a clinician can read.
 
-    E.g. "Probability that ketamine's true average effect on PTSD severity is 60% to 100%,
-    measured as % reduction vs control: 3% (half-normal(0.5) prior on tau). For the effect
+    E.g. "Probability that <intervention>'s true average effect on <outcome> is 60% to
+    100%, measured as % reduction vs control: 3% (half-normal(0.5) prior on tau). For the effect
     in a new trial or setting: 5%." From ``p_claim``, ``p_claim_pred``, ``p_meaningful`` of
     claims.csv.
     """
@@ -585,9 +544,8 @@ def probability_text(row: Mapping[str, Any], intervention: str = "the interventi
 
 
 def _claims_section(inputs: ReportInputs) -> list[dict[str, Any]]:
-    settings = inputs.settings
     benchmarks = inputs.analysis.smd_benchmarks if inputs.analysis else None
-    intervention = (settings.review.intervention if settings else "") or "the intervention"
+    wording = inputs.wording
     out = []
     for row in _rows(inputs.claims):
         metric = _text(row.get("metric"))
@@ -628,7 +586,7 @@ def _claims_section(inputs: ReportInputs) -> list[dict[str, Any]]:
             "n": fmt_int(row.get("n_participants")),
             "i2": NOT_FOR_ONE if single else fmt_percent(row.get("i2")),
             "rob": _rob_summary(row),
-            "reading": plain_reading(row, benchmarks),
+            "reading": plain_reading(row, benchmarks, wording),
             "narrative_studies": _split_ids(row.get("narrative_studies")),
             "comparator": comparator,
             "within_arm": _text(row.get("within_arm_reduction")),
@@ -643,8 +601,8 @@ def _claims_section(inputs: ReportInputs) -> list[dict[str, Any]]:
             "effect_statement": _text(row.get("effect_statement")),
             "assertion": _text(row.get("assertion")),
             "assertion_result": _text(row.get("assertion_result")),
-            "direction": _direction_summary(row),
-            "probability": probability_text(row, intervention),
+            "direction": _direction_summary(row, wording),
+            "probability": probability_text(row, wording.intervention),
             "posterior_figure": figure_uri(inputs.figures,
                                            f"posterior_{_text(row.get('claim_id'))}"),
         })
@@ -679,7 +637,7 @@ def _certainty_short(table: pd.DataFrame | None, claim_id: str) -> str:
             + ", ".join(f"{d['domain'].lower()} {MINUS}{d['levels']}" for d in rated))
 
 
-def _direction_summary(row: Mapping[str, Any]) -> dict[str, str] | None:
+def _direction_summary(row: Mapping[str, Any], wording: Wording) -> dict[str, str] | None:
     """Vote counting by direction of effect for one claim (None when not computed)."""
     reported = _num(row.get("reported_k"))
     if reported is None:
@@ -691,7 +649,7 @@ def _direction_summary(row: Mapping[str, Any]) -> dict[str, str] | None:
         "against": fmt_int(row.get("direction_against")),
         "unclear": fmt_int(row.get("direction_unclear")),
         "p": fmt_p(p),
-        "sign_test": (f"sign test p {fmt_p(p)}; proportion favouring ketamine "
+        "sign_test": (f"sign test p {fmt_p(p)}; proportion favouring {wording.intervention} "
                       f"{fmt_percent(100 * _num(row.get('direction_proportion')))} (95% CI "
                       f"{fmt_percent(100 * _num(row.get('direction_ci_low')))} to "
                       f"{fmt_percent(100 * _num(row.get('direction_ci_high')))})")
@@ -726,6 +684,7 @@ def _direction_plot(inputs: ReportInputs,
     if not _has_rows(table) or not {"claim_id", "study_id", "direction"} <= set(table.columns):
         return None
     columns = [c["claim_id"] for c in claims] or sorted(set(table["claim_id"].map(_text)))
+    direction_labels = inputs.wording.direction_labels
     by_study: dict[str, dict[str, Any]] = {}
     for r in _rows(table):
         sid = _text(r.get("study_id"))
@@ -738,7 +697,7 @@ def _direction_plot(inputs: ReportInputs,
         pooled = _text(r.get("pooled")).lower() in {"true", "1"}
         study["cells"][_text(r.get("claim_id"))] = {
             "symbol": DIRECTION_SYMBOLS.get(direction, "?"),
-            "label": DIRECTION_LABELS.get(direction, direction) + (
+            "label": direction_labels.get(direction, direction) + (
                 ", pooled" if pooled else ", not pooled"),
             "direction": direction, "pooled": pooled,
             "evidence": _text(r.get("evidence"))}
@@ -852,7 +811,10 @@ def _methods_section(inputs: ReportInputs) -> dict[str, Any]:
                               for k, v in a.filters.items())}
         for a in analysis.analyses
     ]
-    elig_rows = [(_humanise(k), v) for k, v in _flatten(settings.eligibility.to_dict())]
+    # the rules only: the *_label keys word the screening reasons and decide nothing
+    rules = {k: v for k, v in settings.eligibility.to_dict().items()
+             if k not in ELIGIBILITY_WORDING}
+    elig_rows = [(_humanise(k), v) for k, v in _flatten(rules)]
     return {
         **_conduct(inputs, analyses=len(analysis.analyses)),
         "title": settings.review.title,
@@ -1154,6 +1116,7 @@ def _count(value: Any) -> str:
 
 def _characteristics_section(inputs: ReportInputs) -> dict[str, Any]:
     """An overview row and a card of full details for each study, grouped by question."""
+    wording = inputs.wording
     table = inputs.characteristics
     if not _has_rows(table):
         table = inputs.studies
@@ -1182,7 +1145,7 @@ def _characteristics_section(inputs: ReportInputs) -> dict[str, Any]:
             ("Country", "country"), ("Treatment resistance", "treatment_resistance_definition"),
             ("Intervention", "intervention"), ("Schedule", "schedule"), ("Control", "control"),
             ("Co-intervention", "cointervention"),
-            ("Analysed (ketamine / control)", None), ("Primary outcome", "primary_outcome"),
+            (f"Analysed ({wording.arms_pair})", None), ("Primary outcome", "primary_outcome"),
         )
         details = []
         for name, column in detail_fields:
@@ -1554,6 +1517,7 @@ def build_report(inputs: ReportInputs) -> str:
         "claims_state": _state(inputs.claims),
         "verdict_counts": [(v, VERDICT_LABELS[v], VERDICT_SYMBOLS[v],
                             sum(c["verdict"] == v for c in claims)) for v in VERDICTS],
+        "labels": inputs.wording,
         "verdict_labels": VERDICT_LABELS,
         "verdict_symbols": VERDICT_SYMBOLS,
         "within_arm": _generic_table(inputs.within_arm),

@@ -100,6 +100,9 @@ class Rules:
         e = EligibilitySettings.coerce(eligibility)
         self.population = [t.lower() for t in e.population_terms]
         self.intervention = [t.lower() for t in e.intervention_terms]
+        # what a reason calls the term lists ("no <population_label> term in ...")
+        self.population_label = e.population_label
+        self.intervention_label = e.intervention_label
         self.design_types = {t.lower() for t in e.design_publication_types}
         self.design_terms = [t.lower() for t in e.design_terms]
         self.exclude_types = {group: {t.lower() for t in types}
@@ -132,10 +135,11 @@ class Rules:
         if rec.get("record_type") == "review":
             return "review", "record type is review"
         if not _contains_any(text, self.population):
-            return "wrong_population", "no PTSD term in title, abstract, MeSH or conditions"
+            return ("wrong_population", f"no {self.population_label} term in title, abstract, "
+                    "MeSH or conditions")
         if not _contains_any(text, self.intervention):
-            return ("wrong_intervention",
-                    "no ketamine/esketamine term in title, abstract, MeSH or interventions")
+            return ("wrong_intervention", f"no {self.intervention_label} term in title, "
+                    "abstract, MeSH or interventions")
         return None
 
     def full_text(self, rec: dict, has_publication: bool) -> tuple[str, str, str]:

@@ -74,7 +74,7 @@ STEP_SECTIONS = {
     "screen": ["eligibility"],
     "analyze": ["analysis"],
     "claims": ["review", "analysis", "certainty", "claims"],
-    "figures": ["claims"],  # the analyses come from results/analyses.json
+    "figures": ["review", "claims"],  # the analyses come from results/analyses.json
 }
 # The report takes the whole configuration (resolved_config): it shows every section and
 # names the config's hash in its header.

@@ -30,6 +30,7 @@ rule effects:
         # the only settings this step uses, as params so that changing them re-runs it
         crossover_r=config["analysis"]["crossover_r"],
         crossover_r_sensitivity=" ".join(map(str, config["analysis"]["crossover_r_sensitivity"])),
+        intervention=config["review"]["intervention"],
     log:
         "logs/effects.log",
     conda:
@@ -38,6 +39,7 @@ rule effects:
         "{params.ke} effects --curated-dir {params.curated_dir}"
         " --crossover-r {params.crossover_r}"
         " --crossover-r-sensitivity {params.crossover_r_sensitivity}"
+        " --intervention {params.intervention:q}"
         " --registry-dir {params.registry_dir} --out-dir {params.out_dir} > {log} 2>&1"
 
 

@@ -58,8 +58,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The ``ketamine-evidence`` parser; with ``argv``, only the subcommand it names."""
     parser = argparse.ArgumentParser(
         prog="ketamine-evidence",
-        description="Living evidence synthesis of ketamine for PTSD: retrieval, screening, "
-                    "extraction, meta-analysis, claims and report.")
+        description="Living evidence synthesis that tests claims against trial evidence: "
+                    "retrieval, screening, extraction, meta-analysis, claims and report. The "
+                    "question reviewed is set by the configuration (config.yaml).")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     modules = list(SUBCOMMANDS) if argv is None else _modules_for(argv)

@@ -90,7 +90,7 @@ def claims_command(args: argparse.Namespace) -> int:
     pooled = read_table(args.pooled)
     table = claims.evaluate_claims(settings.claims, pooled,
                                    within_arm=read_table(args.within_arm, required=False),
-                                   **inputs)
+                                   intervention=settings.review.intervention, **inputs)
     evidence = claims.claim_evidence(settings.claims, pooled, **inputs)
     rating = {
         "study_effects": inputs["study_effects"],

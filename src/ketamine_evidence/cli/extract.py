@@ -125,10 +125,13 @@ def effects_command(args: argparse.Namespace) -> int:
     else:
         analysis = load_settings(args.config).analysis
         crossover_r, sensitivity = analysis.crossover_r, analysis.crossover_r_sensitivity
+    intervention = (args.intervention if args.intervention is not None
+                    else load_settings(args.config).review.intervention)
     curated = _curated_dir(args)
     sheets = load_curated(curated, require_risk_of_bias=False)
     tables = derive_effects(sheets.extraction, sheets.characteristics,
-                            crossover_r=crossover_r, crossover_r_sensitivity=sensitivity)
+                            crossover_r=crossover_r, crossover_r_sensitivity=sensitivity,
+                            intervention=intervention)
     problems: list[str] = []
     studies: list[dict] = []
     if args.registry_dir is not None:
@@ -227,6 +230,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="within-person correlation assumed for crossover trials")
     p.add_argument("--crossover-r-sensitivity", type=float, nargs="*", default=None,
                    metavar="R", help="further correlations for the sensitivity rows")
+    p.add_argument("--intervention", default=None, metavar="NAME",
+                   help="what the derivation text calls arm 1 (default: review.intervention "
+                        "of --config)")
     p.add_argument(
         "--curated-dir",
         type=Path,

@@ -29,15 +29,13 @@ from ketamine_evidence.plots.prisma import prisma_flow
 from ketamine_evidence.plots.rob import rob_summary
 from ketamine_evidence.report import full_text_status
 from ketamine_evidence.tables import read_json, read_table, write_table
+from ketamine_evidence.wording import (
+    AXIS_MEASURE_LABELS,
+    CLAIM_AXIS_LABELS,
+    Wording,
+    wording_for,
+)
 
-MEASURE_LABELS = {
-    "SMD": "Standardised mean difference (Hedges' g)",
-    "MD": "Mean difference (scale points)",
-    "ROM": "Percent reduction vs control, 100 (1 - ratio of means)",
-    "RR": "Risk ratio",
-    "OR": "Odds ratio",
-    "RD": "Risk difference",
-}
 TRANSFORMS = {"ROM": "percent_reduction", "RR": "exp", "OR": "exp"}
 # Which way is "better" depends on the outcome: lower symptom scores, higher response rates.
 HIGHER_IS_BETTER = {"response", "remission"}
@@ -47,7 +45,7 @@ HARM_OUTCOMES = {"dissociation", "blood_pressure", "adverse_events", "dropout_ad
 def axis_label(measure: str, instruments) -> str:
     """The x-axis label: the measure and the instrument(s) it was measured on, e.g.
     "Mean difference (IES-R points)" or "Risk ratio; CAPS-5"."""
-    label = MEASURE_LABELS.get(measure, measure)
+    label = AXIS_MEASURE_LABELS.get(measure, measure)
     names = sorted({str(i).strip() for i in instruments
                     if isinstance(i, str) and str(i).strip()})
     if not names:
@@ -57,18 +55,15 @@ def axis_label(measure: str, instruments) -> str:
     return f"{label}; {', '.join(names)}"
 
 
-def _direction(outcome: str, measure: str) -> dict:
+def _direction(outcome: str, wording: Wording) -> dict:
     """Keywords for the labels under the axis, either side of the line of no effect.
 
     The plot is drawn on the analysis scale (log ratios for ROM, RR, OR), so "left of the
-    line" means a lower value in the ketamine arm whatever the displayed scale.
+    line" means a lower value in the intervention arm (arm 1) whatever the displayed scale.
     """
     if outcome in HARM_OUTCOMES:
-        return {"favours": None,
-                "direction_labels": ("Less with ketamine", "More with ketamine")}
-    if outcome in HIGHER_IS_BETTER:
-        return {"favours": ("control", "ketamine")}
-    return {"favours": ("ketamine", "control")}
+        return {"favours": None, "direction_labels": wording.harm_direction_labels}
+    return {"favours": wording.favours(outcome in HIGHER_IS_BETTER)}
 
 
 def _claim_band(analysis_id: str, claims: tuple[ClaimSpec, ...]
@@ -83,8 +78,9 @@ def _claim_band(analysis_id: str, claims: tuple[ClaimSpec, ...]
 
 
 def _figure_rows(outcome: analysis.AnalysisOutcome, claims: tuple[ClaimSpec, ...],
-                 risk_of_bias: pd.DataFrame | None = None):
-    """Yield (kind, figure or None, reason) for one analysis."""
+                 risk_of_bias: pd.DataFrame | None = None, wording: Wording | None = None):
+    """Yield (kind, figure or None, reason) for one analysis; ``wording`` names the arms."""
+    wording = wording or wording_for()
     spec = outcome.spec
     measure = spec.measure
     transform = TRANSFORMS.get(measure)
@@ -94,12 +90,13 @@ def _figure_rows(outcome: analysis.AnalysisOutcome, claims: tuple[ClaimSpec, ...
         return
     band, band_label = _claim_band(spec.id, claims)
     ref = 0.0
-    direction = _direction(spec.outcome, measure)
+    direction = _direction(spec.outcome, wording)
     studies = analysis.study_effects_table(outcome).rename(columns={"row_label": "study"})
     label = axis_label(measure, studies.get("instrument", ()))
     yield "forest", plots.forest_plot(
         outcome.result, studies, measure_label=label, claim_range=band, claim_label=band_label,
         claim_scale="display", transform=transform, ref_line=ref, **direction,
+        arm_labels=wording.arm_labels,
         extra_columns={"Scale": "instrument", "Time": "timepoint"}, title=spec.title,
         risk_of_bias=risk_of_bias if risk_of_bias is not None and len(risk_of_bias) else None,
     ), ""
@@ -124,15 +121,6 @@ def _figure_rows(outcome: analysis.AnalysisOutcome, claims: tuple[ClaimSpec, ...
         yield "funnel", None, f"k={k}: funnel plot and Egger's test need 3 studies"
 
 
-CLAIM_AXES = {
-    "smd": "Standardised mean difference (Hedges' g)",
-    "md": "Mean difference (scale points)",
-    "percent_reduction": "Percent reduction vs control",
-    "rr": "Risk ratio",
-    "or": "Odds ratio",
-}
-
-
 def _posterior_figures(claims: pd.DataFrame, mixtures_table: pd.DataFrame):
     """Yield (figure name, claim id, figure or None, reason): the posterior of each claim's
     effect under the main prior, with the claimed range shaded (saved results only)."""
@@ -153,7 +141,7 @@ def _posterior_figures(claims: pd.DataFrame, mixtures_table: pd.DataFrame):
             interval=interval, p_claim=float(row["p_claim"]),
             p_claim_pred=float(row["p_claim_pred"]),
             threshold=float(row.get("meaningful_threshold", float("nan"))),
-            prior_label=label, xlabel=CLAIM_AXES.get(metric, metric),
+            prior_label=label, xlabel=CLAIM_AXIS_LABELS.get(metric, metric),
             title=f"Claim {row['claim_id']}: \u201c{row['text']}\u201d"), ""
 
 
@@ -176,7 +164,8 @@ def figures_command(args: argparse.Namespace) -> int:
                       "files": ";".join(Path(p).name for p in written), "skipped": ""})
 
     for outcome in outcomes:
-        for kind, fig, reason in _figure_rows(outcome, settings.claims, rob):
+        for kind, fig, reason in _figure_rows(outcome, settings.claims, rob,
+                                              wording_for(settings)):
             save(fig, f"{kind}_{outcome.analysis_id}", outcome.analysis_id, kind, reason)
     counts = read_json(args.prisma)
     chars = read_table(args.characteristics, required=False)

@@ -676,9 +676,9 @@ def forest_plot(
     claim_scale: str = "analysis",
     transform: Any = None,
     ref_line: float | None = 0.0,
-    favours: Sequence[str] | None = ("ketamine", "control"),
+    favours: Sequence[str] | None = ("intervention", "control"),
     direction_labels: Sequence[str] | None = None,
-    arm_labels: Sequence[str] = ("Ketamine", "Control"),
+    arm_labels: Sequence[str] = ("Intervention", "Control"),
     extra_columns: Mapping[str, str] | None = None,
     risk_of_bias: pd.DataFrame | None = None,
     estimate_header: str | None = None,
@@ -726,7 +726,7 @@ def forest_plot(
     favours : (left, right) or None
         Printed under the axis as "Favours <left>" / "Favours <right>" either side of ``ref_line``.
     direction_labels : (left, right), optional
-        Printed verbatim instead (e.g. ``("Less with ketamine", "More with ketamine")`` for harms).
+        Printed verbatim instead (e.g. ``("Less with <drug>", "More with <drug>")`` for harms).
     extra_columns : mapping header -> column of ``studies``, optional
         More text columns after the study label (e.g. ``{"Scale": "instrument"}``).
     risk_of_bias : DataFrame, optional
@@ -1062,7 +1062,7 @@ def cumulative_plot(
     label: str | None = None,
     transform: Any = None,
     ref_line: float | None = 0.0,
-    favours: Sequence[str] | None = ("ketamine", "control"),
+    favours: Sequence[str] | None = ("intervention", "control"),
     direction_labels: Sequence[str] | None = None,
     claim_range: tuple[float, float] | None = None,
     claim_label: str | None = None,
@@ -1116,7 +1116,7 @@ def leave1out_plot(
     label: str | None = None,
     transform: Any = None,
     ref_line: float | None = 0.0,
-    favours: Sequence[str] | None = ("ketamine", "control"),
+    favours: Sequence[str] | None = ("intervention", "control"),
     direction_labels: Sequence[str] | None = None,
     claim_range: tuple[float, float] | None = None,
     claim_label: str | None = None,
