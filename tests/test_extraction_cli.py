@@ -32,7 +32,8 @@ def _run(argv):
 
 def test_validate_sheet_ok(tmp_path, capsys):
     write_sheets(tmp_path, [ext_row()])
-    assert _run(["validate-sheet", "--curated-dir", str(tmp_path), "--config", "none.yaml"]) == 0
+    config = str(ROOT / "config.yaml")  # the vocabulary the sheets are checked against
+    assert _run(["validate-sheet", "--curated-dir", str(tmp_path), "--config", config]) == 0
     assert (
         "OK (1 extraction rows, 3 studies, 0 risk-of-bias rows; thresholds: absent, "
         "registry facts: absent)" in capsys.readouterr().out

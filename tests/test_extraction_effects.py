@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -12,8 +13,13 @@ from scipy import stats
 from test_extraction_fixtures import CHARS, ext_row, write_sheets
 
 from ketamine_evidence import effects
+from ketamine_evidence.config import load_settings
 from ketamine_evidence.extraction import derive_effects, load_curated
 from ketamine_evidence.schemas import extraction as sx
+
+#: the default review's vocabulary (config.yaml): which outcomes are continuous
+VOCAB = load_settings(Path(__file__).resolve().parent.parent / "config.yaml").vocabulary
+CONTINUOUS = VOCAB.continuous_outcomes
 
 CROSSOVER = {"crossover_r": 0.5, "crossover_r_sensitivity": [0.2, 0.8]}
 Z = stats.norm.ppf(0.975)
@@ -21,8 +27,9 @@ Z = stats.norm.ppf(0.975)
 
 def _derive(tmp_path, rows, crossover=CROSSOVER):
     write_sheets(tmp_path, rows)
-    s = load_curated(tmp_path)
-    return derive_effects(s.extraction, s.characteristics, **crossover)
+    s = load_curated(tmp_path, vocabulary=VOCAB)
+    return derive_effects(s.extraction, s.characteristics, **crossover,
+                          continuous_outcomes=CONTINUOUS)
 
 
 def _one(tables, effect_id):
@@ -190,8 +197,9 @@ def test_cohen_d_becomes_hedges_g_with_arm_sizes_from_characteristics(tmp_path):
                   location="registry participant flow")] + CHARS[1:]
     row = _contrast(measure="d", estimate="-1.13", ci_low="-1.91", ci_high="-0.36")
     write_sheets(tmp_path, [row], chars=chars)
-    s = load_curated(tmp_path)
-    g = _one(derive_effects(s.extraction, s.characteristics, **CROSSOVER), "E0001:SMD")
+    s = load_curated(tmp_path, vocabulary=VOCAB)
+    g = _one(derive_effects(s.extraction, s.characteristics, **CROSSOVER,
+                                continuous_outcomes=CONTINUOUS), "E0001:SMD")
     j = float(effects.hedges_j(28))
     assert g.yi == pytest.approx(-1.13 * j)
     assert g.vi == pytest.approx(j**2 * (1.55 / (2 * Z)) ** 2)
@@ -200,8 +208,9 @@ def test_cohen_d_becomes_hedges_g_with_arm_sizes_from_characteristics(tmp_path):
     # two ketamine arms ("53;51") are not one arm size: d stays d, and says so
     multi = [dict(CHARS[0], n_randomised_ketamine="53;51", n_randomised_control="54")]
     write_sheets(tmp_path, [row], chars=multi + CHARS[1:])
-    s = load_curated(tmp_path)
-    d = _one(derive_effects(s.extraction, s.characteristics, **CROSSOVER), "E0001:SMD")
+    s = load_curated(tmp_path, vocabulary=VOCAB)
+    d = _one(derive_effects(s.extraction, s.characteristics, **CROSSOVER,
+                                continuous_outcomes=CONTINUOUS), "E0001:SMD")
     assert d.yi == pytest.approx(-1.13) and "no small-sample correction" in d.derivation
 
 
@@ -459,7 +468,8 @@ def test_counts_from_printed_percentages():
 
     ext = _percent_sheet(67.0, 20.0, 15.0, 15.0)
     chars = pd.DataFrame([{"study_id": "s2020", "label": "S 2020", "design": "parallel"}])
-    tables = extraction.derive_effects(ext, chars, crossover_r=0.5)
+    tables = extraction.derive_effects(ext, chars, crossover_r=0.5,
+                                          continuous_outcomes=CONTINUOUS)
     row = tables.effects.iloc[0]
     assert (row["ai"], row["ci"]) == (10.0, 3.0)          # 66.7% -> 67, 20.0% -> 20
     assert row["yi"] == pytest.approx(math.log((10 / 15) / (3 / 15)))
@@ -471,7 +481,8 @@ def test_percentage_inconsistent_with_n_is_not_poolable():
 
     ext = _percent_sheet(50.0, 20.0, 15.0, 15.0)          # 7.5 of 15: another denominator
     chars = pd.DataFrame([{"study_id": "s2020", "label": "S 2020", "design": "parallel"}])
-    tables = extraction.derive_effects(ext, chars, crossover_r=0.5)
+    tables = extraction.derive_effects(ext, chars, crossover_r=0.5,
+                                          continuous_outcomes=CONTINUOUS)
     assert tables.effects.empty
     assert "another denominator" in tables.not_poolable.iloc[0]["reason"]
 
@@ -487,9 +498,11 @@ def test_reported_cohens_d_gets_hedges_correction_when_arm_sizes_known():
         "measure": "d", "estimate": -1.13, "ci_low": -1.91, "ci_high": -0.36,
         "source_id": "https://example.org/fake", "location": "abstract"}
     chars = pd.DataFrame([{"study_id": "s2020", "label": "S 2020", "design": "parallel"}])
-    unknown = extraction.derive_effects(pd.DataFrame([base]), chars, crossover_r=0.5).effects.iloc[0]
+    unknown = extraction.derive_effects(pd.DataFrame([base]), chars, crossover_r=0.5,
+                                          continuous_outcomes=CONTINUOUS).effects.iloc[0]
     known = extraction.derive_effects(pd.DataFrame([base | {"n1i": 15.0, "n2i": 15.0}]),
-                                      chars, crossover_r=0.5).effects.iloc[0]
+                                      chars, crossover_r=0.5,
+                                          continuous_outcomes=CONTINUOUS).effects.iloc[0]
     j = float(hedges_j(28))
     assert known["yi"] == pytest.approx(j * unknown["yi"])
     assert known["vi"] == pytest.approx(j * j * unknown["vi"])

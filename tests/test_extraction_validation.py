@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from test_extraction_fixtures import CHARS, ext_row, rob_row, write_sheets
 
+from ketamine_evidence.config import load_settings
 from ketamine_evidence.extraction import (
     SheetValidationError,
     load_curated,
@@ -16,6 +17,9 @@ from ketamine_evidence.extraction import (
     read_extraction,
 )
 from ketamine_evidence.schemas import extraction as sx
+
+#: the default review's vocabulary (config.yaml): outcome ids and drugs the sheets may use
+VOCAB = load_settings(Path(__file__).resolve().parent.parent / "config.yaml").vocabulary
 
 SCHEMA_JSON = (
     Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "extraction.schema.json"
@@ -25,13 +29,13 @@ SCHEMA_JSON = (
 def _errors(tmp_path, ext_rows, chars=None, rob=None) -> list[str]:
     write_sheets(tmp_path, ext_rows, chars, rob)
     with pytest.raises(SheetValidationError) as info:
-        load_curated(tmp_path)
+        load_curated(tmp_path, vocabulary=VOCAB)
     return info.value.errors
 
 
 def test_valid_sheets_load(tmp_path):
     write_sheets(tmp_path, [ext_row()], rob=[rob_row()])
-    sheets = load_curated(tmp_path)
+    sheets = load_curated(tmp_path, vocabulary=VOCAB)
     ext = sheets.extraction
     assert list(ext.columns) == sx.EXTRACTION_COLUMNS
     assert ext.loc[0, "m1i"] == 11.88 and ext["m1i"].dtype == "float64"
@@ -86,7 +90,7 @@ def test_message_names_file_row_line_and_field(tmp_path):
         ({"location": ""}, "location: is empty (required)"),
         ({"source_id": "Feder 2021"}, "source_id: must be PMID:<digits>"),
         ({"study_id": "smith2020"}, "study_id: not found in study_characteristics.csv"),
-        ({"outcome": "ptsd"}, "outcome: not a codebook outcome"),
+        ({"outcome": "ptsd"}, "outcome: not one of the outcomes in the configuration's vocabulary.outcomes"),
         ({"data_type": "arms"}, "data_type: not one of"),
         ({"measure": "SMDx"}, "measure: not one of"),
         ({"score_type": "final"}, "score_type: must be endpoint or change"),
@@ -156,14 +160,14 @@ def test_all_errors_of_all_files_collected_in_one_exception(tmp_path):
     assert "extraction.csv row 1 (line 2; E0001" in text and "sd1i: is negative" in text
     assert "extraction.csv row 2 (line 3; E0002" in text and "n2i: is not a number ('x')" in text
     assert (
-        "extraction.csv row 3 (line 4; E0003" in text and "outcome: not a codebook outcome" in text
+        "extraction.csv row 3 (line 4; E0003" in text and "outcome: not one of the outcomes in the configuration's vocabulary.outcomes" in text
     )
     assert "risk_of_bias.csv row 1 (line 2; feder2021, ptsd_severity, D1): judgement" in text
     assert "risk_of_bias.csv row 2 (line 3; nobody2020, ptsd_severity, D6): domain" in text
     assert "study_id: not found in study_characteristics.csv" in text
     # the exception message lists them all
     with pytest.raises(SheetValidationError, match=f"{len(errors)} problems"):
-        load_curated(tmp_path)
+        load_curated(tmp_path, vocabulary=VOCAB)
 
 
 def test_unknown_and_missing_columns_are_errors(tmp_path):
@@ -173,7 +177,7 @@ def test_unknown_and_missing_columns_are_errors(tmp_path):
     df = df.rename(columns={"sd1i": "sd_1i"})
     df.to_csv(path, index=False)
     with pytest.raises(SheetValidationError) as info:
-        read_extraction(path)
+        read_extraction(path, outcomes=VOCAB.outcomes)
     text = "\n".join(info.value.errors)
     assert "extraction.csv: missing column(s): sd1i" in text
     assert "extraction.csv: column(s) not in the codebook: sd_1i" in text
@@ -181,7 +185,7 @@ def test_unknown_and_missing_columns_are_errors(tmp_path):
 
 def test_missing_files_are_listed(tmp_path):
     with pytest.raises(SheetValidationError) as info:
-        load_curated(tmp_path)
+        load_curated(tmp_path, vocabulary=VOCAB)
     assert len(info.value.errors) == 3
     assert all("file not found" in e for e in info.value.errors)
 
@@ -193,7 +197,7 @@ def test_characteristics_errors(tmp_path):
     ]
     write_sheets(tmp_path, [ext_row()], chars)
     with pytest.raises(SheetValidationError) as info:
-        read_characteristics(tmp_path / "study_characteristics.csv")
+        read_characteristics(tmp_path / "study_characteristics.csv", drugs=VOCAB.drugs)
     text = "\n".join(info.value.errors)
     assert "row 1 (line 2; feder2021): question: must be treatment or prevention" in text
     assert "drug: each ';'-separated value must be one of esketamine, ketamine" in text
@@ -203,7 +207,7 @@ def test_characteristics_errors(tmp_path):
 
 def test_multi_arm_characteristics_accept_semicolon_lists(tmp_path):
     write_sheets(tmp_path, [ext_row()])
-    chars = read_characteristics(tmp_path / "study_characteristics.csv")
+    chars = read_characteristics(tmp_path / "study_characteristics.csv", drugs=VOCAB.drugs)
     row = chars.set_index("study_id").loc["abdallah2022"]
     assert row["dose_mg_per_kg"] == "0.2;0.5" and row["n_randomised_ketamine"] == "53;51"
 
@@ -212,7 +216,8 @@ def test_json_schema_matches_pandera_columns():
     schema = json.loads(SCHEMA_JSON.read_text())
     assert list(schema["properties"]) == sx.EXTRACTION_COLUMNS
     assert schema["required"] == sx.EXTRACTION_REQUIRED
-    assert schema["properties"]["outcome"]["enum"] == list(sx.OUTCOMES)
+    # outcome ids are the review's (config vocabulary.outcomes), not the sheet format's
+    assert "enum" not in schema["properties"]["outcome"]
     assert schema["properties"]["data_type"]["enum"] == list(sx.DATA_TYPES)
     for col in sx.EXTRACTION_NONNEG:
         assert schema["properties"][col]["minimum"] == 0
@@ -256,10 +261,10 @@ def test_direction_is_read_for_words_only_rows_and_optional_in_old_sheets(tmp_pa
         data_type="narrative", narrative="no significant difference", direction="no_clear_difference"
     )
     write_sheets(tmp_path, [row])
-    assert load_curated(tmp_path).extraction.loc[0, "direction"] == "no_clear_difference"
+    assert load_curated(tmp_path, vocabulary=VOCAB).extraction.loc[0, "direction"] == "no_clear_difference"
     # a sheet written before the column existed reads as 'not yet judged' (empty)
     path = tmp_path / "extraction.csv"
     pd.read_csv(path, dtype=str, keep_default_na=False).drop(columns="direction").to_csv(
         path, index=False
     )
-    assert pd.isna(read_extraction(path).loc[0, "direction"])
+    assert pd.isna(read_extraction(path, outcomes=VOCAB.outcomes).loc[0, "direction"])

@@ -452,6 +452,7 @@ def test_missing_extra_column_is_explained():
 
 def test_figures_step_names_the_instrument_and_favours_on_ratio_scales():
     from ketamine_evidence.cli.figures import _direction, axis_label
+    from ketamine_evidence.config import VocabularySettings
     from ketamine_evidence.wording import wording_for
 
     assert axis_label("MD", ["IES-R"]) == "Mean difference (IES-R points)"
@@ -460,7 +461,13 @@ def test_figures_step_names_the_instrument_and_favours_on_ratio_scales():
     assert axis_label("RR", []) == "Risk ratio"
     # percent reduction (ROM) is drawn on the log scale: left of the line favours ketamine
     wording = wording_for({"intervention": "ketamine"})
-    assert _direction("ptsd_severity", wording) == {"favours": ("ketamine", "control")}
-    assert _direction("response", wording) == {"favours": ("control", "ketamine")}
-    assert _direction("dissociation", wording) == {
+    vocabulary = VocabularySettings.coerce({
+        "drugs": ["ketamine"], "arm_pattern": "ketamine",
+        "outcomes": {"ptsd_severity": {"scale": "continuous"},
+                     "response": {"scale": "binary", "better": "higher"},
+                     "dissociation": {"scale": "continuous", "harm": True}}})
+    assert _direction("ptsd_severity", wording, vocabulary) == {
+        "favours": ("ketamine", "control")}
+    assert _direction("response", wording, vocabulary) == {"favours": ("control", "ketamine")}
+    assert _direction("dissociation", wording, vocabulary) == {
         "favours": None, "direction_labels": ("Less with ketamine", "More with ketamine")}

@@ -6,14 +6,20 @@ import math
 from pathlib import Path
 
 from ketamine_evidence import registry_results as rr
+from ketamine_evidence.config import load_settings
 from ketamine_evidence.effects import escalc
+
+#: the default review's pattern for the experimental arm (config.yaml vocabulary.arm_pattern)
+ARM_PATTERN = load_settings(
+    Path(__file__).resolve().parent.parent / "config.yaml").vocabulary.arm_pattern
 
 STUDY = Path(__file__).resolve().parent / "e2e" / "sources" / "ctgov_study_NCT99990001.json"
 
 
 def _wide():
     arms = rr.registry_arm_rows(rr.load_study_json(STUDY))
-    return rr.registry_to_extraction_rows(arms, study_ids={"NCT99990001": "new2026"})
+    return rr.registry_to_extraction_rows(arms, arm1_pattern=ARM_PATTERN,
+                                          study_ids={"NCT99990001": "new2026"})
 
 
 def test_effect_rows_from_posted_results_await_confirmation():

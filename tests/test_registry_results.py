@@ -11,6 +11,10 @@ import pytest
 from scipy import stats
 
 from ketamine_evidence import registry_results as rr
+from ketamine_evidence.config import load_settings
+
+#: the default review's vocabulary (config.yaml): arm pattern, instrument aliases, outcomes
+VOCAB = load_settings(Path(__file__).resolve().parent.parent / "config.yaml").vocabulary
 
 HERE = Path(__file__).resolve().parent
 FIXTURE = HERE / "fixtures" / "registry" / "ketamine_midazolam_posted.json"
@@ -181,7 +185,8 @@ def test_baseline_counts(study):
 
 
 def test_to_extraction_rows_pairs_ketamine_as_arm1(arms):
-    wide = rr.registry_to_extraction_rows(arms, study_ids={"NCT99999901": "test2099"})
+    wide = rr.registry_to_extraction_rows(arms, arm1_pattern=VOCAB.arm_pattern,
+                                          study_ids={"NCT99999901": "test2099"})
     assert len(wide) == 6
     caps = wide[wide.outcome_index == 0].iloc[0]
     assert caps.study_id == "test2099"
@@ -251,7 +256,7 @@ def _curated(**over):
 
 
 def test_compare_registry_publication(arms):
-    wide = rr.registry_to_extraction_rows(arms)
+    wide = rr.registry_to_extraction_rows(arms, arm1_pattern=VOCAB.arm_pattern)
     chars = pd.DataFrame({"study_id": ["test2099"], "nct_ids": ["NCT99999901"]})
     cur = pd.DataFrame(
         [
@@ -270,7 +275,8 @@ def test_compare_registry_publication(arms):
             _curated(row_id="E0003", instrument="CAPS-5", timepoint="week 6", timepoint_days=42.0),
         ]
     )
-    cmp = rr.compare_registry_publication(wide, cur, characteristics=chars)
+    cmp = rr.compare_registry_publication(wide, cur, characteristics=chars,
+                                          instrument_aliases=VOCAB.instrument_aliases)
     assert list(cmp.columns) == rr.COMPARISON_COLUMNS
     by = cmp[cmp.row_id == "E0001"].set_index("field")
     assert by.loc["m1i", "status"] == "agree"  # 11.88 vs 11.9: rounding

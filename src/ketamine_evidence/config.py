@@ -34,7 +34,7 @@ import yaml
 from . import KetamineEvidenceError
 
 SCHEMA_RESOURCE = "data/config.schema.yaml"
-SECTIONS = ("review", "search", "eligibility", "analysis", "certainty", "claims")
+SECTIONS = ("review", "search", "eligibility", "vocabulary", "analysis", "certainty", "claims")
 # The key that marks a per-step settings file written by the workflow (see settings_slice).
 SLICE_KEY = "settings_for_step"
 
@@ -325,6 +325,29 @@ class EligibilitySettings(_Section):
 
 
 @dataclass(frozen=True)
+class VocabularySettings(_Section):
+    """``vocabulary``: the review's drugs and outcomes, and how registry records name its
+    experimental arm and rating scales."""
+
+    _schema_path = ("vocabulary",)
+
+    drugs: tuple[str, ...]
+    outcomes: Mapping[str, Mapping[str, Any]]
+    arm_pattern: str
+    instrument_aliases: Mapping[str, tuple[str, ...]]
+    dose_unit: str
+
+    def outcomes_where(self, key: str, value: Any) -> frozenset[str]:
+        """The outcome ids whose ``key`` (``scale``, ``better``, ``harm``) is ``value``."""
+        return frozenset(o for o, spec in self.outcomes.items() if spec[key] == value)
+
+    @property
+    def continuous_outcomes(self) -> frozenset[str]:
+        """Outcomes scored on a continuous scale (means; SMD, MD, ROM)."""
+        return self.outcomes_where("scale", "continuous")
+
+
+@dataclass(frozen=True)
 class AnalysisSpec(_Section):
     """One pre-specified pooled analysis (an item of ``analysis.analyses``)."""
 
@@ -420,7 +443,8 @@ class ClaimSpec(_Section):
 
 
 _SECTION_TYPES = {"review": ReviewSettings, "search": SearchSettings,
-                  "eligibility": EligibilitySettings, "analysis": AnalysisSettings,
+                  "eligibility": EligibilitySettings, "vocabulary": VocabularySettings,
+                  "analysis": AnalysisSettings,
                   "certainty": CertaintySection}
 
 
@@ -455,6 +479,10 @@ class Settings:
     @property
     def eligibility(self) -> EligibilitySettings:
         return self._section("eligibility")
+
+    @property
+    def vocabulary(self) -> VocabularySettings:
+        return self._section("vocabulary")
 
     @property
     def analysis(self) -> AnalysisSettings:

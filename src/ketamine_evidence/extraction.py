@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +30,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from ketamine_evidence import KetamineEvidenceError, KetamineEvidenceWarning
+from ketamine_evidence.config import VocabularySettings
 from ketamine_evidence.schemas import extraction as sx
 from ketamine_evidence.tables import TableError, read_csv_text
 
@@ -288,7 +289,8 @@ def _read_optional_sheet(path: str | Path, validate, **kw) -> pd.DataFrame | Non
     return _read_sheet(path, validate, **kw) if Path(path).is_file() else None
 
 
-def _validate_extraction(raw: pd.DataFrame, file: str, errors, study_ids=None) -> pd.DataFrame:
+def _validate_extraction(raw: pd.DataFrame, file: str, errors, study_ids=None,
+                         outcomes=None) -> pd.DataFrame:
     return _validate_sheet(
         raw,
         file,
@@ -296,14 +298,14 @@ def _validate_extraction(raw: pd.DataFrame, file: str, errors, study_ids=None) -
         columns=sx.EXTRACTION_COLUMNS,
         label_cols=EXTRACTION_LABEL,
         required=sx.EXTRACTION_REQUIRED,
-        schema=sx.extraction_schema(study_ids),
+        schema=sx.extraction_schema(study_ids, outcomes),
         numeric=sx.EXTRACTION_FLOAT,
         boolean=sx.EXTRACTION_BOOL,
         optional=sx.EXTRACTION_OPTIONAL,
     )
 
 
-def read_extraction(path: str | Path, study_ids=None) -> pd.DataFrame:
+def read_extraction(path: str | Path, study_ids=None, outcomes=None) -> pd.DataFrame:
     """Read and validate ``extraction.csv``.
 
     Parameters
@@ -312,6 +314,8 @@ def read_extraction(path: str | Path, study_ids=None) -> pd.DataFrame:
         The CSV file.
     study_ids : iterable of str, optional
         ``study_id`` values of ``study_characteristics.csv``; rows referring to others fail.
+    outcomes : iterable of str, optional
+        The review's outcome ids (config ``vocabulary.outcomes``); rows with others fail.
 
     Returns
     -------
@@ -323,10 +327,11 @@ def read_extraction(path: str | Path, study_ids=None) -> pd.DataFrame:
     SheetValidationError
         Listing every problem found.
     """
-    return _read_sheet(path, _validate_extraction, study_ids=study_ids)
+    return _read_sheet(path, _validate_extraction, study_ids=study_ids, outcomes=outcomes)
 
 
-def _validate_characteristics(raw: pd.DataFrame, file: str, errors) -> pd.DataFrame:
+def _validate_characteristics(raw: pd.DataFrame, file: str, errors,
+                              drugs=None) -> pd.DataFrame:
     return _validate_sheet(
         raw,
         file,
@@ -334,15 +339,16 @@ def _validate_characteristics(raw: pd.DataFrame, file: str, errors) -> pd.DataFr
         columns=sx.CHARACTERISTICS_COLUMNS,
         label_cols=CHARACTERISTICS_LABEL,
         required=sx.CHARACTERISTICS_REQUIRED,
-        schema=sx.characteristics_schema(),
+        schema=sx.characteristics_schema(drugs),
         numeric=sx.CHARACTERISTICS_NUMERIC,
         optional=sx.CHARACTERISTICS_OPTIONAL,
     )
 
 
-def read_characteristics(path: str | Path) -> pd.DataFrame:
-    """Read and validate ``study_characteristics.csv`` (see :func:`read_extraction`)."""
-    return _read_sheet(path, _validate_characteristics)
+def read_characteristics(path: str | Path, drugs=None) -> pd.DataFrame:
+    """Read and validate ``study_characteristics.csv`` (see :func:`read_extraction`);
+    ``drugs`` (config ``vocabulary.drugs``), when given, are the allowed ``drug`` values."""
+    return _read_sheet(path, _validate_characteristics, drugs=drugs)
 
 
 def _validate_rob(raw: pd.DataFrame, file: str, errors, study_ids=None) -> pd.DataFrame:
@@ -422,8 +428,12 @@ class CuratedSheets:
     registry_facts: pd.DataFrame | None = None
 
 
-def load_curated(curated_dir: str | Path, *, require_risk_of_bias: bool = True) -> CuratedSheets:
+def load_curated(curated_dir: str | Path, *, vocabulary: VocabularySettings | None = None,
+                 require_risk_of_bias: bool = True) -> CuratedSheets:
     """Read and validate the curated sheets of ``curated_dir`` together.
+
+    ``vocabulary`` (the configuration's) gives the outcome ids and drugs the sheets may use;
+    without it those two columns are not checked against a list.
 
     Cross-file checks: every ``study_id`` in ``extraction.csv``, ``risk_of_bias.csv`` and
     ``registry_facts.csv`` exists in ``study_characteristics.csv``. The optional sheets
@@ -438,7 +448,8 @@ def load_curated(curated_dir: str | Path, *, require_risk_of_bias: bool = True) 
     chars = ext = rob = None
     if (d / CHARACTERISTICS_FILE).exists():
         chars = _validate_characteristics(
-            read_csv_text(d / CHARACTERISTICS_FILE), CHARACTERISTICS_FILE, errors
+            read_csv_text(d / CHARACTERISTICS_FILE), CHARACTERISTICS_FILE, errors,
+            vocabulary.drugs if vocabulary else None,
         )
         study_ids = [s for s in chars["study_id"] if isinstance(s, str)]
     else:
@@ -446,7 +457,8 @@ def load_curated(curated_dir: str | Path, *, require_risk_of_bias: bool = True) 
         study_ids = None
     if (d / EXTRACTION_FILE).exists():
         ext = _validate_extraction(
-            read_csv_text(d / EXTRACTION_FILE), EXTRACTION_FILE, errors, study_ids
+            read_csv_text(d / EXTRACTION_FILE), EXTRACTION_FILE, errors, study_ids,
+            vocabulary.outcomes if vocabulary else None,
         )
     else:
         errors.append(f"{EXTRACTION_FILE}: file not found in {d}")
@@ -479,13 +491,6 @@ def load_curated(curated_dir: str | Path, *, require_risk_of_bias: bool = True) 
 # ----------------------------------------------------------------------------------------
 # derived effects
 # ----------------------------------------------------------------------------------------
-CONTINUOUS_OUTCOMES = (
-    "ptsd_severity",
-    "depression",
-    "dissociation",
-    "anxiety",
-    "blood_pressure",
-)
 Z975 = 1.959963984540054
 
 
@@ -684,7 +689,7 @@ def _split(row, k: int, pos: int, count: bool) -> tuple[float, float | None, str
     return res.n[pos], ev, f"{res.description}; this comparison uses part {pos + 1} of {k}"
 
 
-def _arm_effects(row, chars, r_main, r_sens, shared) -> list[dict]:
+def _arm_effects(row, chars, r_main, r_sens, shared, continuous) -> list[dict]:
     c = chars.get(row["study_id"], {})
     crossover = str(c.get("design") or "").lower() == "crossover"
     m1, m2 = _f(row["m1i"]), _f(row["m2i"])
@@ -694,7 +699,7 @@ def _arm_effects(row, chars, r_main, r_sens, shared) -> list[dict]:
     notes = [h for h in (how1, how2) if h]
     if n1 is None or n2 is None:
         raise _Unpoolable("n1i or n2i not reported")
-    if row["outcome"] not in CONTINUOUS_OUTCOMES:
+    if row["outcome"] not in continuous:
         raise _Unpoolable(f"arm-level means for a non-continuous outcome ({row['outcome']})")
     out = []
     arms = {"m1i": m1, "sd1i": sd1, "n1i": n1, "m2i": m2, "sd2i": sd2, "n2i": n2}
@@ -948,6 +953,7 @@ def derive_effects(
     crossover_r: float,
     crossover_r_sensitivity: Sequence[float] = (),
     intervention: str = "the intervention",
+    continuous_outcomes: Iterable[str],
 ) -> EffectTables:
     """Effect sizes for every poolable curated row; every other row with its reason.
 
@@ -962,6 +968,9 @@ def derive_effects(
         (``analysis.crossover_r_sensitivity``).
     intervention : str
         What the ``derivation`` text calls arm 1 (``review.intervention``).
+    continuous_outcomes : iterable of str
+        Outcomes scored on a continuous scale (``vocabulary.outcomes`` with scale
+        continuous): only their ``arm`` rows give mean-based effects.
 
     Returns
     -------
@@ -995,6 +1004,7 @@ def derive_effects(
       (through ``row_ids``) or ``not_poolable``.
     """
     r_main, r_sens = _crossover_values(crossover_r, crossover_r_sensitivity)
+    continuous = frozenset(continuous_outcomes)
     chars = {
         row["study_id"]: row
         for row in characteristics.to_dict("records")
@@ -1054,7 +1064,7 @@ def derive_effects(
                     f"result is used instead ({', '.join(superseded[i])})"
                 )
             if dtype == "arm":
-                rows = _arm_effects(row, chars, r_main, r_sens, shared)
+                rows = _arm_effects(row, chars, r_main, r_sens, shared, continuous)
             elif dtype == "count":
                 rows = _count_effects(row, chars, shared)
             elif dtype == "contrast":

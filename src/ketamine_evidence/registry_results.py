@@ -21,7 +21,8 @@ Tables produced
     Participants analysed at baseline per group.
 ``registry_to_extraction_rows(arm_rows, ...)``
     Two-arm rows in the layout of the curated ``extraction.csv`` (``m1i, sd1i, n1i, ...``),
-    arm 1 being the group whose title matches the ketamine pattern.
+    arm 1 being the group whose title matches the review's arm pattern (config
+    ``vocabulary.arm_pattern``).
 ``compare_registry_publication(registry_rows, curated_rows, ...)``
     Agreements and discrepancies between the registry and the curated (publication) numbers.
 
@@ -37,7 +38,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -716,19 +717,16 @@ WIDE_COLUMNS = [
     "reason",
 ]
 
-DEFAULT_ARM1_PATTERN = r"(?i)\b(?:es|s-|r-|ar)?ketamine\b"
-
-
 def registry_to_extraction_rows(
     arm_rows: pd.DataFrame,
     *,
-    arm1_pattern: str = DEFAULT_ARM1_PATTERN,
+    arm1_pattern: str,
     study_ids: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Pair the registry groups into rows laid out like the curated ``extraction.csv``.
 
-    Arm 1 is a group whose title matches ``arm1_pattern`` (ketamine/esketamine by default),
-    arm 2 a group that does not. With several arm-1 groups (two doses) and one control, one
+    Arm 1 is a group whose title matches ``arm1_pattern`` (a regular expression, the
+    configuration's ``vocabulary.arm_pattern``), arm 2 a group that does not. With several arm-1 groups (two doses) and one control, one
     row per arm-1 group is made; the shared control is *not* split here (that happens when
     effects are pooled, see :func:`ketamine_evidence.extraction.derive_effects`). Outcomes
     whose groups cannot be paired this way are kept with ``data_type='unpaired'`` and a reason.
@@ -906,28 +904,24 @@ COMPARISON_COLUMNS = [
     "note",
 ]
 
-_INSTRUMENT_ALIASES = {
-    "caps5": ["caps5", "clinicianadministeredptsdscalefordsm5"],
-    "capsiv": ["capsiv", "caps", "clinicianadministeredptsdscale"],
-    "pcl5": ["pcl5", "ptsdchecklistfordsm5"],
-    "pclc": ["pclc", "ptsdchecklistcivilian"],
-    "iesr": ["iesr", "impactofeventscalerevised"],
-    "madrs": ["madrs", "montgomeryasberg", "montgomeryåsberg"],
-    "cadss": ["cadss", "clinicianadministereddissociativestatesscale"],
-    "bprs": ["bprs", "briefpsychiatricratingscale"],
-}
-
-
 def _norm(text: Any) -> str:
     return re.sub(r"[^0-9a-zå]", "", str(text).lower())
 
 
-def _instrument_in_title(instrument: Any, title: Any) -> bool:
+def _normalised_aliases(aliases: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """Instrument -> its names, both compared as :func:`_norm` leaves them."""
+    return {_norm(k): [_norm(a) for a in names] for k, names in aliases.items()}
+
+
+def _instrument_in_title(instrument: Any, title: Any,
+                         aliases: Mapping[str, Sequence[str]]) -> bool:
+    """Whether the registry outcome ``title`` names ``instrument`` (or one of its
+    ``aliases``, already normalised)."""
     key = _norm(instrument)
     if not key:
         return False
     t = _norm(title)
-    return any(alias in t for alias in _INSTRUMENT_ALIASES.get(key, [key]))
+    return any(alias in t for alias in aliases.get(key, [key]))
 
 
 def _num(x) -> float | None:
@@ -943,6 +937,7 @@ def compare_registry_publication(
     curated_rows: pd.DataFrame,
     *,
     characteristics: pd.DataFrame | None = None,
+    instrument_aliases: Mapping[str, Sequence[str]] | None = None,
     rtol: float = 0.02,
     atol: float = 0.051,
     day_tolerance: float = 0.5,
@@ -958,6 +953,10 @@ def compare_registry_publication(
     characteristics : DataFrame, optional
         ``study_characteristics.csv``; its ``nct_ids`` link a study to its registrations when
         ``registry_rows.study_id`` is empty.
+    instrument_aliases : mapping, optional
+        Instrument -> the names it goes by in registry outcome titles (config
+        ``vocabulary.instrument_aliases``); without an entry an instrument is looked for
+        under its own name.
     rtol, atol : float
         Two numbers agree when ``|r - p| <= max(rtol * max(|r|, |p|), atol)``; the default
         ``atol`` of 0.051 absorbs rounding to one decimal.
@@ -975,6 +974,7 @@ def compare_registry_publication(
     and ``timepoint_days``. SDs are compared after converting a curated SE to SD
     (SE*sqrt(n)); the registry side says in ``note`` how its SD was obtained.
     """
+    aliases = _normalised_aliases(instrument_aliases or {})
     reg = registry_rows.copy()
     nct_to_study: dict[str, str] = {}
     if characteristics is not None and "nct_ids" in characteristics:
@@ -999,7 +999,8 @@ def compare_registry_publication(
         cands = reg[
             (reg["study_id"] == c["study_id"])
             & (reg["data_type"] == c["data_type"])
-            & reg["outcome_title"].map(lambda t, i=c["instrument"]: _instrument_in_title(i, t))
+            & reg["outcome_title"].map(
+                lambda t, i=c["instrument"]: _instrument_in_title(i, t, aliases))
         ]
         cdays = _num(c.get("timepoint_days"))
         if cdays is not None:

@@ -1117,6 +1117,10 @@ def _count(value: Any) -> str:
 def _characteristics_section(inputs: ReportInputs) -> dict[str, Any]:
     """An overview row and a card of full details for each study, grouped by question."""
     wording = inputs.wording
+    settings = inputs.settings
+    # the unit of the dose column (vocabulary.dose_unit); no unit without the vocabulary
+    dose_unit = (settings.vocabulary.dose_unit
+                 if settings is not None and settings.has("vocabulary") else "")
     table = inputs.characteristics
     if not _has_rows(table):
         table = inputs.studies
@@ -1134,7 +1138,7 @@ def _characteristics_section(inputs: ReportInputs) -> dict[str, Any]:
         dose = _alternatives(row.get("dose_mg_per_kg"))
         drug = " ".join(x for x in (
             _alternatives(row.get("drug")),
-            f"{dose} mg/kg" if dose else "",
+            f"{dose} {dose_unit}".rstrip() if dose else "",
             _alternatives(row.get("route")),
         ) if x)
         doses = _alternatives(row.get("n_infusions"))

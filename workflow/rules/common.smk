@@ -72,9 +72,11 @@ PACKAGE_CODE = package_fingerprint()
 # `effects` uses two values only (analysis.crossover_r*), passed as params in extract.smk.
 STEP_SECTIONS = {
     "screen": ["eligibility"],
+    "effects": ["vocabulary"],
+    "registry_effects": ["vocabulary"],
     "analyze": ["analysis"],
     "claims": ["review", "analysis", "certainty", "claims"],
-    "figures": ["review", "claims"],  # the analyses come from results/analyses.json
+    "figures": ["review", "vocabulary", "claims"],  # analyses: results/analyses.json
 }
 # The report takes the whole configuration (resolved_config): it shows every section and
 # names the config's hash in its header.

@@ -11,6 +11,7 @@ rule effects:
         registry_facts=optional_curated("registry_facts.csv"),
         manifest=f"{SNAPSHOT}/manifest.json",
         snapshot=snapshot_files,
+        settings=step_settings("effects"),
     output:
         effects=report(
             "data/processed/effects.csv", caption="../report/study_effects.rst", category="Data"
@@ -36,7 +37,7 @@ rule effects:
     conda:
         "../envs/ketamine-evidence.yaml"
     shell:
-        "{params.ke} effects --curated-dir {params.curated_dir}"
+        "{params.ke} effects --config {input.settings} --curated-dir {params.curated_dir}"
         " --crossover-r {params.crossover_r}"
         " --crossover-r-sensitivity {params.crossover_r_sensitivity}"
         " --intervention {params.intervention:q}"
@@ -53,6 +54,7 @@ rule registry_effects:
         manifest=f"{SNAPSHOT}/manifest.json",
         snapshot=snapshot_files,
         screening="data/processed/screening.csv",
+        settings=step_settings("registry_effects"),
     output:
         effects="data/processed/registry_effects.csv",
         pending="data/processed/registry_pending_rows.csv",
@@ -67,6 +69,6 @@ rule registry_effects:
     conda:
         "../envs/ketamine-evidence.yaml"
     shell:
-        "{params.ke} registry-effects --curated-dir {params.curated_dir}"
+        "{params.ke} registry-effects --config {input.settings} --curated-dir {params.curated_dir}"
         " --registry-dir {params.registry_dir} --screening {input.screening}"
         " --output {output.effects} --pending-rows {output.pending} > {log} 2>&1"

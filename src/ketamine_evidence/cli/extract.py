@@ -21,7 +21,7 @@ import pandas as pd
 
 from ketamine_evidence import registry_results as rr
 from ketamine_evidence.cli.files import file_option
-from ketamine_evidence.config import load_settings
+from ketamine_evidence.config import VocabularySettings, load_settings
 from ketamine_evidence.extraction import derive_effects, load_curated
 from ketamine_evidence.tables import write_table
 
@@ -79,9 +79,12 @@ def _screened_ncts(screening: pd.DataFrame | None) -> dict[str, str]:
 
 def registry_tables(
     studies: list[dict], characteristics: pd.DataFrame, extraction: pd.DataFrame,
-    screening: pd.DataFrame | None = None,
+    screening: pd.DataFrame | None = None, *, vocabulary: VocabularySettings,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(registry_rows, registry_analyses, registry_vs_publication, registry_effects).
+
+    ``vocabulary`` (the configuration's) says which registry group is the experimental arm
+    (``arm_pattern``) and what the rating scales are called in outcome titles.
 
     Studies in ``study_characteristics.csv`` are *confirmed* (a reviewer extracted them);
     registrations that the screening includes but no reviewer has extracted yet (a new trial
@@ -109,9 +112,11 @@ def registry_tables(
     arm_df.insert(2, "study_id", arm_df["nct_id"].map(ncts))
     an_df.insert(2, "study_id", an_df["nct_id"].map(ncts))
     arm_df["confirmed"] = arm_df["nct_id"].isin(list(confirmed))
-    wide = rr.registry_to_extraction_rows(arm_df, study_ids=ncts)
+    wide = rr.registry_to_extraction_rows(arm_df, arm1_pattern=vocabulary.arm_pattern,
+                                          study_ids=ncts)
     comparison = rr.compare_registry_publication(
-        wide[wide["nct_id"].isin(list(confirmed))], extraction, characteristics=characteristics)
+        wide[wide["nct_id"].isin(list(confirmed))], extraction, characteristics=characteristics,
+        instrument_aliases=vocabulary.instrument_aliases)
     effects = rr.registry_effect_rows(wide, set(confirmed.values()))
     return arm_df, an_df, comparison, effects
 
@@ -120,18 +125,21 @@ _EMPTY_STUDY = {"protocolSection": {"identificationModule": {"nctId": "NCT000000
 
 
 def effects_command(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
     if args.crossover_r is not None:
         crossover_r, sensitivity = args.crossover_r, args.crossover_r_sensitivity or ()
     else:
-        analysis = load_settings(args.config).analysis
+        analysis = settings.analysis
         crossover_r, sensitivity = analysis.crossover_r, analysis.crossover_r_sensitivity
     intervention = (args.intervention if args.intervention is not None
-                    else load_settings(args.config).review.intervention)
+                    else settings.review.intervention)
+    vocabulary = settings.vocabulary
     curated = _curated_dir(args)
-    sheets = load_curated(curated, require_risk_of_bias=False)
+    sheets = load_curated(curated, vocabulary=vocabulary, require_risk_of_bias=False)
     tables = derive_effects(sheets.extraction, sheets.characteristics,
                             crossover_r=crossover_r, crossover_r_sensitivity=sensitivity,
-                            intervention=intervention)
+                            intervention=intervention,
+                            continuous_outcomes=vocabulary.continuous_outcomes)
     problems: list[str] = []
     studies: list[dict] = []
     if args.registry_dir is not None:
@@ -139,7 +147,7 @@ def effects_command(args: argparse.Namespace) -> int:
             raise OSError(f"registry snapshot folder not found: {args.registry_dir}")
         studies, problems = _registry_studies(args.registry_dir)
     reg_rows, reg_an, reg_cmp, _ = registry_tables(studies, sheets.characteristics,
-                                                   sheets.extraction)
+                                                   sheets.extraction, vocabulary=vocabulary)
     reg_rows = reg_rows.drop(columns="confirmed")  # all confirmed: curated studies only
     out = args.output_dir
     outputs = {
@@ -175,13 +183,14 @@ def registry_effects_command(args: argparse.Namespace) -> int:
     from ketamine_evidence.schemas.records import SCREENING_SCHEMA
     from ketamine_evidence.schemas.records import read_table as read_checked
 
-    sheets = load_curated(_curated_dir(args), require_risk_of_bias=False)
+    vocabulary = load_settings(args.config).vocabulary
+    sheets = load_curated(_curated_dir(args), vocabulary=vocabulary, require_risk_of_bias=False)
     if not args.registry_dir.is_dir():
         raise OSError(f"registry snapshot folder not found: {args.registry_dir}")
     studies, problems = _registry_studies(args.registry_dir)
     screening = read_checked(args.screening, SCREENING_SCHEMA)
     arms, _, _, effects = registry_tables(studies, sheets.characteristics, sheets.extraction,
-                                          screening)
+                                          screening, vocabulary=vocabulary)
     write_table(effects, args.output)
     pending = arms[~arms["confirmed"].astype(bool)].drop(columns="confirmed")
     write_table(pending, args.pending_rows)
@@ -196,7 +205,8 @@ def registry_effects_command(args: argparse.Namespace) -> int:
 
 def validate_command(args: argparse.Namespace) -> int:
     curated = _curated_dir(args)
-    sheets = load_curated(curated, require_risk_of_bias=not args.allow_missing_risk_of_bias)
+    sheets = load_curated(curated, vocabulary=load_settings(args.config).vocabulary,
+                          require_risk_of_bias=not args.allow_missing_risk_of_bias)
     optional = ", ".join(
         f"{name}: {'absent' if table is None else f'{len(table)} rows'}"
         for name, table in (
@@ -223,8 +233,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "results of the included trials and compare them with the publications.",
     )
     file_option(p, "--config",
-                help="review configuration or a settings file; read for analysis.crossover_r "
-                     "and crossover_r_sensitivity unless --crossover-r is given, and for "
+                help="review configuration or a settings file; read for the vocabulary "
+                     "(outcomes, drugs, registry arm pattern), for analysis.crossover_r and "
+                     "crossover_r_sensitivity unless --crossover-r is given, and for "
                      "review.curated_dir unless --curated-dir is given")
     p.add_argument("--crossover-r", type=float, default=None, metavar="R",
                    help="within-person correlation assumed for crossover trials")
@@ -256,7 +267,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "other curated sheets against the codebook; every problem is listed with "
                     "file, row, line and field (exit status 2 when there is any).",
     )
-    file_option(p, "--config", help="review configuration (for review.curated_dir)")
+    file_option(p, "--config",
+                help="review configuration (for the vocabulary and review.curated_dir)")
     p.add_argument("--curated-dir", type=Path, default=None, metavar="DIR",
                    help="folder of the curated sheets (default: review.curated_dir or data/raw)")
     p.add_argument(
@@ -278,8 +290,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "study_characteristics.csv, plus the arm-level rows of those unconfirmed "
                     "registrations. The analyses never pool these rows.",
     )
-    file_option(p, "--config", help="review configuration, read for review.curated_dir "
-                                    "unless --curated-dir is given")
+    file_option(p, "--config", help="review configuration or a settings file, read for the "
+                                    "vocabulary and for review.curated_dir unless "
+                                    "--curated-dir is given")
     p.add_argument("--curated-dir", type=Path, default=None,
                    help="folder of the curated sheets (default: review.curated_dir)")
     p.add_argument("--registry-dir", type=Path, required=True,

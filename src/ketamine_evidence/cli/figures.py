@@ -22,7 +22,7 @@ import pandas as pd
 from ketamine_evidence import analysis, plots, posterior
 from ketamine_evidence.claims import claim_bounds
 from ketamine_evidence.cli.files import file_option
-from ketamine_evidence.config import ClaimSpec, load_settings
+from ketamine_evidence.config import ClaimSpec, Settings, VocabularySettings, load_settings
 from ketamine_evidence.fits import read_fits
 from ketamine_evidence.plots.funnel import funnel_plot
 from ketamine_evidence.plots.prisma import prisma_flow
@@ -37,9 +37,6 @@ from ketamine_evidence.wording import (
 )
 
 TRANSFORMS = {"ROM": "percent_reduction", "RR": "exp", "OR": "exp"}
-# Which way is "better" depends on the outcome: lower symptom scores, higher response rates.
-HIGHER_IS_BETTER = {"response", "remission"}
-HARM_OUTCOMES = {"dissociation", "blood_pressure", "adverse_events", "dropout_adverse_event"}
 
 
 def axis_label(measure: str, instruments) -> str:
@@ -55,15 +52,17 @@ def axis_label(measure: str, instruments) -> str:
     return f"{label}; {', '.join(names)}"
 
 
-def _direction(outcome: str, wording: Wording) -> dict:
+def _direction(outcome: str, wording: Wording, vocabulary: VocabularySettings) -> dict:
     """Keywords for the labels under the axis, either side of the line of no effect.
 
     The plot is drawn on the analysis scale (log ratios for ROM, RR, OR), so "left of the
     line" means a lower value in the intervention arm (arm 1) whatever the displayed scale.
+    Which way is better depends on the outcome (``vocabulary.outcomes``: lower symptom
+    scores, higher response rates); a harm gets "less/more with" instead of "favours".
     """
-    if outcome in HARM_OUTCOMES:
+    if outcome in vocabulary.outcomes_where("harm", True):
         return {"favours": None, "direction_labels": wording.harm_direction_labels}
-    return {"favours": wording.favours(outcome in HIGHER_IS_BETTER)}
+    return {"favours": wording.favours(outcome in vocabulary.outcomes_where("better", "higher"))}
 
 
 def _claim_band(analysis_id: str, claims: tuple[ClaimSpec, ...]
@@ -77,10 +76,11 @@ def _claim_band(analysis_id: str, claims: tuple[ClaimSpec, ...]
     return claim_bounds(claim.claimed_range), label
 
 
-def _figure_rows(outcome: analysis.AnalysisOutcome, claims: tuple[ClaimSpec, ...],
-                 risk_of_bias: pd.DataFrame | None = None, wording: Wording | None = None):
-    """Yield (kind, figure or None, reason) for one analysis; ``wording`` names the arms."""
-    wording = wording or wording_for()
+def _figure_rows(outcome: analysis.AnalysisOutcome, settings: Settings,
+                 risk_of_bias: pd.DataFrame | None = None):
+    """Yield (kind, figure or None, reason) for one analysis, labelled from ``settings``
+    (``review`` names the arms, ``vocabulary`` says which way is better, ``claims``)."""
+    wording, claims = wording_for(settings), settings.claims
     spec = outcome.spec
     measure = spec.measure
     transform = TRANSFORMS.get(measure)
@@ -90,7 +90,7 @@ def _figure_rows(outcome: analysis.AnalysisOutcome, claims: tuple[ClaimSpec, ...
         return
     band, band_label = _claim_band(spec.id, claims)
     ref = 0.0
-    direction = _direction(spec.outcome, wording)
+    direction = _direction(spec.outcome, wording, settings.vocabulary)
     studies = analysis.study_effects_table(outcome).rename(columns={"row_label": "study"})
     label = axis_label(measure, studies.get("instrument", ()))
     yield "forest", plots.forest_plot(
@@ -164,8 +164,7 @@ def figures_command(args: argparse.Namespace) -> int:
                       "files": ";".join(Path(p).name for p in written), "skipped": ""})
 
     for outcome in outcomes:
-        for kind, fig, reason in _figure_rows(outcome, settings.claims, rob,
-                                              wording_for(settings)):
+        for kind, fig, reason in _figure_rows(outcome, settings, rob):
             save(fig, f"{kind}_{outcome.analysis_id}", outcome.analysis_id, kind, reason)
     counts = read_json(args.prisma)
     chars = read_table(args.characteristics, required=False)

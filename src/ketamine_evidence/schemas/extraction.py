@@ -21,18 +21,8 @@ import pandera.pandas as pa
 # ----------------------------------------------------------------------------------------
 # vocabularies (CODEBOOK.md)
 # ----------------------------------------------------------------------------------------
-OUTCOMES = (
-    "ptsd_severity",
-    "depression",
-    "response",
-    "remission",
-    "relapse",
-    "dissociation",
-    "blood_pressure",
-    "dropout_adverse_event",
-    "adverse_events",
-    "anxiety",
-)
+# The review's own outcome ids and drugs are not here: they are the configuration's
+# ``vocabulary`` (config.yaml), passed to the sheet schemas below.
 DATA_TYPES = ("arm", "contrast", "count", "within_arm", "narrative")
 SCORE_TYPES = ("endpoint", "change")
 CONTRAST_MEASURES = ("MD", "SMD", "RR", "OR", "RD", "HR", "d")
@@ -41,12 +31,11 @@ QUESTIONS = ("treatment", "prevention")
 DESIGNS = ("parallel", "crossover")
 YES_NO = ("yes", "no")
 TREATMENT_RESISTANT = ("yes", "no", "unclear")
-#: comparator classes, for the subgroup analysis by kind of control (active placebo such as
-#: midazolam keeps blinding against ketamine's dissociative effects; saline does not)
+#: comparator classes, for the subgroup analysis by kind of control (an active placebo that
+#: mimics the drug's noticeable effects keeps blinding; an inert one may not)
 CONTROL_TYPES = ("active_placebo", "inactive_placebo", "active_comparator", "no_treatment")
 #: who a trial enrolled, against the review's population (GRADE indirectness)
 POPULATION_SCOPES = ("target", "mixed")
-DRUGS = ("ketamine", "esketamine")
 ROB_DOMAINS = ("D1", "D2", "D3", "D4", "D5", "overall")
 JUDGEMENTS = ("low", "some_concerns", "high")
 EFFECT_MEASURES = ("SMD", "MD", "ROM", "RR", "OR", "RD", "HR")
@@ -241,7 +230,8 @@ def _within_interval(col: str, lo: float, hi: float, *, closed_low=True, closed_
     )
 
 
-def extraction_schema(study_ids: Iterable[str] | None = None) -> pa.DataFrameSchema:
+def extraction_schema(study_ids: Iterable[str] | None = None,
+                      outcomes: Iterable[str] | None = None) -> pa.DataFrameSchema:
     """Schema of the curated ``extraction.csv`` after type coercion.
 
     Parameters
@@ -249,6 +239,9 @@ def extraction_schema(study_ids: Iterable[str] | None = None) -> pa.DataFrameSch
     study_ids : iterable of str, optional
         The ``study_id`` values of ``study_characteristics.csv``; when given, every extraction
         row must refer to one of them.
+    outcomes : iterable of str, optional
+        The review's outcome ids (config ``vocabulary.outcomes``); when given, every row's
+        ``outcome`` must be one of them.
     """
     text = {c: pa.Column(str, nullable=True) for c in EXTRACTION_TEXT}
     text["row_id"] = pa.Column(
@@ -258,8 +251,9 @@ def extraction_schema(study_ids: Iterable[str] | None = None) -> pa.DataFrameSch
         report_duplicates="all",
     )
     text["study_id"] = _study_id_column(study_ids)
-    text["outcome"] = pa.Column(
-        str, pa.Check.isin(OUTCOMES, error="outcome: not a codebook outcome")
+    text["outcome"] = pa.Column(str) if outcomes is None else pa.Column(
+        str, pa.Check.isin(sorted(outcomes), error="outcome: not one of the outcomes in the "
+                           "configuration's vocabulary.outcomes")
     )
     text["data_type"] = pa.Column(
         str, pa.Check.isin(DATA_TYPES, error="data_type: not one of " + ", ".join(DATA_TYPES))
@@ -413,8 +407,9 @@ def _ids_check(col: str, pattern: str, what: str) -> pa.Check:
     return pa.Check(check, error=f"{col}: each ';'-separated value must be {what}")
 
 
-def characteristics_schema() -> pa.DataFrameSchema:
-    """Schema of ``study_characteristics.csv`` after type coercion."""
+def characteristics_schema(drugs: Iterable[str] | None = None) -> pa.DataFrameSchema:
+    """Schema of ``study_characteristics.csv`` after type coercion; ``drugs`` (config
+    ``vocabulary.drugs``), when given, are the values the ``drug`` column may hold."""
     cols = {c: pa.Column(str, nullable=True) for c in CHARACTERISTICS_COLUMNS}
     cols["study_id"] = pa.Column(
         str,
@@ -448,7 +443,8 @@ def characteristics_schema() -> pa.DataFrameSchema:
                       error="population_scope: must be one of " + ", ".join(POPULATION_SCOPES)),
         nullable=True,
     )
-    cols["drug"] = pa.Column(str, _semicolon_values(DRUGS, "drug"), nullable=True)
+    cols["drug"] = pa.Column(str, nullable=True) if drugs is None else pa.Column(
+        str, _semicolon_values(drugs, "drug"), nullable=True)
     cols["dose_mg_per_kg"] = pa.Column(str, _semicolon_numbers("dose_mg_per_kg"), nullable=True)
     cols["n_infusions"] = pa.Column(str, _semicolon_numbers("n_infusions"), nullable=True)
     cols["pmids"] = pa.Column(str, _ids_check("pmids", r"(PMID:)?\d+", "a PMID"), nullable=True)
@@ -609,7 +605,7 @@ EFFECTS_SCHEMA = pa.DataFrameSchema(
         "study_id": pa.Column(str),
         "label": pa.Column(str, nullable=True),
         "comparison": pa.Column(str, nullable=True),
-        "outcome": pa.Column(str, pa.Check.isin(OUTCOMES)),
+        "outcome": pa.Column(str),  # checked against the vocabulary when the sheet is read
         "instrument": pa.Column(str, nullable=True),
         "timepoint": pa.Column(str, nullable=True),
         "timepoint_days": pa.Column(float, pa.Check.ge(0), nullable=True),
