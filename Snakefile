@@ -8,7 +8,13 @@ from snakemake.utils import min_version
 min_version("8.0")
 
 
-configfile: "config.yaml"
+# The review's configuration: config.yaml, or the whole configuration of another review given
+# with --configfile (e.g. examples/<name>/config.yaml), which then replaces config.yaml instead
+# of being merged over it, so no value of this review leaks into the other one. --config
+# overrides apply to either.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
 
 
 report: "workflow/report/workflow.rst"
@@ -33,17 +39,17 @@ localrules:
 
 rule all:
     input:
-        "results/report.html",
-        "results/claims.csv",
-        "results/pooled.csv",
-        "data/processed/prisma.json",
-        "data/processed/registry_effects.csv",
-        "results/changes.json",
-        "results/build_stamp.json",
+        f"{OUT}results/report.html",
+        f"{OUT}results/claims.csv",
+        f"{OUT}results/pooled.csv",
+        f"{OUT}data/processed/prisma.json",
+        f"{OUT}data/processed/registry_effects.csv",
+        f"{OUT}results/changes.json",
+        f"{OUT}results/build_stamp.json",
     default_target: True
 
 
 onerror:
     # A step failed: older outputs stay on disk and would look current. Say so in the stamp.
-    mark_stamp_stale("results/build_stamp.json", log)
+    mark_stamp_stale(f"{OUT}results/build_stamp.json", log)
 

@@ -266,6 +266,7 @@ class ReviewSettings(_Section):
     title: str
     snapshot_dir: str
     curated_dir: str
+    output_root: str
     intervention: str
     previous_version: str | None
     previous_snapshot: str | None

@@ -4,22 +4,22 @@
 rule analyze:
     input:
         settings=step_settings("analyze"),
-        effects="data/processed/effects.csv",
+        effects=f"{OUT}data/processed/effects.csv",
     output:
-        pooled=report("results/pooled.csv", caption="../report/pooled.rst", category="Analyses"),
-        study_effects="results/study_effects.csv",
-        sensitivity="results/sensitivity.csv",
-        moderators="results/moderators.csv",
-        posterior="results/bayes_posterior.csv",
-        statsmodels_check="results/statsmodels_check.csv",
-        reproduce_r="results/reproduce.R",
-        fits="results/analyses.json",
+        pooled=report(f"{OUT}results/pooled.csv", caption="../report/pooled.rst", category="Analyses"),
+        study_effects=f"{OUT}results/study_effects.csv",
+        sensitivity=f"{OUT}results/sensitivity.csv",
+        moderators=f"{OUT}results/moderators.csv",
+        posterior=f"{OUT}results/bayes_posterior.csv",
+        statsmodels_check=f"{OUT}results/statsmodels_check.csv",
+        reproduce_r=f"{OUT}results/reproduce.R",
+        fits=f"{OUT}results/analyses.json",
     params:
         ke=KE,
         code=PACKAGE_CODE,
         sources=SOURCES,
     log:
-        "logs/analyze.log",
+        f"{OUT}logs/analyze.log",
     conda:
         "../envs/ketamine-evidence.yaml"
     shell:
@@ -34,23 +34,23 @@ rule analyze:
 rule claims:
     input:
         settings=step_settings("claims"),
-        pooled="results/pooled.csv",
-        study_effects="results/study_effects.csv",
+        pooled=f"{OUT}results/pooled.csv",
+        study_effects=f"{OUT}results/study_effects.csv",
         risk_of_bias=f"{CURATED}/risk_of_bias.csv",
-        not_poolable="data/processed/not_poolable.csv",
-        within_arm="data/processed/within_arm.csv",
+        not_poolable=f"{OUT}data/processed/not_poolable.csv",
+        within_arm=f"{OUT}data/processed/within_arm.csv",
         characteristics=f"{CURATED}/study_characteristics.csv",
         thresholds=optional_curated("thresholds.csv"),
-        screening="data/processed/screening.csv",
-        records="data/processed/records.csv",
-        posterior="results/bayes_posterior.csv",
+        screening=f"{OUT}data/processed/screening.csv",
+        records=f"{OUT}data/processed/records.csv",
+        posterior=f"{OUT}results/bayes_posterior.csv",
         manifest=f"{SNAPSHOT}/manifest.json",
     output:
-        claims=report("results/claims.csv", caption="../report/claims.rst", category="Claims"),
-        probabilities="results/claim_probabilities.csv",
-        claim_studies="results/claim_studies.csv",
-        certainty="results/certainty.csv",
-        summary_of_findings="results/summary_of_findings.csv",
+        claims=report(f"{OUT}results/claims.csv", caption="../report/claims.rst", category="Claims"),
+        probabilities=f"{OUT}results/claim_probabilities.csv",
+        claim_studies=f"{OUT}results/claim_studies.csv",
+        certainty=f"{OUT}results/certainty.csv",
+        summary_of_findings=f"{OUT}results/summary_of_findings.csv",
     params:
         thresholds=lambda wildcards, input: (
             f"--thresholds {input.thresholds}" if input.thresholds else ""
@@ -59,7 +59,7 @@ rule claims:
         code=PACKAGE_CODE,
         sources=SOURCES,
     log:
-        "logs/claims.log",
+        f"{OUT}logs/claims.log",
     conda:
         "../envs/ketamine-evidence.yaml"
     shell:
@@ -78,15 +78,15 @@ rule claims:
 rule figures:
     input:
         settings=step_settings("figures"),
-        fits="results/analyses.json",
-        prisma="data/processed/prisma.json",
+        fits=f"{OUT}results/analyses.json",
+        prisma=f"{OUT}data/processed/prisma.json",
         risk_of_bias=f"{CURATED}/risk_of_bias.csv",
         characteristics=f"{CURATED}/study_characteristics.csv",
-        claims="results/claims.csv",
-        posterior="results/bayes_posterior.csv",
+        claims=f"{OUT}results/claims.csv",
+        posterior=f"{OUT}results/bayes_posterior.csv",
     output:
         figures=report(
-            directory("results/figures"),
+            directory(f"{OUT}results/figures"),
             patterns=["{name}.png"],
             caption="../report/figures.rst",
             category="Figures",
@@ -96,7 +96,7 @@ rule figures:
         code=PACKAGE_CODE,
         sources=SOURCES,
     log:
-        "logs/figures.log",
+        f"{OUT}logs/figures.log",
     conda:
         "../envs/ketamine-evidence.yaml"
     shell:

@@ -3,6 +3,7 @@
 # file through `input:`), so Snakemake tracks them and `snakemake --lint` stays clean.
 import hashlib
 import importlib.util
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -27,6 +28,9 @@ else:
 REVIEW = settings_from_mapping({"review": config["review"]}, source="config").review
 SNAPSHOT = REVIEW.snapshot_dir
 CURATED = REVIEW.curated_dir
+# Where results/, data/processed/ and logs/ go: the workflow's folder by default, another
+# folder for another review (review.output_root), so that reviews do not overwrite each other.
+OUT = "" if REVIEW.output_root in ("", ".") else os.path.join(REVIEW.output_root, "")
 
 
 def snapshot_files(wildcards=None):
@@ -94,7 +98,7 @@ def _write_if_changed(path, text):
 
 def step_settings(step):
     """Path of the step's settings file (JSON), written now if its content changed."""
-    return _write_if_changed(Path("results") / "settings" / f"{step}.json",
+    return _write_if_changed(Path(f"{OUT}results") / "settings" / f"{step}.json",
                              settings_slice(config, step, STEP_SECTIONS[step]))
 
 
@@ -106,7 +110,7 @@ def resolved_config():
     with an override (``--config ...``) is told apart from one without. The report takes it as
     its settings (it shows every section, and its header names this hash).
     """
-    return _write_if_changed(Path("results") / "settings" / "config.json",
+    return _write_if_changed(Path(f"{OUT}results") / "settings" / "config.json",
                              settings_slice(config, "all", SECTIONS))
 
 

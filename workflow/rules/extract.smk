@@ -14,13 +14,13 @@ rule effects:
         settings=step_settings("effects"),
     output:
         effects=report(
-            "data/processed/effects.csv", caption="../report/study_effects.rst", category="Data"
+            f"{OUT}data/processed/effects.csv", caption="../report/study_effects.rst", category="Data"
         ),
-        not_poolable="data/processed/not_poolable.csv",
-        within_arm="data/processed/within_arm.csv",
-        registry_rows="data/processed/registry_rows.csv",
-        registry_analyses="data/processed/registry_analyses.csv",
-        registry_vs_publication="data/processed/registry_vs_publication.csv",
+        not_poolable=f"{OUT}data/processed/not_poolable.csv",
+        within_arm=f"{OUT}data/processed/within_arm.csv",
+        registry_rows=f"{OUT}data/processed/registry_rows.csv",
+        registry_analyses=f"{OUT}data/processed/registry_analyses.csv",
+        registry_vs_publication=f"{OUT}data/processed/registry_vs_publication.csv",
     params:
         ke=KE,
         code=PACKAGE_CODE,
@@ -33,7 +33,7 @@ rule effects:
         crossover_r_sensitivity=" ".join(map(str, config["analysis"]["crossover_r_sensitivity"])),
         intervention=config["review"]["intervention"],
     log:
-        "logs/effects.log",
+        f"{OUT}logs/effects.log",
     conda:
         "../envs/ketamine-evidence.yaml"
     shell:
@@ -53,11 +53,11 @@ rule registry_effects:
         characteristics=f"{CURATED}/study_characteristics.csv",
         manifest=f"{SNAPSHOT}/manifest.json",
         snapshot=snapshot_files,
-        screening="data/processed/screening.csv",
+        screening=f"{OUT}data/processed/screening.csv",
         settings=step_settings("registry_effects"),
     output:
-        effects="data/processed/registry_effects.csv",
-        pending="data/processed/registry_pending_rows.csv",
+        effects=f"{OUT}data/processed/registry_effects.csv",
+        pending=f"{OUT}data/processed/registry_pending_rows.csv",
     params:
         ke=KE,
         code=PACKAGE_CODE,
@@ -65,7 +65,7 @@ rule registry_effects:
         curated_dir=parent_of("extraction"),
         registry_dir=parent_of("manifest"),
     log:
-        "logs/registry_effects.log",
+        f"{OUT}logs/registry_effects.log",
     conda:
         "../envs/ketamine-evidence.yaml"
     shell:

@@ -7,8 +7,8 @@ rule records:
         snapshot=snapshot_files,
         known_reports=f"{CURATED}/known_reports.csv",
     output:
-        records="data/processed/records.csv",
-        studies="data/processed/studies.csv",
+        records=f"{OUT}data/processed/records.csv",
+        studies=f"{OUT}data/processed/studies.csv",
     params:
         ke=KE,
         code=PACKAGE_CODE,
@@ -16,7 +16,7 @@ rule records:
         snapshot_dir=parent_of("manifest"),
         curated_dir=parent_of("known_reports"),
     log:
-        "logs/records.log",
+        f"{OUT}logs/records.log",
     conda:
         "../envs/ketamine-evidence.yaml"
     shell:
@@ -28,17 +28,17 @@ rule records:
 rule screen:
     input:
         settings=step_settings("screen"),
-        records="data/processed/records.csv",
-        studies="data/processed/studies.csv",
+        records=f"{OUT}data/processed/records.csv",
+        studies=f"{OUT}data/processed/studies.csv",
         overrides=f"{CURATED}/screening_overrides.csv",
     output:
-        screening="data/processed/screening.csv",
+        screening=f"{OUT}data/processed/screening.csv",
     params:
         ke=KE,
         code=PACKAGE_CODE,
         sources=SOURCES,
     log:
-        "logs/screen.log",
+        f"{OUT}logs/screen.log",
     conda:
         "../envs/ketamine-evidence.yaml"
     shell:
@@ -49,18 +49,18 @@ rule screen:
 
 rule prisma:
     input:
-        records="data/processed/records.csv",
-        screening="data/processed/screening.csv",
+        records=f"{OUT}data/processed/records.csv",
+        screening=f"{OUT}data/processed/screening.csv",
         manifest=f"{SNAPSHOT}/manifest.json",
     output:
-        prisma="data/processed/prisma.json",
+        prisma=f"{OUT}data/processed/prisma.json",
     params:
         ke=KE,
         code=PACKAGE_CODE,
         sources=SOURCES,
         snapshot_dir=parent_of("manifest"),
     log:
-        "logs/prisma.log",
+        f"{OUT}logs/prisma.log",
     conda:
         "../envs/ketamine-evidence.yaml"
     shell:

@@ -6,25 +6,26 @@
 rule changes:
     input:
         config=resolved_config(),
-        claims="results/claims.csv",
-        prisma="data/processed/prisma.json",
+        claims=f"{OUT}results/claims.csv",
+        prisma=f"{OUT}data/processed/prisma.json",
         snapshot=snapshot_files,
         previous=previous_version_files,
     output:
-        json="results/changes.json",
-        md="results/changes.md",
+        json=f"{OUT}results/changes.json",
+        md=f"{OUT}results/changes.md",
     params:
         ke=KE,
         code=PACKAGE_CODE,
         sources=SOURCES,
         snapshot=SNAPSHOT,
         previous=previous_version_options,
+        new=OUT or ".",  # the folder holding this version's results/ and data/processed/
     log:
-        "logs/changes.log",
+        f"{OUT}logs/changes.log",
     conda:
         "../envs/ketamine-evidence.yaml"
     shell:
-        "{params.ke} diff {params.previous} --new . --new-snapshot {params.snapshot}"
+        "{params.ke} diff {params.previous} --new {params.new} --new-snapshot {params.snapshot}"
         " --new-config {input.config} --output {output.md} --json {output.json}"
         " > {log} 2>&1 || [ $? -eq 1 ]"
 
@@ -33,30 +34,30 @@ rule report:
     input:
         settings=resolved_config(),
         changes=rules.changes.output.json,
-        claims="results/claims.csv",
-        certainty="results/certainty.csv",
-        summary_of_findings="results/summary_of_findings.csv",
-        claim_studies="results/claim_studies.csv",
-        pooled="results/pooled.csv",
-        fits="results/analyses.json",
-        study_effects="results/study_effects.csv",
-        sensitivity="results/sensitivity.csv",
-        moderators="results/moderators.csv",
-        figures="results/figures",
-        prisma="data/processed/prisma.json",
-        studies="data/processed/studies.csv",
-        screening="data/processed/screening.csv",
-        records="data/processed/records.csv",
+        claims=f"{OUT}results/claims.csv",
+        certainty=f"{OUT}results/certainty.csv",
+        summary_of_findings=f"{OUT}results/summary_of_findings.csv",
+        claim_studies=f"{OUT}results/claim_studies.csv",
+        pooled=f"{OUT}results/pooled.csv",
+        fits=f"{OUT}results/analyses.json",
+        study_effects=f"{OUT}results/study_effects.csv",
+        sensitivity=f"{OUT}results/sensitivity.csv",
+        moderators=f"{OUT}results/moderators.csv",
+        figures=f"{OUT}results/figures",
+        prisma=f"{OUT}data/processed/prisma.json",
+        studies=f"{OUT}data/processed/studies.csv",
+        screening=f"{OUT}data/processed/screening.csv",
+        records=f"{OUT}data/processed/records.csv",
         characteristics=f"{CURATED}/study_characteristics.csv",
         risk_of_bias=f"{CURATED}/risk_of_bias.csv",
-        not_poolable="data/processed/not_poolable.csv",
-        registry_vs_publication="data/processed/registry_vs_publication.csv",
-        within_arm="data/processed/within_arm.csv",
+        not_poolable=f"{OUT}data/processed/not_poolable.csv",
+        registry_vs_publication=f"{OUT}data/processed/registry_vs_publication.csv",
+        within_arm=f"{OUT}data/processed/within_arm.csv",
         manifest=f"{SNAPSHOT}/manifest.json",
         published_syntheses=optional_curated("published_syntheses.csv"),
         registry_facts=optional_curated("registry_facts.csv"),
     output:
-        html=report("results/report.html", caption="../report/report.rst", category="Report"),
+        html=report(f"{OUT}results/report.html", caption="../report/report.rst", category="Report"),
     params:
         ke=KE,
         code=PACKAGE_CODE,
@@ -64,7 +65,7 @@ rule report:
         syntheses=lambda wildcards, input: input.published_syntheses or "none",
         registry_facts=lambda wildcards, input: input.registry_facts or "none",
     log:
-        "logs/report.log",
+        f"{OUT}logs/report.log",
     conda:
         "../envs/ketamine-evidence.yaml"
     shell:
@@ -107,13 +108,13 @@ rule stamp:
             *rules.report.output,
         ],
     output:
-        stamp="results/build_stamp.json",
+        stamp=f"{OUT}results/build_stamp.json",
     params:
         ke=KE,
         code=PACKAGE_CODE,
         sources=SOURCES,
     log:
-        "logs/stamp.log",
+        f"{OUT}logs/stamp.log",
     conda:
         "../envs/ketamine-evidence.yaml"
     shell:
