@@ -107,6 +107,11 @@ CLAIM_AXIS_LABELS = {
     "or": "Odds ratio",
 }
 
+#: what a review run on synthetic example data (``review.synthetic_data``) says on every
+#: page, table and figure
+SYNTHETIC_NOTE = ("SYNTHETIC DATA: every study, number and claim here is made up to show how "
+                  "the workflow runs; it is not trial evidence.")
+
 #: keys of the ``eligibility`` settings that word the screening reasons (not rules)
 ELIGIBILITY_WORDING = ("population_label", "intervention_label")
 

@@ -32,6 +32,7 @@ from ketamine_evidence.tables import read_json, read_table, write_table
 from ketamine_evidence.wording import (
     AXIS_MEASURE_LABELS,
     CLAIM_AXIS_LABELS,
+    SYNTHETIC_NOTE,
     Wording,
     wording_for,
 )
@@ -153,11 +154,16 @@ def figures_command(args: argparse.Namespace) -> int:
     index = []
     rob = read_table(args.risk_of_bias, required=False)
 
+    synthetic = wording_for(settings).synthetic_data
+
     def save(fig, name: str, analysis_id: str, kind: str, reason: str = "") -> None:
         if fig is None:
             index.append({"figure": name, "analysis_id": analysis_id, "kind": kind,
                           "files": "", "skipped": reason})
             return
+        if synthetic:  # made-up example data: the figure itself says so
+            fig.text(0.5, 0.995, SYNTHETIC_NOTE, ha="center", va="top", fontsize=7,
+                     color="#b00020", wrap=True)
         written = plots.save_figure(fig, outdir / name, formats=("png", "svg"), dpi=150)
         plt.close(fig)
         index.append({"figure": name, "analysis_id": analysis_id, "kind": kind,
