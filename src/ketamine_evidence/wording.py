@@ -16,7 +16,6 @@ reasons) takes its labels from here and never spells out a drug or a condition i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,35 +127,19 @@ def capitalised(text: str) -> str:
 class Wording:
     """What the outputs call the parts of the review's question (config ``review``).
 
-    Attributes
-    ----------
-    intervention, comparator : str
-        Plain-language names of the experimental arm (arm 1) and the comparator (arm 2), as
-        they read inside a sentence ("favours <intervention>").
-    population : str
-        Who the treatment trials enrolled ("Treatment trials (<population>)").
-    condition : str
-        The condition's short name, used before "results" (may be empty).
-    question, summary : str
-        The question the review asks, and the one-sentence description under the title.
-    pico : mapping
-        ``population``, ``intervention``, ``comparator``, ``outcomes``, ``design``: the
-        question's elements in the Methods.
-    prevention : str
-        The sentence that introduces prevention trials, which are kept apart.
-    synthetic_data : bool
-        The review runs on synthetic (made-up) example data: every page and caption says so.
+    The ``review`` settings' words read as attributes of the wording itself
+    (``wording.intervention``, ``.comparator``, ``.population``, ``.condition``, ``.question``,
+    ``.summary``, ``.pico``, ``.prevention``, ``.synthetic_data``; the schema describes each);
+    the properties below build the phrases made of them.
     """
 
-    intervention: str
-    comparator: str
-    population: str
-    condition: str
-    question: str
-    summary: str
-    pico: Mapping[str, str]
-    prevention: str
-    synthetic_data: bool
+    review: ReviewSettings
+
+    def __getattr__(self, name: str) -> Any:
+        # only called for names the dataclass does not have: the review's own words
+        if name.startswith("__") or name == "review":
+            raise AttributeError(name)
+        return getattr(self.review, name)
 
     @property
     def intervention_title(self) -> str:
@@ -223,8 +206,4 @@ def wording_for(settings: Any = None) -> Wording:
         review = settings.review
     else:
         review = ReviewSettings.coerce({} if settings is None else settings)
-    return Wording(intervention=review.intervention, comparator=review.comparator,
-                   population=review.population, condition=review.condition,
-                   question=review.question, summary=review.summary,
-                   pico=dict(review.pico), prevention=review.prevention,
-                   synthetic_data=review.synthetic_data)
+    return Wording(review)

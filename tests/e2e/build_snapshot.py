@@ -31,13 +31,15 @@ NOTE = ("SYNTHETIC test snapshot for the end-to-end workflow test: one hand-made
         "No database was searched. Never trial data.")
 
 
-def main() -> int:
-    if SNAPSHOT.exists():
-        shutil.rmtree(SNAPSHOT)
+def build(snapshot: Path, study: Path, nct_id: str, *, note: str, project: str) -> Path:
+    """A snapshot folder holding one hand-made CT.gov v2 ``study`` record, dated :data:`WHEN`,
+    made exactly as a live refresh would make it; its manifest says ``note``."""
+    if snapshot.exists():
+        shutil.rmtree(snapshot)
     subprocess.run([sys.executable, "-m", "ketamine_evidence.cli", "init-snapshot",
-                    "--snapshot-dir", str(SNAPSHOT)], check=True)
-    raw = RawFile(name="ctgov/study_NCT99990001.json", content=STUDY.read_bytes(),
-                  source="ctgov", kind="study", params={"nct_id": "NCT99990001"})
+                    "--snapshot-dir", str(snapshot)], check=True)
+    raw = RawFile(name=f"ctgov/study_{nct_id}.json", content=study.read_bytes(),
+                  source="ctgov", kind="study", params={"nct_id": nct_id})
     meta = {
         "pubmed": {"status": "not_run", "query": None, "retrieved_utc": None,
                    "counts": {"esearch_count": 0, "records": 0}},
@@ -45,12 +47,18 @@ def main() -> int:
                   "query": {"endpoint": "synthetic (no request was made)"},
                   "counts": {"total_count": 1, "studies": 1}},
     }
-    commit_retrieval(SNAPSHOT, [raw], meta, now=WHEN)
-    manifest = read_manifest(SNAPSHOT)
-    manifest["project"] = "ketamine-evidence (synthetic end-to-end test data)"
-    manifest["database_search"]["note"] = NOTE
-    write_manifest(SNAPSHOT, manifest)
-    print(f"wrote {SNAPSHOT}")
+    commit_retrieval(snapshot, [raw], meta, now=WHEN)
+    manifest = read_manifest(snapshot)
+    manifest["project"] = project
+    manifest["database_search"]["note"] = note
+    write_manifest(snapshot, manifest)
+    print(f"wrote {snapshot}")
+    return snapshot
+
+
+def main() -> int:
+    build(SNAPSHOT, STUDY, "NCT99990001", note=NOTE,
+          project="ketamine-evidence (synthetic end-to-end test data)")
     return 0
 
 
