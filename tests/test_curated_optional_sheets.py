@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from test_extraction_fixtures import ext_row, write_sheet, write_sheets
 
+from ketamine_evidence.config import load_settings
 from ketamine_evidence.extraction import (
     SheetValidationError,
     load_curated,
@@ -147,8 +148,9 @@ def test_unknown_column_in_an_optional_sheet_is_an_error(tmp_path):
 
 
 def test_committed_optional_sheets_validate():
-    """The project's own sheets (when present) pass their schemas."""
-    sheets = load_curated(ROOT / "data" / "raw")
+    """The project's own sheets (when present) pass their schemas, with its vocabulary."""
+    vocabulary = load_settings(ROOT / "config.yaml").vocabulary
+    sheets = load_curated(ROOT / "data" / "raw", vocabulary=vocabulary)
     for table in (sheets.thresholds, sheets.registry_facts):
         assert table is None or isinstance(table, pd.DataFrame)
     narrative = sheets.extraction["data_type"] == "narrative"

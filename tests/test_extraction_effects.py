@@ -193,7 +193,7 @@ def test_cohen_d_with_ci_and_with_n_only(tmp_path):
 def test_cohen_d_becomes_hedges_g_with_arm_sizes_from_characteristics(tmp_path):
     # The contrast row gives no arm sizes; the study's randomised arms (registry participant
     # flow in study_characteristics.csv) do, so the reported d is corrected to g everywhere.
-    chars = [dict(CHARS[0], n_randomised_ketamine="15", n_randomised_control="15",
+    chars = [dict(CHARS[0], n_randomised_intervention="15", n_randomised_control="15",
                   location="registry participant flow")] + CHARS[1:]
     row = _contrast(measure="d", estimate="-1.13", ci_low="-1.91", ci_high="-0.36")
     write_sheets(tmp_path, [row], chars=chars)
@@ -206,7 +206,7 @@ def test_cohen_d_becomes_hedges_g_with_arm_sizes_from_characteristics(tmp_path):
     assert "Hedges' g = J x d with J(28)" in g.derivation
     assert "study_characteristics.csv (15 and 15; registry participant flow)" in g.derivation
     # two ketamine arms ("53;51") are not one arm size: d stays d, and says so
-    multi = [dict(CHARS[0], n_randomised_ketamine="53;51", n_randomised_control="54")]
+    multi = [dict(CHARS[0], n_randomised_intervention="53;51", n_randomised_control="54")]
     write_sheets(tmp_path, [row], chars=multi + CHARS[1:])
     s = load_curated(tmp_path, vocabulary=VOCAB)
     d = _one(derive_effects(s.extraction, s.characteristics, **CROSSOVER,

@@ -50,7 +50,7 @@ CHARS = [
         "treatment_resistant": "yes",
         "drug": "ketamine",
         "dose_mg_per_kg": "0.2;0.5",
-        "n_randomised_ketamine": "53;51",
+        "n_randomised_intervention": "53;51",
         "control": "saline",
         "source_id": "PMID:35046508",
         "location": "abstract",

@@ -209,7 +209,7 @@ def test_multi_arm_characteristics_accept_semicolon_lists(tmp_path):
     write_sheets(tmp_path, [ext_row()])
     chars = read_characteristics(tmp_path / "study_characteristics.csv", drugs=VOCAB.drugs)
     row = chars.set_index("study_id").loc["abdallah2022"]
-    assert row["dose_mg_per_kg"] == "0.2;0.5" and row["n_randomised_ketamine"] == "53;51"
+    assert row["dose_mg_per_kg"] == "0.2;0.5" and row["n_randomised_intervention"] == "53;51"
 
 
 def test_json_schema_matches_pandera_columns():
@@ -268,3 +268,23 @@ def test_direction_is_read_for_words_only_rows_and_optional_in_old_sheets(tmp_pa
         path, index=False
     )
     assert pd.isna(read_extraction(path, outcomes=VOCAB.outcomes).loc[0, "direction"])
+
+
+def test_characteristics_under_the_reviews_own_column_names(tmp_path):
+    """vocabulary.sheet_columns: the sheet names the arm counts its own way; the columns come
+    back under their codebook names and messages use the sheet's name."""
+    write_sheets(tmp_path, [ext_row()])
+    path = tmp_path / "study_characteristics.csv"
+    header, rest = path.read_text(encoding="utf-8").split("\n", 1)
+    header = header.replace("n_randomised_intervention", "n_randomised_drugx")
+    names = {"n_randomised_intervention": "n_randomised_drugx"}
+    path.write_text(header + "\n" + rest.replace("53;51", "53;x"), encoding="utf-8")
+    with pytest.raises(SheetValidationError) as info:
+        read_characteristics(path, sheet_columns=names)
+    assert ("n_randomised_drugx: each ';'-separated value must be a non-negative number"
+            in "\n".join(info.value.errors))
+    path.write_text(header + "\n" + rest, encoding="utf-8")
+    chars = read_characteristics(path, sheet_columns=names).set_index("study_id")
+    assert chars.loc["abdallah2022", "n_randomised_intervention"] == "53;51"
+    with pytest.raises(SheetValidationError, match="not in the codebook: n_randomised_drugx"):
+        read_characteristics(path)  # without the review's names the column is unknown

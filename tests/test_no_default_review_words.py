@@ -19,13 +19,6 @@ ALLOWED = {
     # the package docstring says what the default configuration reviews
     ("src/ketamine_evidence/__init__.py", "ketamine"): "names the default config.yaml",
     ("src/ketamine_evidence/__init__.py", "PTSD"): "names the default config.yaml",
-    # column names of the curated study_characteristics.csv (data/raw/CODEBOOK.md): part of
-    # the stable data format, not renamed; they hold the experimental arm's counts
-    ("src/ketamine_evidence/schemas/extraction.py", "n_randomised_ketamine"): "codebook column",
-    ("src/ketamine_evidence/schemas/extraction.py", "n_analysed_ketamine"): "codebook column",
-    ("src/ketamine_evidence/extraction.py", "n_randomised_ketamine"): "codebook column",
-    ("src/ketamine_evidence/report.py", "n_randomised_ketamine"): "codebook column",
-    ("src/ketamine_evidence/report.py", "n_analysed_ketamine"): "codebook column",
 }
 
 

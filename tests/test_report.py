@@ -129,7 +129,7 @@ def _characteristics() -> pd.DataFrame:
          "population": "civilians", "setting": "outpatient", "country": "USA",
          "treatment_resistant": "no", "intervention": "ketamine 0.5 mg/kg IV",
          "drug": "ketamine", "dose_mg_per_kg": 0.5, "route": "IV", "n_infusions": 1,
-         "control": "midazolam", "cointervention": "none", "n_randomised_ketamine": 41,
+         "control": "midazolam", "cointervention": "none", "n_randomised_intervention": 41,
          "n_randomised_control": 41, "n_randomised_total": 41,
          "primary_outcome": "IES-R at 24 h", "source_id": "PMID:24740528",
          "location": "methods", "notes": ""},

@@ -336,7 +336,13 @@ class VocabularySettings(_Section):
     outcomes: Mapping[str, Mapping[str, Any]]
     arm_pattern: str
     instrument_aliases: Mapping[str, tuple[str, ...]]
+    sheet_columns: Mapping[str, str]
     dose_unit: str
+
+    def sheet_column(self, name: str) -> str:
+        """What this review's ``study_characteristics.csv`` calls the codebook column
+        ``name`` (its codebook name unless ``sheet_columns`` renames it)."""
+        return self.sheet_columns.get(name, name)
 
     def outcomes_where(self, key: str, value: Any) -> frozenset[str]:
         """The outcome ids whose ``key`` (``scale``, ``better``, ``harm``) is ``value``."""

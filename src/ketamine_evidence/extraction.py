@@ -330,9 +330,14 @@ def read_extraction(path: str | Path, study_ids=None, outcomes=None) -> pd.DataF
     return _read_sheet(path, _validate_extraction, study_ids=study_ids, outcomes=outcomes)
 
 
-def _validate_characteristics(raw: pd.DataFrame, file: str, errors,
-                              drugs=None) -> pd.DataFrame:
-    return _validate_sheet(
+def _validate_characteristics(raw: pd.DataFrame, file: str, errors, drugs=None,
+                              sheet_columns=None) -> pd.DataFrame:
+    # codebook name -> this review's name for it; the checks use the codebook names, the
+    # messages the sheet's own
+    names = dict(sheet_columns or {})
+    raw = raw.rename(columns={sheet: name for name, sheet in names.items()})
+    start = len(errors)
+    df = _validate_sheet(
         raw,
         file,
         errors,
@@ -343,12 +348,21 @@ def _validate_characteristics(raw: pd.DataFrame, file: str, errors,
         numeric=sx.CHARACTERISTICS_NUMERIC,
         optional=sx.CHARACTERISTICS_OPTIONAL,
     )
+    for i in range(start, len(errors)):
+        for name, sheet in names.items():
+            errors[i] = re.sub(rf"\b{name}\b", sheet, errors[i])
+    return df
 
 
-def read_characteristics(path: str | Path, drugs=None) -> pd.DataFrame:
-    """Read and validate ``study_characteristics.csv`` (see :func:`read_extraction`);
-    ``drugs`` (config ``vocabulary.drugs``), when given, are the allowed ``drug`` values."""
-    return _read_sheet(path, _validate_characteristics, drugs=drugs)
+def read_characteristics(path: str | Path, drugs=None, sheet_columns=None) -> pd.DataFrame:
+    """Read and validate ``study_characteristics.csv`` (see :func:`read_extraction`).
+
+    ``drugs`` (config ``vocabulary.drugs``), when given, are the allowed ``drug`` values;
+    ``sheet_columns`` (``vocabulary.sheet_columns``) maps a codebook column to the name the
+    sheet gives it. The columns come back under their codebook names.
+    """
+    return _read_sheet(path, _validate_characteristics, drugs=drugs,
+                       sheet_columns=sheet_columns)
 
 
 def _validate_rob(raw: pd.DataFrame, file: str, errors, study_ids=None) -> pd.DataFrame:
@@ -450,6 +464,7 @@ def load_curated(curated_dir: str | Path, *, vocabulary: VocabularySettings | No
         chars = _validate_characteristics(
             read_csv_text(d / CHARACTERISTICS_FILE), CHARACTERISTICS_FILE, errors,
             vocabulary.drugs if vocabulary else None,
+            vocabulary.sheet_columns if vocabulary else None,
         )
         study_ids = [s for s in chars["study_id"] if isinstance(s, str)]
     else:
@@ -849,7 +864,7 @@ def _contrast_effects(row, chars, intervention: str) -> list[dict]:
             # arm sizes known elsewhere in the evidence base: the study's randomised arms
             # (e.g. the registry participant flow recorded in study_characteristics.csv)
             c = chars.get(row["study_id"], {})
-            n1, n2 = (_single_number(c.get(k)) for k in ("n_randomised_ketamine",
+            n1, n2 = (_single_number(c.get(k)) for k in ("n_randomised_intervention",
                                                          "n_randomised_control"))
             arms_from = ("the randomised arm sizes in study_characteristics.csv "
                          f"({n1:g} and {n2:g}; {c.get('location') or 'see the study row'})"

@@ -1119,15 +1119,19 @@ def _characteristics_section(inputs: ReportInputs) -> dict[str, Any]:
     """An overview row and a card of full details for each study, grouped by question."""
     wording = inputs.wording
     settings = inputs.settings
-    # the unit of the dose column (vocabulary.dose_unit); no unit without the vocabulary
-    dose_unit = (settings.vocabulary.dose_unit
-                 if settings is not None and settings.has("vocabulary") else "")
+    # the dose unit and this review's names of the arm-count columns (vocabulary); without
+    # the vocabulary: no unit, the codebook names
+    vocabulary = (settings.vocabulary
+                  if settings is not None and settings.has("vocabulary") else None)
+    dose_unit = vocabulary.dose_unit if vocabulary else ""
+    n_randomised, n_analysed = (vocabulary.sheet_column(c) if vocabulary else c
+                                for c in ("n_randomised_intervention", "n_analysed_intervention"))
     table = inputs.characteristics
     if not _has_rows(table):
         table = inputs.studies
     groups: dict[str, list[dict[str, Any]]] = {"treatment": [], "prevention": [], "other": []}
     for row in _rows(table):
-        n_k, n_c = _count(row.get("n_randomised_ketamine")), _count(row.get("n_randomised_control"))
+        n_k, n_c = _count(row.get(n_randomised)), _count(row.get("n_randomised_control"))
         total = _count(row.get("n_randomised_total"))
         if (n_k, n_c) != (DASH, DASH):
             n = f"{n_k} / {n_c}" + (f" (total {total})" if total != DASH else "")
@@ -1155,7 +1159,7 @@ def _characteristics_section(inputs: ReportInputs) -> dict[str, Any]:
         details = []
         for name, column in detail_fields:
             if column is None:
-                a_k = _count(row.get("n_analysed_ketamine"))
+                a_k = _count(row.get(n_analysed))
                 a_c = _count(row.get("n_analysed_control"))
                 value = f"{a_k} / {a_c}" if (a_k, a_c) != (DASH, DASH) else ""
             else:

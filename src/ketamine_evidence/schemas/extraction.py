@@ -344,10 +344,10 @@ CHARACTERISTICS_COLUMNS = [
     "control",
     "control_type",
     "cointervention",
-    "n_randomised_ketamine",
+    "n_randomised_intervention",
     "n_randomised_control",
     "n_randomised_total",
-    "n_analysed_ketamine",
+    "n_analysed_intervention",
     "n_analysed_control",
     "primary_outcome",
     "source_id",
@@ -364,7 +364,7 @@ CHARACTERISTICS_NUMERIC = [
     "n_analysed_control",
 ]
 #: per-arm counts of the experimental arm(s): ';'-separated like ``dose_mg_per_kg``
-CHARACTERISTICS_PER_ARM = ["n_randomised_ketamine", "n_analysed_ketamine"]
+CHARACTERISTICS_PER_ARM = ["n_randomised_intervention", "n_analysed_intervention"]
 CHARACTERISTICS_REQUIRED = ["study_id", "label", "question", "design", "source_id", "location"]
 
 
