@@ -27,7 +27,7 @@ from ._common import (
     new_figure,
     resolve_transform,
 )
-from .forest import _set_ticks
+from .forest.axis import _set_ticks
 
 
 def _filled_points(trimfill: Any) -> tuple[np.ndarray, np.ndarray]:
