@@ -21,6 +21,8 @@ Layout
 messages out); :mod:`.sheets` reads the curated files and raises the collected problems (the
 IO); :mod:`.derive` derives the effect sizes from validated sheets (pure). ``sheets`` and
 ``derive`` import ``validation``, never each other.
+Stage: extraction. It may import ``schemas``, ``tables`` and the statistics core
+(``effects``, ``conversions``); the CLI, the registry stage and the report use it.
 """
 
 from __future__ import annotations

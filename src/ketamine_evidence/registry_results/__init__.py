@@ -39,6 +39,8 @@ conversions; pure); :mod:`.arms` turns one study JSON into the arm, analysis and
 tables; :mod:`.pairing` pairs the arms into two-arm rows and effect rows; :mod:`.compare`
 sets them against the curated publication numbers; :mod:`.io` reads study JSON files. The
 parts import :mod:`.parsing` and each other in that order only; nothing here writes files.
+Stage: registry. It may import the statistics core (``effects``,
+``conversions``) and nothing that writes files; the CLI uses it.
 """
 
 from __future__ import annotations

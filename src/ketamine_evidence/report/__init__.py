@@ -29,6 +29,8 @@ report's sections (claims, certainty, Summary of findings; search flow, studies,
 bias, registry, analyses; methods and search record); :mod:`.build` renders them into the
 page (pure); :mod:`.io` reads the workflow's outputs and writes the file (the only IO).
 Each imports only those listed before it.
+Stage: presentation. It may import every stage's results, ``config``, ``tables`` and
+the plots' symbols; only :mod:`.io` touches files, and only the CLI imports it.
 """
 
 from __future__ import annotations
