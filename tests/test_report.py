@@ -374,6 +374,27 @@ def test_published_syntheses_shown_as_printed_and_checked(tmp_path):
         report.read_published_syntheses(path)
 
 
+def test_published_synthesis_headings_never_show_the_internal_id(tmp_path):
+    from ketamine_evidence import report
+
+    path = tmp_path / "published_syntheses.csv"
+    path.write_text(
+        "synthesis_id,first_author,year,journal,outcome,estimate,ci_low,ci_high,source_id,location\n"
+        "annpharm2024,,2024,Ann Pharmacother (2024;58:669),CAPS,,,,PMID:1,abstract\n"
+        "mow_nd,Mowdawalla,,Research Square (preprint),CAPS,,,,PMID:2,abstract\n"
+        "thesis_nd,,,thesis record on a library site (not a journal article),CAPS,,,,PMID:3,"
+        "abstract\n"
+        "anon_nd,,,,CAPS,,,,PMID:4,abstract\n")
+    html = report.build_report(report.ReportInputs(
+        published_syntheses=report.read_published_syntheses(path)))
+    headings = re.findall(r"<h3[^>]*>([^<]*)", html.split('id="syntheses"')[1])
+    assert [h.strip() for h in headings[:4]] == [
+        "Ann Pharmacother 2024", "Mowdawalla n.d.", "Thesis record on a library site n.d.",
+        "Review (author not recorded) n.d."]
+    for key in ("annpharm2024", "mow_nd", "thesis_nd", "anon_nd"):
+        assert key not in " ".join(headings)
+
+
 def test_records_awaiting_a_reviewer_are_listed():
     from ketamine_evidence import report
 

@@ -583,6 +583,16 @@ def input_status(inputs: ReportInputs) -> list[dict[str, str]]:
     return status
 
 
+def _synthesis_label(first_author: str, year: str, journal: str) -> str:
+    """A review's heading for readers: first author (else the journal or record type) and year.
+
+    The curators' ``synthesis_id`` is an internal key and is never shown as a heading; a year
+    that is not recorded reads "n.d." (no date), as in a reference list.
+    """
+    who = first_author or journal.split(" (")[0].strip() or "Review (author not recorded)"
+    return f"{who[:1].upper()}{who[1:]} {year or 'n.d.'}"
+
+
 def _syntheses_section(table: pd.DataFrame | None) -> list[dict[str, Any]]:
     """Published results grouped by review: the review once, then its results as printed.
 
@@ -599,8 +609,8 @@ def _syntheses_section(table: pd.DataFrame | None) -> list[dict[str, Any]]:
         key = cell("synthesis_id")
         if key not in groups:
             groups[key] = {
-                "synthesis": " ".join(x for x in (cell("first_author"), cell("year")) if x)
-                or key,
+                "synthesis": _synthesis_label(cell("first_author"), cell("year"),
+                                              cell("journal")),
                 "journal": cell("journal"), "scope": cell("design_scope"),
                 "search_date": cell("search_date"), "conclusion": cell("conclusion"),
                 "direction": cell("direction_note"),
