@@ -667,9 +667,11 @@ def _workflow_commands(workdir: Path) -> list[list[str]]:
     assert proc.returncode == 0, _explain(proc, workdir)
     commands = []
     for line in (proc.stdout + proc.stderr).splitlines():
-        if line.startswith("Shell command: ") and " -m ketamine_evidence.cli " in line:
+        # Snakemake 9 prefixes "Shell command: "; 8.20 (the lowest supported) prints it bare
+        if " -m ketamine_evidence.cli " in line:
             command = line.removeprefix("Shell command: ").split(" > logs/")[0]
             commands.append(shlex.split(command))
+    assert commands, "no workflow step found in the dry run's printed commands"
     return commands
 
 

@@ -149,6 +149,9 @@ def read_table(path: Path | str, schema: pa.DataFrameSchema) -> pd.DataFrame:
     from ketamine_evidence.tables import TableError, read_csv_text
 
     frame = read_csv_text(path)
+    # empty cells arrive as None; NaN is what the writer's frames hold, and what pandera's
+    # coercion gives on recent versions (pandera 0.24 with pandas 3.0.0 would keep None)
+    frame = frame.mask(frame.isna())
     for column, spec in schema.columns.items():
         if column in frame and str(spec.dtype) == "boolean":
             frame[column] = frame[column].map(
