@@ -98,8 +98,12 @@ def _sd(row, arm: int) -> tuple[float, str | None]:
     return value, f"arm {arm}: {how}"
 
 
-def _base_effect(row, chars: Mapping, measure: str) -> dict:
-    c = chars.get(row["study_id"], {})
+def _located(row, c: Mapping) -> dict:
+    """Where one extraction row's result comes from: study, comparison, outcome, source.
+
+    The fields every derived table (effects, not poolable, within-arm) starts with; ``c`` is
+    the study's row of ``study_characteristics.csv`` (empty when the study is missing there).
+    """
     return {
         "study_id": row["study_id"],
         "label": c.get("label"),
@@ -108,19 +112,36 @@ def _base_effect(row, chars: Mapping, measure: str) -> dict:
         "instrument": row["instrument"],
         "timepoint": row["timepoint"],
         "timepoint_days": _f(row["timepoint_days"]),
-        "measure": measure,
-        "data_type": row["data_type"],
-        "score_type": row["score_type"],
-        "lower_is_better": row["lower_is_better"],
         "source_id": row["source_id"],
         "location": row["location"],
+    }
+
+
+def _result(row, c: Mapping) -> dict:
+    """The fields an effect and a not-poolable result share.
+
+    The result's identity and source (:func:`_located`, its ``data_type`` and ``row_ids``)
+    and the study characteristics analyses filter on, so that an analysis's filters apply
+    alike to the results it pools and to those it could not.
+    """
+    return _located(row, c) | {
+        "data_type": row["data_type"],
         "row_ids": row["row_id"],
-        "design": c.get("design"),
         "question": c.get("question"),
-        "drug": c.get("drug"),
+        "design": c.get("design"),
         "dose_mg_per_kg": _arm_dose(c.get("dose_mg_per_kg"), row["comparison"]),
         "treatment_resistant": c.get("treatment_resistant"),
         "control_type": c.get("control_type"),
+    }
+
+
+def _base_effect(row, chars: Mapping, measure: str) -> dict:
+    c = chars.get(row["study_id"], {})
+    return _result(row, c) | {
+        "measure": measure,
+        "score_type": row["score_type"],
+        "lower_is_better": row["lower_is_better"],
+        "drug": c.get("drug"),
         "year": _study_year(row["study_id"]),
         "n_randomised_total": _f(c.get("n_randomised_total")),
         "sensitivity": False,
@@ -443,22 +464,14 @@ def _within_arm_rows(row, chars) -> list[dict]:
             else "; percent increase = 100*(endpoint-baseline)/baseline (higher is better)"
         )
     return [
-        {
-            "study_id": row["study_id"],
-            "label": c.get("label"),
-            "comparison": row["comparison"],
+        _located(row, c)
+        | {
             "arm": "arm1",
-            "outcome": row["outcome"],
-            "instrument": row["instrument"],
-            "timepoint": row["timepoint"],
-            "timepoint_days": _f(row["timepoint_days"]),
             "baseline_mean": base,
             "endpoint_mean": endpoint,
             "change_mean": change,
             "percent_reduction": pct,
             "derivation": deriv,
-            "source_id": row["source_id"],
-            "location": row["location"],
             "row_id": row["row_id"],
         }
     ]
@@ -551,28 +564,11 @@ def derive_effects(
     within: list[dict] = []
 
     def unpoolable(row, reason: str) -> None:
-        c = chars.get(row["study_id"], {})
         np_rows.append(
-            {
-                "study_id": row["study_id"],
-                "label": c.get("label"),
-                "comparison": row["comparison"],
-                "outcome": row["outcome"],
-                "instrument": row["instrument"],
-                "timepoint": row["timepoint"],
-                "timepoint_days": _f(row["timepoint_days"]),
-                "data_type": row["data_type"],
+            _result(row, chars.get(row["study_id"], {}))
+            | {
                 "reason": reason,
                 "narrative": None if _missing(row["narrative"]) else row["narrative"],
-                "source_id": row["source_id"],
-                "location": row["location"],
-                "row_ids": row["row_id"],
-                # study characteristics, so analyses' filters also apply to these results
-                "question": c.get("question"),
-                "design": c.get("design"),
-                "dose_mg_per_kg": _arm_dose(c.get("dose_mg_per_kg"), row["comparison"]),
-                "treatment_resistant": c.get("treatment_resistant"),
-                "control_type": c.get("control_type"),
                 "direction": None if _missing(row.get("direction")) else row["direction"],
             }
         )
