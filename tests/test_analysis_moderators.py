@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from ketamine_evidence import meta
-from ketamine_evidence.analysis import AnalysisOutcome, moderator_table, pool_analysis
+from ketamine_evidence.analysis.pooling import AnalysisOutcome, moderator_table, pool_analysis
 
 MODEL = {"method": "REML", "test": "knha", "level": 0.95, "pi_df": None}
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ketamine_evidence.analysis import select_effects, study_labels
+from ketamine_evidence.analysis.pooling import select_effects, study_labels
 
 
 def _effects():
@@ -81,7 +81,7 @@ def test_labels_add_comparison_only_for_multi_arm_studies():
 
 
 def test_participants_from_arms_or_randomised_total():
-    from ketamine_evidence.analysis import participants
+    from ketamine_evidence.analysis.pooling import participants
 
     rows = pd.DataFrame({
         "study_id": ["par", "cross", "multi", "multi", "contrast"],

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from ketamine_evidence import meta
-from ketamine_evidence.analysis import pool_analysis, select_effects, sensitivity_table
+from ketamine_evidence.analysis.pooling import pool_analysis, select_effects, sensitivity_table
 
 SPEC = {"id": "end", "title": "end", "outcome": "ptsd_severity", "measure": "SMD",
         "window_days": [1, 35]}

@@ -5,7 +5,7 @@ import math
 import pandas as pd
 import pytest
 
-from ketamine_evidence import certainty as gr
+from ketamine_evidence.synthesis import certainty as gr
 
 
 def studies(*rows):

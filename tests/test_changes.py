@@ -1,4 +1,4 @@
-"""``ketamine_evidence.changes`` (pure comparison) and the ``diff`` subcommand."""
+"""``ketamine_evidence.living.changes`` (pure comparison) and the ``diff`` subcommand."""
 
 from __future__ import annotations
 
@@ -9,8 +9,14 @@ from pathlib import Path
 import pandas as pd
 
 from ketamine_evidence import cli
-from ketamine_evidence.changes import Version, compare, compare_claims, same_value, to_markdown
 from ketamine_evidence.cli.changes import EXIT_CHANGED, EXIT_SAME
+from ketamine_evidence.living.changes import (
+    Version,
+    compare,
+    compare_claims,
+    same_value,
+    to_markdown,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 E2E_SNAPSHOT = ROOT / "tests" / "e2e" / "snapshot"

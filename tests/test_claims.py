@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ketamine_evidence import claims
+from ketamine_evidence.synthesis import claims
 
 
 @pytest.mark.parametrize(

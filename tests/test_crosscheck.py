@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from statsmodels.stats.meta_analysis import _fit_tau_iterative
 
-from ketamine_evidence import analysis, meta, reproduce
+from ketamine_evidence import meta
+from ketamine_evidence.analysis import pooling, reproduce
 from ketamine_evidence.meta import CrossCheckError, statsmodels_crosscheck
 
 # Five studies on which statsmodels' Paule-Mandel, started at 0 with atol = 1e-13,
@@ -71,7 +72,7 @@ def _outcome(aid, yi, vi, **extra):
     selected = pd.DataFrame({"study_id": [f"s{i}" for i in range(len(yi))],
                              "comparison": "a vs b", "label": [f"S{i}" for i in range(len(yi))],
                              "yi": yi, "vi": vi, "measure": "SMD", **extra})
-    return analysis.pool_analysis(selected, {"id": aid, "title": aid, "outcome": "o", "measure": "SMD"}, method="REML",
+    return pooling.pool_analysis(selected, {"id": aid, "title": aid, "outcome": "o", "measure": "SMD"}, method="REML",
                                   test="knha", level=0.95, pi_df=None)
 
 
@@ -105,7 +106,7 @@ def test_reproduce_script_carries_the_settings_and_the_secondary_analyses():
     selected = pd.DataFrame({"study_id": ["a", "b", "c"], "comparison": "k vs p",
                              "yi": [-1.0, -0.9, -0.5], "vi": [0.1, 0.14, 0.06],
                              "measure": "SMD", **arms})
-    outcome = analysis.pool_analysis(selected, {"id": "smd", "title": "SMD", "outcome": "o", "measure": "SMD"}, method="PM",
+    outcome = pooling.pool_analysis(selected, {"id": "smd", "title": "SMD", "outcome": "o", "measure": "SMD"}, method="PM",
                                      test="z", level=0.9, pi_df="k-2")
     single = _outcome("single", [0.3], [0.1])
     text = reproduce.reproduce_r_script([outcome, single])

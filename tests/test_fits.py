@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from ketamine_evidence import meta
-from ketamine_evidence.analysis import run_analyses, study_effects_table
+from ketamine_evidence.analysis.fits import FitsError, read_fits, write_fits
+from ketamine_evidence.analysis.pooling import run_analyses, study_effects_table
 from ketamine_evidence.config import AnalysisSettings
-from ketamine_evidence.fits import FitsError, read_fits, write_fits
 
 SETTINGS = AnalysisSettings.coerce({
     "method": "REML", "test": "knha", "analyses": [

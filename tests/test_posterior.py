@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ketamine_evidence import posterior
-from ketamine_evidence.claims import to_metric
+from ketamine_evidence.analysis import posterior
 from ketamine_evidence.meta import bayes
+from ketamine_evidence.synthesis.claims import to_metric
 
 SETTINGS = {
     "priors": {
@@ -155,7 +155,7 @@ def test_percent_words(p, text):
 
 
 def test_row_sizes_use_arms_then_randomised_total():
-    from ketamine_evidence.analysis import row_sizes
+    from ketamine_evidence.analysis.pooling import row_sizes
 
     rows = pd.DataFrame({"n1i": [10, 12, np.nan], "n2i": [11, 12, np.nan],
                          "design": ["parallel", "crossover", "parallel"],

@@ -7,7 +7,7 @@ import itertools
 import pandas as pd
 import pytest
 
-from ketamine_evidence.prisma import PrismaError, prisma_counts
+from ketamine_evidence.screening.prisma import PrismaError, prisma_counts
 
 
 def make(rows):

@@ -9,18 +9,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ketamine_evidence.records import (
-    RECORD_COLUMNS,
-    RecordsError,
-    build_records,
-    parse_ctgov_json,
-    parse_pubmed_xml,
-)
 from ketamine_evidence.schemas.records import (
     RECORDS_SCHEMA,
     STUDIES_SCHEMA,
     read_table,
     write_table,
+)
+from ketamine_evidence.screening.records import (
+    RECORD_COLUMNS,
+    RecordsError,
+    build_records,
+    parse_ctgov_json,
+    parse_pubmed_xml,
 )
 from ketamine_evidence.sources.pubmed import RawFile
 from ketamine_evidence.sources.snapshot import commit_retrieval, init_snapshot

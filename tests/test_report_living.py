@@ -1,5 +1,5 @@
 """The living-review parts of the report: the provenance header and "What changed since the
-previous version" (``ketamine_evidence.report_living``), and the version stamps ``diff`` reads."""
+previous version" (``ketamine_evidence.report.living``), and the version stamps ``diff`` reads."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from ketamine_evidence import provenance, report
-from ketamine_evidence.changes import Version, compare
 from ketamine_evidence.cli.changes import STAMP, load_version, version_inputs
-from ketamine_evidence.report_living import changes_view, header_view
+from ketamine_evidence.living.changes import Version, compare
+from ketamine_evidence.report.living import changes_view, header_view
 
 ROOT = Path(__file__).resolve().parents[1]
 E2E_SNAPSHOT = ROOT / "tests" / "e2e" / "snapshot"

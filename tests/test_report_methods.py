@@ -50,8 +50,8 @@ def test_report_command_fails_when_inputs_are_missing(tmp_path, monkeypatch, cap
 
 def test_methods_follow_the_settings_the_analysis_step_recorded(tmp_path):
     """The config may have changed since the analyze step ran: the Methods say what ran."""
+    from ketamine_evidence.analysis.fits import write_fits
     from ketamine_evidence.config import Settings
-    from ketamine_evidence.fits import write_fits
 
     config = load_config(ROOT / "config.yaml")
     ran = dict(config["analysis"], method="DL", test="z")

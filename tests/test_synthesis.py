@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from ketamine_evidence import synthesis as sw
+from ketamine_evidence.synthesis import vote_counting as sw
 
 
 @pytest.mark.parametrize(("yi", "lower_is_better", "expected"), [

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ketamine_evidence import claims, grade
-from ketamine_evidence import thresholds as th
+from ketamine_evidence.synthesis import claims, grade
+from ketamine_evidence.synthesis import thresholds as th
 
 SHEET = pd.DataFrame({
     "threshold_id": ["T1", "T2"], "instrument": ["PCL-5", "CAPS-5"],
@@ -178,10 +178,10 @@ def test_plain_language_statements(level, estimate, any_status, expected):
 
 
 def test_verdict_text_words_only_and_no_evidence():
-    from ketamine_evidence import synthesis
+    from ketamine_evidence.synthesis import vote_counting
 
-    votes = synthesis.vote_count(["no_clear_difference", "favours_intervention"])
+    votes = vote_counting.vote_count(["no_clear_difference", "favours_intervention"])
     assert grade.verdict_text("inconclusive", "low", votes, math.nan).startswith(
         "inconclusive, low certainty (no poolable numbers; 2 trials reported it: 1 favouring")
-    assert grade.verdict_text("no_evidence", "", synthesis.vote_count([]), math.nan) == \
+    assert grade.verdict_text("no_evidence", "", vote_counting.vote_count([]), math.nan) == \
         "no evidence (no trial reported this outcome)"

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from ketamine_evidence import meta
-from ketamine_evidence.claims import VERDICTS
+from ketamine_evidence.synthesis.claims import VERDICTS
 
 ROOT = Path(__file__).resolve().parents[1]
 E2E = ROOT / "tests" / "e2e"
@@ -197,8 +197,8 @@ def test_pooled_numbers_equal_meta_rma_on_the_selected_effects(run, config):
 
 def test_bayesian_results_and_claim_probabilities(run, config):
     """pooled.csv's bayes_* and claims.csv's p_claim come from meta.bayes on the same rows."""
-    from ketamine_evidence import posterior
-    from ketamine_evidence.analysis import row_sizes
+    from ketamine_evidence.analysis import posterior
+    from ketamine_evidence.analysis.pooling import row_sizes
 
     effects = pd.read_csv(run / "data" / "processed" / "effects.csv")
     pooled = pd.read_csv(run / "results" / "pooled.csv").set_index("analysis_id")

@@ -3,16 +3,28 @@
 The question it reviews comes from the configuration; the default ``config.yaml`` reviews
 ketamine for PTSD, and ``examples/`` holds a review of another question.
 
-The package has a pure core (``effects``, ``meta``, ``claims``, ...) that does no IO,
-and thin adapters (``sources`` for the network, ``io`` for files, ``plots``, ``report``).
+The package has a pure core (``effects``, ``conversions``, ``meta`` and the logic of the
+``screening``, ``analysis`` and ``synthesis`` stages) that does no IO, and thin adapters
+(``sources`` for the network, ``tables`` for files, ``plots``, ``report``, ``cli``).
 
-Layout by stage (each subpackage's docstring says what it owns and may import): search
-``sources``; records and screening ``records``, ``screening``, ``prisma`` (table contracts
-in ``schemas``); extraction ``extraction``; registry ``registry_results``; statistics
-``effects``, ``conversions``, ``meta`` (pure), ``analysis``, ``fits``, ``posterior``,
-``reproduce``; synthesis and claims ``synthesis``, ``thresholds``, ``claims``,
-``certainty``, ``grade``, ``changes``; presentation ``plots``, ``report``, ``wording``;
-command line ``cli``. Shared by all: ``config``, ``tables``, ``provenance``.
+Layout by stage, in the order the workflow runs them (each subpackage's docstring says what
+it owns and what it may import):
+
+1. search: ``sources`` (PubMed and ClinicalTrials.gov clients, the dated raw snapshot);
+2. records and screening: ``screening`` (records, eligibility, PRISMA counts), with the
+   tables' contracts in ``schemas``;
+3. extraction: ``extraction`` (the curated sheets, effect sizes with their provenance);
+4. registry: ``registry_results`` (posted results of ClinicalTrials.gov registrations);
+5. statistics: the pure core ``effects``, ``conversions`` and ``meta`` (top-level modules:
+   ``ketamine_evidence.meta`` and ``ketamine_evidence.effects.escalc`` are the public API),
+   and ``analysis``, the only step that pools;
+6. synthesis and claims: ``synthesis`` (vote counting, thresholds, verdicts, GRADE);
+7. living review: ``living`` (what changed between two versions);
+8. presentation: ``plots`` and ``report``;
+9. command line: ``cli`` (one subcommand per workflow step).
+
+Shared by all stages: ``config`` (the validated, typed settings), ``wording`` (every label, built from the config), ``tables`` (the one table reader and
+atomic writer) and ``provenance`` (build stamps).
 """
 
 __version__ = "0.1.0"

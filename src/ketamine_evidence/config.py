@@ -309,7 +309,7 @@ class SearchSettings(_Section):
 
 @dataclass(frozen=True)
 class EligibilitySettings(_Section):
-    """``eligibility``: the screening rules (see :mod:`ketamine_evidence.screening`)."""
+    """``eligibility``: the screening rules (see :mod:`ketamine_evidence.screening.eligibility`)."""
 
     _schema_path = ("eligibility",)
 

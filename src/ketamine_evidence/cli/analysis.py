@@ -7,32 +7,33 @@ from pathlib import Path
 
 import pandas as pd
 
-from ketamine_evidence import analysis, claims, fits, grade, posterior, reproduce
+from ketamine_evidence.analysis import fits, pooling, posterior, reproduce
 from ketamine_evidence.cli.files import file_option
 from ketamine_evidence.config import load_settings
 from ketamine_evidence.extraction import read_thresholds
+from ketamine_evidence.synthesis import claims, grade
 from ketamine_evidence.tables import read_table, write_table, write_text
 
 
 def analyze_command(args: argparse.Namespace) -> int:
     settings = load_settings(args.config).analysis
     effects = read_table(args.effects)
-    outcomes = analysis.run_analyses(effects, settings)
-    posteriors = [analysis.bayes_posterior(o, settings.bayes, level=settings.level)
+    outcomes = pooling.run_analyses(effects, settings)
+    posteriors = [pooling.bayes_posterior(o, settings.bayes, level=settings.level)
                   for o in outcomes]
     pooled = pd.DataFrame([{**o.pooled_row(), **posterior.pooled_columns(p), **o.scale_columns()}
                            for o, p in zip(outcomes, posteriors, strict=True)])
-    study_rows = [analysis.study_effects_table(o) for o in outcomes]
+    study_rows = [pooling.study_effects_table(o) for o in outcomes]
     study_rows = [t for t in study_rows if not t.empty]
     study_effects = pd.concat(study_rows, ignore_index=True) if study_rows else pd.DataFrame(
         columns=["analysis_id", "study_id"])
     sensitivity = pd.concat(
-        [analysis.sensitivity_table(o, effects, instrument_priority=settings.instrument_priority,
+        [pooling.sensitivity_table(o, effects, instrument_priority=settings.instrument_priority,
                                     crossover_r=settings.crossover_r_sensitivity)
          for o in outcomes]
         + [pd.DataFrame(posterior.sensitivity_rows(p)) for p in posteriors if p.results],
         ignore_index=True)
-    moderators = pd.concat([analysis.moderator_table(o) for o in outcomes], ignore_index=True)
+    moderators = pd.concat([pooling.moderator_table(o) for o in outcomes], ignore_index=True)
     write_table(moderators, args.out_moderators)
     if args.out_fits is not None:
         fits.write_fits(outcomes, settings, args.out_fits)
@@ -156,7 +157,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out-fits", type=Path, default=Path("results/analyses.json"),
                    help="where to save every fit, leave-one-out and cumulative frame, "
                         "trim-and-fill and the settings used, for the steps after this one "
-                        "(see ketamine_evidence.fits)")
+                        "(see ketamine_evidence.analysis.fits)")
     p.add_argument("--out-posterior", type=Path, default=None,
                    help="also write the Bayesian posterior of every analysis' mu under each "
                         "prior, as quadrature nodes (results/bayes_posterior.csv)")

@@ -1,7 +1,7 @@
 """Subcommand ``diff``: what changed between two versions of the review.
 
 Reads each version's snapshot (database records, verified hashes), ``prisma.json`` and
-``claims.csv`` and hands them to the pure :mod:`ketamine_evidence.changes`.
+``claims.csv`` and hands them to the pure :mod:`ketamine_evidence.living.changes`.
 """
 
 from __future__ import annotations
@@ -61,9 +61,10 @@ def load_version(folder: Path, snapshot_dir: Path | None = None, config: Path | 
     and this work tree): the workflow compares before it writes the stamp, so the stamp on disk
     would belong to the previous build.
     """
+    from ketamine_evidence.living.changes import Version
+    from ketamine_evidence.screening.records import snapshot_records
+
     from .. import provenance
-    from ..changes import Version
-    from ..records import snapshot_records
     from ..tables import read_table
 
     folder = Path(folder)
@@ -94,7 +95,7 @@ def load_version(folder: Path, snapshot_dir: Path | None = None, config: Path | 
 
 
 def _cmd_diff(args) -> int:
-    from ..changes import compare, to_markdown
+    from ketamine_evidence.living.changes import compare, to_markdown
 
     new = load_version(args.new or Path("."), args.new_snapshot, args.new_config)
     old = None if args.old is None else load_version(args.old, args.old_snapshot)

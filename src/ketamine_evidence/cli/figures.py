@@ -19,15 +19,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from ketamine_evidence import analysis, plots, posterior
-from ketamine_evidence.claims import claim_bounds
+from ketamine_evidence import plots
+from ketamine_evidence.analysis import pooling, posterior
+from ketamine_evidence.analysis.fits import read_fits
 from ketamine_evidence.cli.files import file_option
 from ketamine_evidence.config import ClaimSpec, Settings, VocabularySettings, load_settings
-from ketamine_evidence.fits import read_fits
 from ketamine_evidence.plots.funnel import funnel_plot
 from ketamine_evidence.plots.prisma import prisma_flow
 from ketamine_evidence.plots.rob import rob_summary
 from ketamine_evidence.report import full_text_status
+from ketamine_evidence.synthesis.claims import claim_bounds
 from ketamine_evidence.tables import read_json, read_table, write_table
 from ketamine_evidence.wording import (
     AXIS_MEASURE_LABELS,
@@ -77,7 +78,7 @@ def _claim_band(analysis_id: str, claims: tuple[ClaimSpec, ...]
     return claim_bounds(claim.claimed_range), label
 
 
-def _figure_rows(outcome: analysis.AnalysisOutcome, settings: Settings,
+def _figure_rows(outcome: pooling.AnalysisOutcome, settings: Settings,
                  risk_of_bias: pd.DataFrame | None = None):
     """Yield (kind, figure or None, reason) for one analysis, labelled from ``settings``
     (``review`` names the arms, ``vocabulary`` says which way is better, ``claims``)."""
@@ -92,7 +93,7 @@ def _figure_rows(outcome: analysis.AnalysisOutcome, settings: Settings,
     band, band_label = _claim_band(spec.id, claims)
     ref = 0.0
     direction = _direction(spec.outcome, wording, settings.vocabulary)
-    studies = analysis.study_effects_table(outcome).rename(columns={"row_label": "study"})
+    studies = pooling.study_effects_table(outcome).rename(columns={"row_label": "study"})
     label = axis_label(measure, studies.get("instrument", ()))
     yield "forest", plots.forest_plot(
         outcome.result, studies, measure_label=label, claim_range=band, claim_label=band_label,

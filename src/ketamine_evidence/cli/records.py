@@ -56,7 +56,7 @@ def _cmd_init(args) -> int:
 
 
 def _cmd_records(args) -> int:
-    from ..records import build_records
+    from ketamine_evidence.screening.records import build_records
 
     if args.snapshot_dir and args.curated_dir:
         snapshot_dir, curated_dir = args.snapshot_dir, args.curated_dir
@@ -71,7 +71,7 @@ def _cmd_records(args) -> int:
 
 
 def _cmd_screen(args) -> int:
-    from ..screening import read_overrides, screen
+    from ketamine_evidence.screening.eligibility import read_overrides, screen
 
     eligibility = load_settings(args.config).eligibility
     records = read_table(args.records, RECORDS_SCHEMA)
@@ -83,7 +83,8 @@ def _cmd_screen(args) -> int:
 
 
 def _cmd_prisma(args) -> int:
-    from ..prisma import prisma_counts
+    from ketamine_evidence.screening.prisma import prisma_counts
+
     from ..sources.snapshot import read_manifest
 
     records = read_table(args.records, RECORDS_SCHEMA)
@@ -97,7 +98,8 @@ def _cmd_prisma(args) -> int:
 def _cmd_awaiting(args) -> int:
     """Print the included records that still need a reviewer; exit 3 with --fail-if-any."""
 
-    from ..screening import awaiting_curation
+    from ketamine_evidence.screening.eligibility import awaiting_curation
+
     from ..tables import read_csv_text
 
     screening = read_table(args.screening, SCREENING_SCHEMA)

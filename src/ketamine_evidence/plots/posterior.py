@@ -7,7 +7,7 @@ import math
 import numpy as np
 from matplotlib.figure import Figure
 
-from ketamine_evidence.posterior import percent
+from ketamine_evidence.analysis.posterior import percent
 
 from ._common import (
     CLAIM_COLOUR,
@@ -58,7 +58,7 @@ def posterior_plot(
         An interval on the analysis scale (e.g. the 95% prediction interval) around which
         the x range is drawn.
     p_claim, p_claim_pred : float
-        Probabilities printed on the figure (computed by :mod:`ketamine_evidence.posterior`).
+        Probabilities printed on the figure (computed by :mod:`ketamine_evidence.analysis.posterior`).
     threshold : float
         Meaningful-effect threshold on the claim's scale (dashed line), NaN for none.
     prior_label, xlabel, title : str

@@ -90,7 +90,7 @@ _SOURCE_KEYS = {"pubmed": "pubmed", "clinicaltrials.gov": "ctgov"}
 
 
 def counts_from_prisma_json(prisma: Mapping[str, Any]) -> dict[str, Any]:
-    """Translate ``data/processed/prisma.json`` (``ketamine_evidence.prisma``) to box counts.
+    """Translate ``data/processed/prisma.json`` (``ketamine_evidence.screening.prisma``) to box counts.
 
     The JSON keeps one column of stage counts per identification route
     (``databases_and_registers`` and ``other_methods``); the diagram takes the database

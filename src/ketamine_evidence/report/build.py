@@ -6,7 +6,7 @@ from pathlib import Path
 
 import jinja2
 
-from ketamine_evidence.report_living import changes_view, header_view
+from ketamine_evidence.report.living import changes_view, header_view
 from ketamine_evidence.wording import (
     CERTAINTY_LABELS,
     CERTAINTY_LEVELS,

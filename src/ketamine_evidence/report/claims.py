@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from ketamine_evidence.posterior import percent
+from ketamine_evidence.analysis.posterior import percent
 from ketamine_evidence.wording import (
     CERTAINTY_LABELS,
     CERTAINTY_LEVELS,

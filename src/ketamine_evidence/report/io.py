@@ -9,12 +9,12 @@ from typing import Any
 
 import pandas as pd
 
+from ketamine_evidence.analysis.fits import read_recorded_settings
 from ketamine_evidence.config import (
     Settings,
     load_settings,
 )
 from ketamine_evidence.extraction import read_registry_facts
-from ketamine_evidence.fits import read_recorded_settings
 from ketamine_evidence.tables import read_optional_table, write_text
 
 from .build import build_report

@@ -12,7 +12,7 @@ import pandas as pd
 from ketamine_evidence.effects import RATIO_MEASURES
 from ketamine_evidence.plots.rob import symbol_legend
 from ketamine_evidence.schemas.records import NOT_YET_CLASSIFIED
-from ketamine_evidence.screening import awaiting_curation
+from ketamine_evidence.screening.eligibility import awaiting_curation
 from ketamine_evidence.wording import (
     CERTAINTY_LABELS,
     CERTAINTY_SYMBOLS,

@@ -41,7 +41,7 @@ STATSMODELS_CHECK_COLUMNS = ["analysis_id", "method", "k", "level",
 def statsmodels_check_table(outcomes: Sequence) -> pd.DataFrame:
     """One row per analysis and estimator (DL, PM): the engine beside statsmodels.
 
-    ``outcomes`` are :class:`ketamine_evidence.analysis.AnalysisOutcome` objects; each is
+    ``outcomes`` are :class:`ketamine_evidence.analysis.pooling.AnalysisOutcome` objects; each is
     checked on exactly the rows it pooled (``selected.yi``, ``selected.vi``) at its
     confidence level. An analysis with fewer than two studies pools nothing and gets one row
     saying so.

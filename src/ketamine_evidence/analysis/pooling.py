@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from ketamine_evidence import KetamineEvidenceWarning, meta, posterior
+from ketamine_evidence import KetamineEvidenceWarning, meta
+from ketamine_evidence.analysis import posterior
 from ketamine_evidence.config import AnalysisSettings, AnalysisSpec
 from ketamine_evidence.effects import measure_scale
 
@@ -313,7 +314,7 @@ def bayes_posterior(outcome: AnalysisOutcome, bayes_settings: Mapping,
                     level: float = 0.95) -> posterior.AnalysisPosterior:
     """The Bayesian random-effects fits of one analysis under the configured priors.
 
-    See :mod:`ketamine_evidence.posterior`; nothing is fitted when no effect was selected.
+    See :mod:`ketamine_evidence.analysis.posterior`; nothing is fitted when no effect was selected.
     """
     selected = outcome.selected
     if selected.empty:

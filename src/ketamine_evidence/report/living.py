@@ -6,7 +6,7 @@
   function that writes ``results/build_stamp.json``) and from the snapshot's manifest; nothing
   is computed twice.
 * :func:`changes_view`: the section "What changed since the previous version", from the
-  comparison :func:`ketamine_evidence.changes.compare` wrote to ``results/changes.json``
+  comparison :func:`ketamine_evidence.living.changes.compare` wrote to ``results/changes.json``
   (``ketamine-evidence diff --json``). The template escapes every text.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ketamine_evidence.changes import (
+from ketamine_evidence.living.changes import (
     CLAIM_FIELD_LABELS,
     ctgov_url,
     format_value,

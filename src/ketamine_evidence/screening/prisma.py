@@ -23,8 +23,8 @@ from collections import Counter
 
 import pandas as pd
 
-from . import KetamineEvidenceError
-from .schemas.records import NOT_YET_CLASSIFIED
+from ketamine_evidence import KetamineEvidenceError
+from ketamine_evidence.schemas.records import NOT_YET_CLASSIFIED
 
 DATABASE_SOURCES = {"pubmed": "PubMed", "ctgov": "ClinicalTrials.gov"}
 

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ketamine_evidence import KetamineEvidenceError, meta
-from ketamine_evidence.analysis import AnalysisOutcome
+from ketamine_evidence.analysis.pooling import AnalysisOutcome
 from ketamine_evidence.config import AnalysisSettings, AnalysisSpec
 from ketamine_evidence.tables import write_text
 

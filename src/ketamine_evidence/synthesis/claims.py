@@ -45,9 +45,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ketamine_evidence import synthesis
-from ketamine_evidence.analysis import matches_any, participants
+from ketamine_evidence.analysis.pooling import matches_any, participants
 from ketamine_evidence.config import AnalysisSpec, ClaimSpec
+from ketamine_evidence.synthesis import vote_counting
 
 VERDICTS = ("supported", "contradicted", "inconclusive", "no_evidence")
 PI_STATUSES = ("inside", "straddles", "outside", "not_estimable")
@@ -183,7 +183,7 @@ def judge(
         the size of an effect cannot be judged from words.
     direction_text
         What the directions of the reporting trials show (vote counting by direction of
-        effect, :func:`ketamine_evidence.synthesis.describe_votes`), quoted in the reason.
+        effect, :func:`ketamine_evidence.synthesis.vote_counting.describe_votes`), quoted in the reason.
 
     Returns
     -------
@@ -287,7 +287,7 @@ def evaluate_claims(
         One row per claim with the verdict and the numbers behind it, including the vote
         count by direction of effect over every trial that reported the outcome
         (``reported_k``, ``direction_favours``, ``direction_against``, ``direction_unclear``,
-        ``sign_test_pvalue``, ``pooled_k``; see :mod:`ketamine_evidence.synthesis`).
+        ``sign_test_pvalue``, ``pooled_k``; see :mod:`ketamine_evidence.synthesis.vote_counting`).
     """
     by_id = pooled.set_index("analysis_id") if len(pooled) else pd.DataFrame()
     overall = _overall_rob(risk_of_bias)
@@ -308,7 +308,7 @@ def evaluate_claims(
             ci_high=_num(stats.get("ci_high")), pi_low=_num(stats.get("pi_low")),
             pi_high=_num(stats.get("pi_high")), narrative_studies=labels,
             reported_k=votes.reported_k,
-            direction_text=synthesis.describe_votes(votes) if votes.reported_k > 1 or k == 0
+            direction_text=vote_counting.describe_votes(votes) if votes.reported_k > 1 or k == 0
             else "",
         )
         row = {
@@ -348,7 +348,7 @@ def evaluate_claims(
             "direction_proportion": votes.proportion,
             "direction_ci_low": votes.ci_low,
             "direction_ci_high": votes.ci_high,
-            "direction_summary": synthesis.describe_votes(votes),
+            "direction_summary": vote_counting.describe_votes(votes),
         })
         rows.append(row)
     return pd.DataFrame(rows)
@@ -365,7 +365,7 @@ class ClaimEvidence:
     k: int
     narrative: list[tuple[str, str]]
     studies: pd.DataFrame        # :data:`REPORTING_COLUMNS`, one row per reporting study
-    votes: synthesis.VoteCount
+    votes: vote_counting.VoteCount
 
 
 def claim_evidence(
@@ -407,7 +407,7 @@ def claim_evidence(
         studies = reporting_studies(analysis_id, rows, study_effects=study_effects,
                                     characteristics=characteristics, overall_rob=overall,
                                     other_numbers=others)
-        votes = synthesis.vote_count(list(studies["direction"]),
+        votes = vote_counting.vote_count(list(studies["direction"]),
                                      pooled_k=int(studies["pooled"].astype(bool).sum()))
         out.append(ClaimEvidence(claim.id, analysis_id, metric, stats, k,
                                  _narrative_texts(rows), studies, votes))
@@ -605,7 +605,7 @@ def reporting_studies(
     ``weight`` (share of the pooled weight, 0-1; NaN when not pooled), ``n`` (participants:
     the pooled arms, else ``n_randomised_total`` of the study), ``direction`` (one vote:
     pooled results by the sign of their estimate, words by the curated ``direction``; see
-    :mod:`ketamine_evidence.synthesis`), ``rob`` (overall RoB 2 judgement, empty when not
+    :mod:`ketamine_evidence.synthesis.vote_counting`), ``rob`` (overall RoB 2 judgement, empty when not
     assessed) and ``evidence`` (what the vote rests on).
     """
     overall_rob = overall_rob or {}
@@ -630,7 +630,7 @@ def reporting_studies(
                 continue
             yi = part["yi"] if "yi" in part else [math.nan] * len(part)
             lib = part["lower_is_better"] if "lower_is_better" in part else [None] * len(part)
-            votes = [synthesis.direction_of_estimate(_num(y), flag_value(b))
+            votes = [vote_counting.direction_of_estimate(_num(y), flag_value(b))
                      for y, b in zip(yi, lib, strict=True)]
             n = participants(part.drop_duplicates("comparison") if "comparison" in part
                              else part)
@@ -641,7 +641,7 @@ def reporting_studies(
                          "pooled": is_pooled,
                          "weight": float(share[part.index].sum()) if is_pooled else math.nan,
                          "n": n if np.isfinite(n) else totals.get(study_id, math.nan),
-                         "direction": synthesis.combine_directions(votes),
+                         "direction": vote_counting.combine_directions(votes),
                          "rob": overall_rob.get(study_id, ""), "evidence": where,
                          "instruments": _instruments(part)})
 
@@ -656,8 +656,8 @@ def reporting_studies(
                 continue
             curated = (part["direction"] if "direction" in part
                        else pd.Series(None, index=part.index))
-            votes = [str(d) if isinstance(d, str) and d in synthesis.DIRECTIONS
-                     else synthesis.NOT_JUDGED for d in curated]
+            votes = [str(d) if isinstance(d, str) and d in vote_counting.DIRECTIONS
+                     else vote_counting.NOT_JUDGED for d in curated]
             ids = ", ".join(str(r) for r in part.get("row_ids", pd.Series(dtype=str)).dropna())
             kinds = sorted({"words" if str(t) == "narrative" else "numbers not poolable"
                             for t in part.get("data_type", pd.Series("narrative",
@@ -665,7 +665,7 @@ def reporting_studies(
             rows.append({"study_id": study_id, "label": _row_label(part.iloc[0]),
                          "pooled": False, "weight": math.nan,
                          "n": totals.get(study_id, math.nan),
-                         "direction": synthesis.combine_directions(votes),
+                         "direction": vote_counting.combine_directions(votes),
                          "rob": overall_rob.get(study_id, ""),
                          "evidence": " and ".join(kinds) + (f" ({ids})" if ids else ""),
                          "instruments": _instruments(part)})

@@ -1,8 +1,8 @@
 """GRADE certainty, meaningful-effect statements and verdict wording per claim (pure: no IO).
 
-This module assembles what :mod:`ketamine_evidence.certainty` rates (one
-:class:`~ketamine_evidence.certainty.Evidence` per claim and per analysis) from the claims'
-evidence (:func:`ketamine_evidence.claims.claim_evidence`), the study characteristics, the
+This module assembles what :mod:`ketamine_evidence.synthesis.certainty` rates (one
+:class:`~ketamine_evidence.synthesis.certainty.Evidence` per claim and per analysis) from the claims'
+evidence (:func:`ketamine_evidence.synthesis.claims.claim_evidence`), the study characteristics, the
 thresholds sheet and the registrations without results, and turns the ratings into the
 columns of ``results/claims.csv``, the rows of ``results/certainty.csv`` and the
 Summary-of-findings table.
@@ -16,17 +16,17 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ketamine_evidence import certainty as gr
-from ketamine_evidence import synthesis
-from ketamine_evidence import thresholds as th
-from ketamine_evidence.claims import (
+from ketamine_evidence.config import AnalysisSpec, ClaimSpec
+from ketamine_evidence.synthesis import certainty as gr
+from ketamine_evidence.synthesis import thresholds as th
+from ketamine_evidence.synthesis import vote_counting
+from ketamine_evidence.synthesis.claims import (
     ClaimEvidence,
     claim_bounds,
     flag_value,
     interval_to_metric,
     to_metric,
 )
-from ketamine_evidence.config import AnalysisSpec, ClaimSpec
 from ketamine_evidence.wording import capitalised
 
 #: claim metric of each analysis measure, for rating analyses that no claim is about
@@ -172,7 +172,7 @@ def _control_risk(study_effects: pd.DataFrame | None, analysis_id: str) -> float
     return float(events[ok].sum() / n[ok].sum()) if ok.any() else math.nan
 
 
-def verdict_text(verdict: str, level: str, votes: synthesis.VoteCount,
+def verdict_text(verdict: str, level: str, votes: vote_counting.VoteCount,
                  n_participants: float, intervention: str = "the intervention") -> str:
     """``'supported, low certainty (1 trial, 41 participants)'`` and its variants."""
     cert = f", {level.replace('_', ' ')} certainty" if level else ""

@@ -28,10 +28,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import KetamineEvidenceError, KetamineEvidenceWarning
-from .config import EligibilitySettings
-from .schemas.records import REASON_CODES
-from .tables import read_csv_text
+from ketamine_evidence import KetamineEvidenceError, KetamineEvidenceWarning
+from ketamine_evidence.config import EligibilitySettings
+from ketamine_evidence.schemas.records import REASON_CODES
+from ketamine_evidence.tables import read_csv_text
 
 OVERRIDE_COLUMNS = ["record_key", "stage", "decision", "reason_code", "reason_text",
                     "reviewer", "date"]
@@ -219,14 +219,14 @@ def screen(records: pd.DataFrame, studies: pd.DataFrame | None,
     Parameters
     ----------
     records, studies : DataFrame
-        From :func:`ketamine_evidence.records.build_records`.
+        From :func:`ketamine_evidence.screening.records.build_records`.
     eligibility : EligibilitySettings or mapping
         The ``eligibility`` section of the settings (a mapping is validated against the
         schema, which fills its defaults).
     overrides : DataFrame, optional
         From :func:`read_overrides`; applied on top of the rules and shown as overridden.
     """
-    from .schemas.records import SCREENING_SCHEMA
+    from ketamine_evidence.schemas.records import SCREENING_SCHEMA
 
     rules = Rules(eligibility)
     overrides = overrides if overrides is not None else read_overrides(None)

@@ -64,8 +64,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from ketamine_evidence import synthesis
 from ketamine_evidence.config import CertaintySection
+from ketamine_evidence.synthesis import vote_counting
 
 LEVELS = ("very_low", "low", "moderate", "high")
 DOMAINS = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
@@ -104,7 +104,7 @@ class Evidence:
     """What the certainty of one claim (or analysis) is judged on; numbers on its scale.
 
     ``studies`` has one row per trial that reported the outcome (columns of
-    :data:`ketamine_evidence.claims.REPORTING_COLUMNS`, plus ``indirect``: a text saying how
+    :data:`ketamine_evidence.synthesis.claims.REPORTING_COLUMNS`, plus ``indirect``: a text saying how
     the trial differs from what the claim is about, empty when it does not).
     ``thresholds`` are the decision thresholds on the same scale (the null, finite bounds of
     the claimed range, the meaningful-effect threshold).
@@ -223,9 +223,9 @@ def inconsistency(evidence: Evidence, settings: CertaintySettings) -> DomainJudg
             "a single trial: consistency cannot be judged (not assessable, which is not the "
             "same as consistent); no I², Q or prediction interval exists for one trial.")
     directions = evidence.studies["direction"]
-    fav = int((directions == synthesis.FAVOURS).sum())
-    against = int((directions == synthesis.AGAINST).sum())
-    unclear = int(directions.isin([synthesis.NO_DIFFERENCE, synthesis.MIXED]).sum())
+    fav = int((directions == vote_counting.FAVOURS).sum())
+    against = int((directions == vote_counting.AGAINST).sum())
+    unclear = int(directions.isin([vote_counting.NO_DIFFERENCE, vote_counting.MIXED]).sum())
     signals, strong = [], 0
     if fav and against:
         signals.append(f"trials point in opposite directions ({fav} favour the intervention, "

@@ -29,10 +29,10 @@ import defusedxml.ElementTree as safe_et
 import pandas as pd
 from defusedxml import DefusedXmlException
 
-from . import KetamineEvidenceError, KetamineEvidenceWarning
-from .schemas.records import REASON_CODES
-from .sources.snapshot import load_snapshot
-from .tables import read_csv_text
+from ketamine_evidence import KetamineEvidenceError, KetamineEvidenceWarning
+from ketamine_evidence.schemas.records import REASON_CODES
+from ketamine_evidence.sources.snapshot import load_snapshot
+from ketamine_evidence.tables import read_csv_text
 
 NCT_IN_TEXT = re.compile(r"\bNCT\d{8}\b", re.IGNORECASE)
 NCT_ID = re.compile(r"^NCT\d{8}$")
@@ -637,7 +637,7 @@ def build_records(snapshot_dir: Path | str, curated_dir: Path | str,
     frame = frame.sort_values(["source", "record_id"],
                               key=lambda s: s.map(SOURCE_RANK) if s.name == "source" else s)
     frame = frame.reset_index(drop=True)
-    from .schemas.records import RECORDS_SCHEMA, STUDIES_SCHEMA
+    from ketamine_evidence.schemas.records import RECORDS_SCHEMA, STUDIES_SCHEMA
 
     frame = RECORDS_SCHEMA.validate(frame)
     studies = STUDIES_SCHEMA.validate(studies_table(frame))

@@ -12,7 +12,7 @@ node). The claims step reads those mixtures back and computes, without refitting
     the same for the true effect in a new trial (posterior predictive);
 ``p_meaningful``, ``p_meaningful_pred``
     the same for an effect beyond the claim's meaningful-effect threshold, in the direction
-    of benefit (:mod:`ketamine_evidence.thresholds`).
+    of benefit (:mod:`ketamine_evidence.synthesis.thresholds`).
 
 Priors
 ------
@@ -239,7 +239,7 @@ def read_mixtures(table: pd.DataFrame | None) -> dict[tuple[str, str], tuple]:
 
 # --------------------------------------------------------------------------- claim scale
 def metric_to_analysis(metric: str, value: float) -> float:
-    """Inverse of :func:`ketamine_evidence.claims.to_metric` (infinite ends map to limits).
+    """Inverse of :func:`ketamine_evidence.synthesis.claims.to_metric` (infinite ends map to limits).
 
     ``percent_reduction`` = 100 (1 - exp(y)) gives y = log(1 - p/100) (-inf at p >= 100);
     ``rr``/``or`` = exp(y) gives y = log(r) (-inf at r <= 0); ``smd``/``md``: identity.
@@ -298,7 +298,7 @@ def claim_probabilities(claims: pd.DataFrame, mixtures: Mapping,
     scale); ``mixtures`` comes from :func:`read_mixtures`; ``pooled`` (optional) gives the
     Bayesian estimate and intervals that are shown on the claim's metric.
     """
-    from ketamine_evidence.claims import interval_to_metric, to_metric
+    from ketamine_evidence.synthesis.claims import interval_to_metric, to_metric
 
     by_id = pooled.set_index("analysis_id") if pooled is not None and len(pooled) else None
     wide, long = [], []
