@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from ketamine_evidence.synthesis import certainty as gr
+from ketamine_evidence.types import GRADE_DOMAINS
 
 
 def studies(*rows):
@@ -173,7 +174,7 @@ def test_overall_level_starts_high_and_floors_at_very_low(down, level, monkeypat
     rating = gr.assess(ev)
     assert rating.level == level
     frame = rating.to_frame()
-    assert list(frame["domain"]) == [*gr.DOMAINS, "overall"]
+    assert list(frame["domain"]) == [*GRADE_DOMAINS, "overall"]
     assert frame.iloc[-1]["judgement"] == level
 
 

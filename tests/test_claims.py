@@ -69,7 +69,7 @@ def test_bad_range_and_metric_raise():
     with pytest.raises(ValueError, match="lower bound above"):
         claims.judge("C", "smd", [1, 0], k=1, estimate=0, ci_low=-1, ci_high=1)
     with pytest.raises(ValueError, match="unknown claim metric"):
-        claims.to_metric("bogus", 0.1)
+        claims.judge("C", "bogus", [0, 1], k=1, estimate=0, ci_low=-1, ci_high=1)
 
 
 def test_evaluate_claims_table():

@@ -10,7 +10,7 @@ import pytest
 
 from ketamine_evidence.analysis import posterior
 from ketamine_evidence.meta import bayes
-from ketamine_evidence.synthesis.claims import to_metric
+from ketamine_evidence.scales import to_metric
 
 SETTINGS = {
     "priors": {
@@ -64,21 +64,6 @@ def test_single_trial_needs_a_proper_mu_prior():
     assert math.isnan(posterior.pooled_columns(post)["bayes_estimate"])
     post = posterior.fit_analysis("a", [-0.5], [0.1], [30], "SMD", SETTINGS)
     assert post.main.k == 1 and len(post.results) == 3
-
-
-@pytest.mark.parametrize("metric", ["smd", "md", "percent_reduction", "rr", "or"])
-def test_metric_inverse(metric):
-    for y in (-1.3, -0.2, 0.0, 0.4):
-        assert posterior.metric_to_analysis(metric, to_metric(metric, y)) == pytest.approx(y)
-    lo, hi = posterior.range_to_analysis(metric, -math.inf, math.inf)
-    assert lo == -math.inf and hi == math.inf
-    with pytest.raises(ValueError, match="unknown claim metric"):
-        posterior.metric_to_analysis("xyz", 1.0)
-
-
-def test_percent_reduction_range_maps_to_log_ratio():
-    lo, hi = posterior.range_to_analysis("percent_reduction", 60, 100)
-    assert lo == -math.inf and hi == pytest.approx(math.log(0.4))
 
 
 def _fitted():

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from ketamine_evidence import meta
-from ketamine_evidence.synthesis.claims import VERDICTS
+from ketamine_evidence.types import VERDICTS
 
 ROOT = Path(__file__).resolve().parents[1]
 E2E = ROOT / "tests" / "e2e"
@@ -197,6 +197,7 @@ def test_pooled_numbers_equal_meta_rma_on_the_selected_effects(run, config):
 
 def test_bayesian_results_and_claim_probabilities(run, config):
     """pooled.csv's bayes_* and claims.csv's p_claim come from meta.bayes on the same rows."""
+    from ketamine_evidence import scales
     from ketamine_evidence.analysis import posterior
     from ketamine_evidence.analysis.pooling import row_sizes
 
@@ -222,7 +223,7 @@ def test_bayesian_results_and_claim_probabilities(run, config):
             assert pd.isna(claim.p_claim)
             continue
         res = fit.main
-        lo, hi = posterior.range_to_analysis(claim.metric, claim.claimed_low, claim.claimed_high)
+        lo, hi = scales.range_to_analysis(claim.metric, claim.claimed_low, claim.claimed_high)
         assert claim.p_claim == pytest.approx(res.prob_mu(lo, hi), abs=1e-9)
         assert claim.p_claim_pred == pytest.approx(res.prob_pred(lo, hi), abs=1e-9)
         assert pooled.loc[spec["id"], "bayes_estimate"] == pytest.approx(res.mu_median, rel=1e-9)

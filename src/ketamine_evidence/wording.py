@@ -37,14 +37,17 @@ VERDICT_SYMBOLS = {
     "no_evidence": "\u2205",  # empty set
 }
 # GRADE certainty: the circles GRADE tables use, beside the words (WCAG 1.4.1)
-CERTAINTY_LEVELS = ("high", "moderate", "low", "very_low")
 CERTAINTY_LABELS = {"high": "High certainty", "moderate": "Moderate certainty",
                     "low": "Low certainty", "very_low": "Very low certainty"}
 CERTAINTY_SYMBOLS = {"high": "\u2295\u2295\u2295\u2295", "moderate": "\u2295\u2295\u2295\u25ef",
                      "low": "\u2295\u2295\u25ef\u25ef", "very_low": "\u2295\u25ef\u25ef\u25ef"}
-GRADE_DOMAINS = {"risk_of_bias": "Risk of bias", "inconsistency": "Inconsistency",
-                 "indirectness": "Indirectness", "imprecision": "Imprecision",
-                 "publication_bias": "Publication bias / missing results"}
+#: the GRADE domains in running text ("rated down for risk of bias") ...
+GRADE_DOMAIN_TERMS = {"risk_of_bias": "risk of bias", "inconsistency": "inconsistency",
+                      "indirectness": "indirectness", "imprecision": "imprecision",
+                      "publication_bias": "publication bias / missing results"}
+#: ... and as headings
+GRADE_DOMAIN_LABELS = {domain: term[0].upper() + term[1:]
+                       for domain, term in GRADE_DOMAIN_TERMS.items()}
 # Effect direction plot (Boon & Thomson 2021): arrow per study and outcome
 DIRECTION_SYMBOLS = {"favours_intervention": "\u25b2", "favours_control": "\u25bc",
                      "no_clear_difference": "\u25c4\u25ba", "mixed": "\u25c4\u25ba",

@@ -36,6 +36,8 @@ import numpy as np
 import pandas as pd
 
 from ketamine_evidence import meta
+from ketamine_evidence.scales import interval_to_metric, range_to_analysis, to_metric
+from ketamine_evidence.types import METRIC_NULLS
 
 #: label of the main prior in tables
 MAIN_PRIOR = "main"
@@ -237,42 +239,11 @@ def read_mixtures(table: pd.DataFrame | None) -> dict[tuple[str, str], tuple]:
     return out
 
 
-# --------------------------------------------------------------------------- claim scale
-def metric_to_analysis(metric: str, value: float) -> float:
-    """Inverse of :func:`ketamine_evidence.synthesis.claims.to_metric` (infinite ends map to limits).
-
-    ``percent_reduction`` = 100 (1 - exp(y)) gives y = log(1 - p/100) (-inf at p >= 100);
-    ``rr``/``or`` = exp(y) gives y = log(r) (-inf at r <= 0); ``smd``/``md``: identity.
-    """
-    v = float(value)
-    if metric in ("smd", "md"):
-        return v
-    if metric == "percent_reduction":
-        if v == -math.inf:
-            return math.inf
-        return math.log(1.0 - v / 100.0) if v < 100.0 else -math.inf
-    if metric in ("rr", "or"):
-        if v == math.inf:
-            return math.inf
-        return math.log(v) if v > 0.0 else -math.inf
-    raise ValueError(f"unknown claim metric {metric!r}")
-
-
-def range_to_analysis(metric: str, low: float, high: float) -> tuple[float, float]:
-    """A range on the claim's metric as a range on the analysis scale (ordered)."""
-    a, b = metric_to_analysis(metric, low), metric_to_analysis(metric, high)
-    return (a, b) if a <= b else (b, a)
-
-
 def _num(value) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
         return math.nan
-
-
-def _null(metric: str) -> float:
-    return 1.0 if metric in ("rr", "or") else 0.0
 
 
 def _probabilities(mixture, metric: str, claimed: tuple[float, float],
@@ -282,7 +253,8 @@ def _probabilities(mixture, metric: str, claimed: tuple[float, float],
     out["p_meaningful"] = out["p_meaningful_pred"] = math.nan
     if math.isfinite(threshold):
         # beyond the threshold, on the side away from no effect (the direction of benefit)
-        beyond = (threshold, math.inf) if threshold > _null(metric) else (-math.inf, threshold)
+        null = METRIC_NULLS[metric]
+        beyond = (threshold, math.inf) if threshold > null else (-math.inf, threshold)
         a, b = range_to_analysis(metric, *beyond)
         out["p_meaningful"] = mixture.prob_mu(a, b)
         out["p_meaningful_pred"] = mixture.prob_pred(a, b)
@@ -298,8 +270,6 @@ def claim_probabilities(claims: pd.DataFrame, mixtures: Mapping,
     scale); ``mixtures`` comes from :func:`read_mixtures`; ``pooled`` (optional) gives the
     Bayesian estimate and intervals that are shown on the claim's metric.
     """
-    from ketamine_evidence.synthesis.claims import interval_to_metric, to_metric
-
     by_id = pooled.set_index("analysis_id") if pooled is not None and len(pooled) else None
     wide, long = [], []
     for _, claim in claims.iterrows():

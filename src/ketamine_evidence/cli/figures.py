@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from ketamine_evidence import plots
+from ketamine_evidence import plots, scales
 from ketamine_evidence.analysis import pooling, posterior
 from ketamine_evidence.analysis.fits import read_fits
 from ketamine_evidence.cli.files import file_option
@@ -135,8 +135,8 @@ def _posterior_figures(claims: pd.DataFrame, mixtures_table: pd.DataFrame):
             continue
         metric = str(row["metric"])
         mixture, label = mixtures[key]
-        interval = posterior.range_to_analysis(metric, float(row["bayes_pi_low"]),
-                                               float(row["bayes_pi_high"]))
+        interval = scales.range_to_analysis(metric, float(row["bayes_pi_low"]),
+                                            float(row["bayes_pi_high"]))
         yield name, row["claim_id"], plots.posterior_plot(
             mixture, metric=metric,
             claimed_range=(float(row["claimed_low"]), float(row["claimed_high"])),

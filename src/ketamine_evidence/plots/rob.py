@@ -10,10 +10,12 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ketamine_evidence.types import ROB_DOMAINS, ROB_JUDGEMENTS
+
 from ._common import FONT_SIZE, OKABE_ITO, SMALL_FONT_SIZE, TEXT_GREY, new_figure
 from ._table import text_width_in
 
-DOMAINS = ("D1", "D2", "D3", "D4", "D5", "overall")
+DOMAINS = ROB_DOMAINS
 DOMAIN_NAMES = {
     "D1": "Bias arising from the randomisation process",
     "D2": "Bias due to deviations from intended interventions",
@@ -22,7 +24,7 @@ DOMAIN_NAMES = {
     "D5": "Bias in selection of the reported result",
     "overall": "Overall risk of bias",
 }
-JUDGEMENTS = ("low", "some_concerns", "high", "no_information")
+JUDGEMENTS = (*ROB_JUDGEMENTS, "no_information")
 JUDGEMENT_LABELS = {
     "low": "Low",
     "some_concerns": "Some concerns",

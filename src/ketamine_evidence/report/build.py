@@ -7,9 +7,9 @@ from pathlib import Path
 import jinja2
 
 from ketamine_evidence.report.living import changes_view, header_view
+from ketamine_evidence.types import CERTAINTY_LEVELS
 from ketamine_evidence.wording import (
     CERTAINTY_LABELS,
-    CERTAINTY_LEVELS,
     CERTAINTY_SYMBOLS,
     SYNTHETIC_NOTE,
     VERDICT_LABELS,
@@ -91,7 +91,7 @@ def build_report(inputs: ReportInputs) -> str:
         "certainty_symbols": CERTAINTY_SYMBOLS,
         "certainty_counts": [(lv, CERTAINTY_LABELS[lv], CERTAINTY_SYMBOLS[lv],
                               sum(c["certainty"] == lv for c in claims))
-                             for lv in CERTAINTY_LEVELS],
+                             for lv in reversed(CERTAINTY_LEVELS)],
         "methods": _methods_section(inputs),
         "last_search": last_search(inputs.manifest),
         "prisma": _prisma_section(inputs),

@@ -8,12 +8,12 @@ from typing import Any
 import pandas as pd
 
 from ketamine_evidence.analysis.posterior import percent
+from ketamine_evidence.types import CERTAINTY_LEVELS
 from ketamine_evidence.wording import (
     CERTAINTY_LABELS,
-    CERTAINTY_LEVELS,
     CERTAINTY_SYMBOLS,
     DIRECTION_SYMBOLS,
-    GRADE_DOMAINS,
+    GRADE_DOMAIN_LABELS,
     METRIC_LABELS,
     PI_STATUS_TEXT,
     ROB_LABELS,
@@ -234,7 +234,7 @@ def _certainty_domains(table: pd.DataFrame | None, claim_id: str,
     rows = table[ids == claim_id]
     if analysis_id:
         rows = rows[rows["analysis_id"].map(_text) == analysis_id]
-    return [{"domain": GRADE_DOMAINS.get(_text(r.get("domain")), _humanise(r.get("domain"))),
+    return [{"domain": GRADE_DOMAIN_LABELS.get(_text(r.get("domain")), _humanise(r.get("domain"))),
              "judgement": _text(r.get("judgement")).replace("_", " "),
              "levels": fmt_int(r.get("levels")), "reason": _text(r.get("reason"))}
             for r in _rows(rows) if _text(r.get("domain")) != "overall"]

@@ -14,12 +14,12 @@ from ketamine_evidence.config import (
     settings_from_mapping,
 )
 from ketamine_evidence.plots.rob import JUDGEMENT_SYMBOLS
+from ketamine_evidence.types import VERDICTS  # noqa: F401 (re-exported: the badge order)
 from ketamine_evidence.wording import (
     Wording,
     wording_for,
 )
 
-VERDICTS = ("supported", "contradicted", "inconclusive", "no_evidence")
 # one symbol set for the figure and the report (robvis conventions), defined with the figure
 ROB_SYMBOLS = JUDGEMENT_SYMBOLS
 EGGER_MIN_K = 10

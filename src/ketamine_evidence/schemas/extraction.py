@@ -18,6 +18,8 @@ from collections.abc import Iterable
 import pandas as pd
 import pandera.pandas as pa
 
+from ketamine_evidence.types import DIRECTIONS, ROB_DOMAINS, ROB_JUDGEMENTS
+
 # ----------------------------------------------------------------------------------------
 # vocabularies (CODEBOOK.md)
 # ----------------------------------------------------------------------------------------
@@ -36,12 +38,8 @@ TREATMENT_RESISTANT = ("yes", "no", "unclear")
 CONTROL_TYPES = ("active_placebo", "inactive_placebo", "active_comparator", "no_treatment")
 #: who a trial enrolled, against the review's population (GRADE indirectness)
 POPULATION_SCOPES = ("target", "mixed")
-ROB_DOMAINS = ("D1", "D2", "D3", "D4", "D5", "overall")
-JUDGEMENTS = ("low", "some_concerns", "high")
+JUDGEMENTS = ROB_JUDGEMENTS
 EFFECT_MEASURES = ("SMD", "MD", "ROM", "RR", "OR", "RD", "HR")
-#: curated direction of a words-only result (Cochrane Handbook ch. 12, vote counting by
-#: direction of effect); judged by a reviewer from the row's ``narrative``, never by code
-DIRECTIONS = ("favours_intervention", "favours_control", "no_clear_difference")
 THRESHOLD_KINDS = (
     "mid",
     "clinically_meaningful_change",

@@ -59,6 +59,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -66,18 +67,14 @@ from scipy.stats import norm
 
 from ketamine_evidence.config import CertaintySection
 from ketamine_evidence.synthesis import vote_counting
-
-LEVELS = ("very_low", "low", "moderate", "high")
-DOMAINS = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
-JUDGEMENTS = ("not_serious", "serious", "very_serious", "not_assessable")
-DOMAIN_LABELS = {
-    "risk_of_bias": "risk of bias",
-    "inconsistency": "inconsistency",
-    "indirectness": "indirectness",
-    "imprecision": "imprecision",
-    "publication_bias": "publication bias / missing results",
-}
-
+from ketamine_evidence.types import (
+    CERTAINTY_LEVELS,
+    GRADE_JUDGEMENTS,
+    CertaintyLevel,
+    GradeDomain,
+    GradeJudgement,
+)
+from ketamine_evidence.wording import GRADE_DOMAIN_TERMS
 
 #: Thresholds of the rules: the config's validated ``certainty`` section. Its defaults live
 #: only in the config schema (``ketamine_evidence/data/config.schema.yaml``).
@@ -91,10 +88,10 @@ def default_settings() -> CertaintySettings:
 
 @dataclass(frozen=True)
 class DomainJudgement:
-    """One GRADE domain: ``judgement`` (see :data:`JUDGEMENTS`), levels down, and why."""
+    """One GRADE domain: its judgement, the levels it rates down, and why."""
 
-    domain: str
-    judgement: str
+    domain: GradeDomain
+    judgement: GradeJudgement
     levels: int
     reason: str
 
@@ -133,13 +130,14 @@ class Evidence:
 class Certainty:
     """The GRADE rating: the level and the five domain judgements behind it."""
 
-    level: str
+    #: empty when no trial reported the outcome (no evidence to rate)
+    level: CertaintyLevel | Literal[""]
     domains: tuple[DomainJudgement, ...] = field(default_factory=tuple)
 
     @property
     def reasons(self) -> str:
         """The domains that rated the evidence down, with their reasons, in one line."""
-        parts = [f"{DOMAIN_LABELS[d.domain]} (-{d.levels}): {d.reason.rstrip('.')}"
+        parts = [f"{GRADE_DOMAIN_TERMS[d.domain]} (-{d.levels}): {d.reason.rstrip('.')}"
                  for d in self.domains if d.levels]
         return "; ".join(parts) if parts else "no serious concerns in any domain"
 
@@ -154,8 +152,8 @@ class Certainty:
         return pd.DataFrame(rows)
 
 
-def _judgement(levels: int) -> str:
-    return JUDGEMENTS[min(levels, 2)]
+def _judgement(levels: int) -> GradeJudgement:
+    return GRADE_JUDGEMENTS[min(levels, 2)]
 
 
 def _labels(rows: pd.DataFrame) -> str:
@@ -395,4 +393,4 @@ def assess(evidence: Evidence, settings: CertaintySettings | None = None) -> Cer
         return Certainty("", domains)
     start = 3 if evidence.randomised else 1
     down = sum(d.levels for d in domains)
-    return Certainty(LEVELS[max(start - down, 0)], domains)
+    return Certainty(CERTAINTY_LEVELS[max(start - down, 0)], domains)

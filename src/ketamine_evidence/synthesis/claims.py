@@ -32,12 +32,15 @@ Metrics
     transformation is decreasing, so the CI bounds swap.
 ``rr``, ``or``
     ``exp(yi)`` for log risk or odds ratios.
+
+The transforms are :mod:`ketamine_evidence.scales`'; the coded values (verdicts, PI status)
+are :mod:`ketamine_evidence.types`'.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -47,48 +50,9 @@ import pandas as pd
 
 from ketamine_evidence.analysis.pooling import matches_any, participants
 from ketamine_evidence.config import AnalysisSpec, ClaimSpec
+from ketamine_evidence.scales import interval_to_metric, to_metric
 from ketamine_evidence.synthesis import vote_counting
-
-VERDICTS = ("supported", "contradicted", "inconclusive", "no_evidence")
-PI_STATUSES = ("inside", "straddles", "outside", "not_estimable")
-
-
-def _identity(x: float) -> float:
-    return x
-
-
-def _percent_reduction(x: float) -> float:
-    return 100.0 * (1.0 - math.exp(x))
-
-
-# metric -> (transform from the analysis scale, is the transform increasing?)
-METRIC_TRANSFORMS: dict[str, tuple[Callable[[float], float], bool]] = {
-    "smd": (_identity, True),
-    "md": (_identity, True),
-    "percent_reduction": (_percent_reduction, False),
-    "rr": (math.exp, True),
-    "or": (math.exp, True),
-}
-
-
-def to_metric(metric: str, value: float) -> float:
-    """Transform ``value`` from the analysis scale (e.g. log ratio of means) to ``metric``."""
-    try:
-        transform, _ = METRIC_TRANSFORMS[metric]
-    except KeyError:
-        raise ValueError(
-            f"unknown claim metric {metric!r}; expected one of {sorted(METRIC_TRANSFORMS)}"
-        ) from None
-    if value is None or not np.isfinite(value):
-        return math.nan
-    return transform(float(value))
-
-
-def interval_to_metric(metric: str, low: float, high: float) -> tuple[float, float]:
-    """Transform an interval to ``metric``, keeping ``low <= high`` (decreasing maps swap)."""
-    a, b = to_metric(metric, low), to_metric(metric, high)
-    _, increasing = METRIC_TRANSFORMS[metric]
-    return (a, b) if increasing else (b, a)
+from ketamine_evidence.types import PIStatus, Verdict
 
 
 def claim_bounds(claimed_range: Sequence[float | None]) -> tuple[float, float]:
@@ -102,7 +66,7 @@ def claim_bounds(claimed_range: Sequence[float | None]) -> tuple[float, float]:
     return lo, hi
 
 
-def _position(low: float, high: float, range_low: float, range_high: float) -> str:
+def _position(low: float, high: float, range_low: float, range_high: float) -> PIStatus:
     """Where the interval [low, high] lies relative to [range_low, range_high]."""
     if not (np.isfinite(low) and np.isfinite(high)):
         return "not_estimable"
@@ -139,9 +103,9 @@ class ClaimVerdict:
     ci_high: float
     pi_low: float
     pi_high: float
-    verdict: str
+    verdict: Verdict
     verdict_reason: str
-    pi_status: str
+    pi_status: PIStatus
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -198,6 +162,7 @@ def judge(
     if reported_k is None:
         reported_k = int(k) + len(narrative_studies)
     direction = f" Direction of effect: {direction_text}." if direction_text else ""
+    verdict: Verdict
     if k == 0 or not np.isfinite(est):
         if reported_k == 0:
             verdict = "no_evidence"

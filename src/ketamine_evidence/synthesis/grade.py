@@ -27,11 +27,9 @@ from ketamine_evidence.synthesis.claims import (
     interval_to_metric,
     to_metric,
 )
-from ketamine_evidence.wording import capitalised
+from ketamine_evidence.types import MEASURE_METRICS
+from ketamine_evidence.wording import GRADE_DOMAIN_TERMS, capitalised
 
-#: claim metric of each analysis measure, for rating analyses that no claim is about
-MEASURE_METRICS = {"SMD": "smd", "MD": "md", "ROM": "percent_reduction", "RR": "rr",
-                   "OR": "or"}
 CERTAINTY_COLUMNS = ["claim_id", "analysis_id", "domain", "judgement", "levels", "reason"]
 CLAIM_COLUMNS = ["certainty", "certainty_reasons", "verdict_text", "any_effect",
                  "meaningful_effect", "meaningful_threshold", "meaningful_threshold_label",
@@ -457,6 +455,6 @@ def _footnotes(certainty_rows: pd.DataFrame | None, claim_id: str) -> str:
     notes = []
     for _, r in rows.iterrows():
         first = str(r["reason"]).split(";")[0].split(" (")[0].rstrip(".")
-        notes.append(f"{gr.DOMAIN_LABELS[r['domain']].capitalize()} -{int(r['levels'])}: "
+        notes.append(f"{GRADE_DOMAIN_TERMS[r['domain']].capitalize()} -{int(r['levels'])}: "
                      f"{first}")
     return "; ".join(notes)

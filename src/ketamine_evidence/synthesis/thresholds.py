@@ -33,10 +33,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ketamine_evidence.types import METRIC_NULLS
+
 #: the unit of a threshold that fits each claim metric
 METRIC_UNITS = {"md": "points", "smd": "smd", "percent_reduction": "percent"}
-#: the value of no effect on each claim metric
-NULL_VALUES = {"smd": 0.0, "md": 0.0, "percent_reduction": 0.0, "rr": 1.0, "or": 1.0}
 
 
 @dataclass(frozen=True)
@@ -125,17 +125,17 @@ def _resolve_one(spec: Mapping, metric: str, sign: int, *,
             label += "; derived for change within a person and used here as a difference " \
                      "between groups, which makes it a demanding threshold"
         source = f"{row['source_id']}, {row['location']}"
-        return Meaningful(NULL_VALUES.get(metric, 0.0) + sign * value, label, source)
+        return Meaningful(METRIC_NULLS.get(metric, 0.0) + sign * value, label, source)
     if spec.get("smd_benchmark"):
         name = str(spec["smd_benchmark"])
         if metric != "smd":
             raise ValueError(f"{where}: smd_benchmark needs the metric 'smd', not {metric!r}")
-        value = (smd_benchmarks or {}).get(name)
-        if value is None:
+        benchmark = (smd_benchmarks or {}).get(name)
+        if benchmark is None:
             raise ValueError(f"{where}: smd_benchmark {name!r} is not in "
                              "analysis.smd_benchmarks")
-        return Meaningful(sign * float(value),
-                          f"conventional {name} SMD of {float(value):g} (Cohen 1988; a "
+        return Meaningful(sign * float(benchmark),
+                          f"conventional {name} SMD of {float(benchmark):g} (Cohen 1988; a "
                           "convention, not a difference patients were shown to notice)",
                           "Cohen J. Statistical power analysis for the behavioral sciences, "
                           "2nd ed., 1988")
@@ -200,4 +200,4 @@ def describe(any_status: str, meaningful_status: str, meaningful: Meaningful | N
 
 
 def null_value(metric: str) -> float:
-    return NULL_VALUES.get(metric, math.nan)
+    return METRIC_NULLS.get(metric, math.nan)

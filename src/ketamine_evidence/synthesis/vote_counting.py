@@ -35,16 +35,18 @@ from dataclasses import asdict, dataclass
 
 from scipy.stats import binomtest
 
-#: curated directions of a result (the values of ``extraction.csv`` ``direction``)
-FAVOURS = "favours_intervention"
-AGAINST = "favours_control"
-NO_DIFFERENCE = "no_clear_difference"
-DIRECTIONS = (FAVOURS, AGAINST, NO_DIFFERENCE)
-#: a study whose results point both ways (e.g. two doses, two instruments)
-MIXED = "mixed"
-#: a result without a curated direction
-NOT_JUDGED = "not_judged"
-VOTES = (*DIRECTIONS, MIXED, NOT_JUDGED)
+# The directions (curated in ``extraction.csv`` ``direction``, or the sign of an estimate) and
+# the votes (a direction, ``mixed`` for a study whose results point both ways, ``not_judged``
+# for a result without a curated direction) are the shared types':
+from ketamine_evidence.types import (
+    AGAINST,
+    DIRECTIONS,
+    FAVOURS,
+    MIXED,
+    NO_DIFFERENCE,
+    NOT_JUDGED,
+    VOTES,
+)
 
 
 def direction_of_estimate(yi: float, lower_is_better: bool | None) -> str:
