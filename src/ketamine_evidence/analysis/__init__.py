@@ -9,6 +9,6 @@ again; :mod:`.reproduce` re-derives the pooled numbers with statsmodels and writ
 script that refits them with metafor. ``pooling`` imports ``posterior``; ``fits`` and
 ``reproduce`` import ``pooling``'s results.
 Stage: statistics. It may import the statistics core (``meta``, ``effects``,
-``conversions``), ``config``, ``tables`` and :mod:`ketamine_evidence.synthesis.claims`'
-metric transforms; synthesis and claims, the figures, the report and the CLI use it.
+``conversions``, ``scales``), ``types``, ``config`` and ``tables``; synthesis and claims,
+the figures, the report and the CLI use it.
 """

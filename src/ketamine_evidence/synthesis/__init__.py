@@ -8,7 +8,8 @@ effect, including results reported only in words (synthesis without meta-analysi
 assembles the evidence per claim, rates it with :mod:`.certainty` and writes the columns of
 ``claims.csv``, ``certainty.csv`` and the Summary of findings. Each imports only those
 listed before it.
-Stage: synthesis and claims, after the analysis stage. It may import ``config``, ``wording``
-(the labels the config defines), ``analysis.pooling``'s selection helpers and the statistics
-core; no module here reads or writes files (the CLI does). The report and the CLI use it.
+Stage: synthesis and claims, after the analysis stage. It may import ``types``, ``config``,
+``wording`` (the labels the config defines), ``analysis.pooling``'s selection helpers and the
+statistics core (``scales`` for the claim metrics); no module here reads or writes files
+(the CLI does). The report and the CLI use it.
 """
