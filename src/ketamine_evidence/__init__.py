@@ -8,7 +8,7 @@ of the ``screening``, ``analysis`` and ``synthesis`` stages) that does no IO, an
 adapters (``sources`` for the network, ``tables`` for files, ``plots``, ``report``, ``cli``).
 
 Layout by stage, in the order the workflow runs them (each subpackage's docstring says what
-it owns and what it may import):
+it owns and what it may import; ``tests/test_layers.py`` holds every module to those rules):
 
 1. search: ``sources`` (PubMed and ClinicalTrials.gov clients, the dated raw snapshot);
 2. records and screening: ``screening`` (records, eligibility, PRISMA counts), with the
