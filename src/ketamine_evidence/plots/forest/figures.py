@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
@@ -318,28 +318,57 @@ def _labels(frame: pd.DataFrame, label: str | None, candidates: Sequence[str]) -
     return [str(i) for i in frame.index]
 
 
+class SummaryForestOptions(TypedDict, total=False):
+    """Keyword options of :func:`cumulative_plot` and :func:`leave1out_plot`.
+
+    They mean what the parameters of the same name of :func:`forest_plot` mean (``claim_range``
+    on the scale named by ``claim_scale``, ``xlim`` on the display scale, ``plot_width`` in
+    inches). Their defaults, the same as :func:`forest_plot`'s, are set once, in the function
+    both plots delegate to, so the two plots cannot disagree on them.
+    """
+
+    measure_label: str | None
+    transform: Any
+    ref_line: float | None
+    favours: Sequence[str] | None
+    direction_labels: Sequence[str] | None
+    claim_range: tuple[float, float] | None
+    claim_label: str | None
+    claim_scale: str
+    digits: int
+    xlim: tuple[float, float] | None
+    title: str | None
+    plot_width: float
+    ax: Axes | None
+
+
 def _summary_forest(
     frame: pd.DataFrame,
     labels: list[str],
     *,
     header: str,
-    measure_label: str | None,
-    transform: Any,
-    ref_line: float | None,
-    favours: Sequence[str] | None,
-    direction_labels: Sequence[str] | None,
-    claim_range: Any,
-    claim_label: str | None,
-    claim_scale: str,
-    digits: int,
-    xlim: tuple[float, float] | None,
-    title: str | None,
-    plot_width: float,
-    ax: Axes | None,
     reference: Any = None,
     reference_label: str = "All studies",
     level: str = "95%",
+    measure_label: str | None = None,
+    transform: Any = None,
+    ref_line: float | None = 0.0,
+    favours: Sequence[str] | None = ("intervention", "control"),
+    direction_labels: Sequence[str] | None = None,
+    claim_range: tuple[float, float] | None = None,
+    claim_label: str | None = None,
+    claim_scale: str = "analysis",
+    digits: int = 2,
+    xlim: tuple[float, float] | None = None,
+    title: str | None = None,
+    plot_width: float = 3.0,
+    ax: Axes | None = None,
 ) -> Figure:
+    """The forest of a sequence of pooled estimates (cumulative or leave-one-out).
+
+    The options after ``level`` are :class:`SummaryForestOptions`; their defaults are here
+    only, so :func:`cumulative_plot` and :func:`leave1out_plot` cannot disagree on them.
+    """
     tr = resolve_transform(transform)
     est = _frame_col(frame, "estimate")
     lo = _frame_col(frame, "ci_low", "ci.lb")
@@ -444,20 +473,8 @@ def _summary_forest(
 def cumulative_plot(
     cumul_frame: pd.DataFrame,
     *,
-    measure_label: str | None = None,
     label: str | None = None,
-    transform: Any = None,
-    ref_line: float | None = 0.0,
-    favours: Sequence[str] | None = ("intervention", "control"),
-    direction_labels: Sequence[str] | None = None,
-    claim_range: tuple[float, float] | None = None,
-    claim_label: str | None = None,
-    claim_scale: str = "analysis",
-    digits: int = 2,
-    xlim: tuple[float, float] | None = None,
-    title: str | None = None,
-    plot_width: float = 3.0,
-    ax: Axes | None = None,
+    **options: Unpack[SummaryForestOptions],
 ) -> Figure:
     """Cumulative forest plot: the pooled estimate as each study is added (e.g. by year).
 
@@ -469,8 +486,10 @@ def cumulative_plot(
     label : str, optional
         Column with the row labels (default: ``label``, ``study``, ``year``, else the index).
         Rows are printed as "+ <label>".
-
-    Other parameters are as in :func:`forest_plot`.
+    **options
+        :class:`SummaryForestOptions`: ``measure_label``, ``transform``, ``ref_line``,
+        ``favours``, ``direction_labels``, ``claim_range``, ``claim_label``, ``claim_scale``,
+        ``digits``, ``xlim``, ``title``, ``plot_width``, ``ax``, as in :func:`forest_plot`.
     """
     labels = _labels(cumul_frame, label, ("label", "study", "study_id", "year"))
     labels = [f"+ {s}" if i else s for i, s in enumerate(labels)]
@@ -478,19 +497,7 @@ def cumulative_plot(
         cumul_frame,
         labels,
         header="Adding study",
-        measure_label=measure_label,
-        transform=transform,
-        ref_line=ref_line,
-        favours=favours,
-        direction_labels=direction_labels,
-        claim_range=claim_range,
-        claim_label=claim_label,
-        claim_scale=claim_scale,
-        digits=digits,
-        xlim=xlim,
-        title=title,
-        plot_width=plot_width,
-        ax=ax,
+        **options,
     )
 
 
@@ -498,20 +505,8 @@ def leave1out_plot(
     l1o_frame: pd.DataFrame,
     full_result: Any = None,
     *,
-    measure_label: str | None = None,
     label: str | None = None,
-    transform: Any = None,
-    ref_line: float | None = 0.0,
-    favours: Sequence[str] | None = ("intervention", "control"),
-    direction_labels: Sequence[str] | None = None,
-    claim_range: tuple[float, float] | None = None,
-    claim_label: str | None = None,
-    claim_scale: str = "analysis",
-    digits: int = 2,
-    xlim: tuple[float, float] | None = None,
-    title: str | None = None,
-    plot_width: float = 3.0,
-    ax: Axes | None = None,
+    **options: Unpack[SummaryForestOptions],
 ) -> Figure:
     """Leave-one-out forest: the pooled estimate with each study omitted in turn.
 
@@ -525,8 +520,8 @@ def leave1out_plot(
         ``ci_high`` and optionally ``tau2``, ``i2``.
     label : str, optional
         Column naming the omitted study (default: ``label``, ``study``, ``omitted``, else index).
-
-    Other parameters are as in :func:`forest_plot`.
+    **options
+        :class:`SummaryForestOptions`, as in :func:`cumulative_plot`.
     """
     labels = _labels(l1o_frame, label, ("label", "study", "omitted", "study_id"))
     level = (
@@ -536,19 +531,7 @@ def leave1out_plot(
         l1o_frame,
         labels,
         header="Omitting",
-        measure_label=measure_label,
-        transform=transform,
-        ref_line=ref_line,
-        favours=favours,
-        direction_labels=direction_labels,
-        claim_range=claim_range,
-        claim_label=claim_label,
-        claim_scale=claim_scale,
-        digits=digits,
-        xlim=xlim,
-        title=title,
-        plot_width=plot_width,
-        ax=ax,
         reference=full_result,
         level=level,
+        **options,
     )
