@@ -101,3 +101,19 @@ def test_example_figures_and_tables_carry_no_default_review_words(example_run):
             assert not DEFAULT_REVIEW_WORDS.search(text), (path, DEFAULT_REVIEW_WORDS.findall(text))
     forest = (example_run / "results" / "figures" / "forest_depression_smd_end.svg").read_text()
     assert "SYNTHETIC DATA" in forest
+
+
+def test_example_report_names_its_own_files(example_run):
+    # Every input is named where this review keeps it (its config's curated_dir, snapshot_dir
+    # and output_root), also an optional sheet it does not have; never the default review's
+    # data/raw/... or results/...
+    html = (example_run / "results" / "report.html").read_text(encoding="utf-8")
+    footer = html.split('<footer id="inputs">')[1]
+    paths = re.findall(r"<td><code>(.*?)</code></td>", footer)
+    assert len(paths) > 20 and all(p.startswith(f"examples/{NAME}/") for p in paths), paths
+    for sheet in ("published_syntheses.csv", "registry_facts.csv"):
+        assert not (EXAMPLE / "curated" / sheet).exists()
+        assert f"<code>examples/{NAME}/curated/{sheet}</code>" in html.split(
+            '<footer id="inputs">')[0]
+    assert "data/raw/published_syntheses.csv" not in html
+    assert "data/raw/registry_facts.csv" not in html

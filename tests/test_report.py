@@ -735,3 +735,45 @@ def test_prisma_text_keeps_ongoing_and_awaiting_apart_from_the_excluded():
                      ("Awaiting classification", 1)):
         assert f'<th scope="row">{label}</th><td class="num">{n}</td>' in decisions, label
     assert "Reports of studies ongoing (not excluded)" in part
+
+
+def test_missing_inputs_are_named_by_the_configured_paths_not_the_default_review():
+    # Another review (as examples/*): its sheets, snapshot and outputs live elsewhere. An
+    # input that is absent must be named where this review keeps it, not at data/raw/...
+    config = {**CONFIG, "review": {**CONFIG["review"], "curated_dir": "other/curated",
+                                   "snapshot_dir": "other/snapshot",
+                                   "output_root": "other/output"}}
+    inputs = _full_inputs()
+    html = report.build_report(report.ReportInputs(
+        **{**inputs.__dict__, "config": config, "manifest": None, "characteristics": None,
+           "risk_of_bias": None, "published_syntheses": None, "registry_facts": None}))
+    for path in ("other/curated/published_syntheses.csv", "other/curated/registry_facts.csv",
+                 "other/curated/study_characteristics.csv", "other/curated/risk_of_bias.csv",
+                 "other/snapshot/manifest.json", "other/output/results/claims.csv",
+                 "other/output/results/figures/*.png"):
+        assert f"<code>{path}</code>" in html, path
+    assert "data/raw/" not in html.split('id="changes"')[0] + html.split('id="inputs"')[1]
+    status = {s["name"]: s["path"] for s in report.input_status(
+        report.ReportInputs(config=config))}
+    assert status["published_syntheses"] == "other/curated/published_syntheses.csv"
+    assert status["pooled"] == "other/output/results/pooled.csv"
+    # the default review's own paths without a config
+    assert {s["name"]: s["path"] for s in report.input_status(report.ReportInputs())}[
+        "registry_facts"] == "data/raw/registry_facts.csv"
+
+
+def test_inputs_are_named_by_the_paths_they_were_read_from(tmp_path: Path):
+    (tmp_path / "figs").mkdir()
+    _claims().to_csv(tmp_path / "my_claims.csv", index=False)
+    inputs = report.load_report_inputs(
+        claims=tmp_path / "my_claims.csv", published_syntheses=tmp_path / "absent.csv",
+        registry_facts=None, figures_dir=tmp_path / "figs", config=CONFIG, versions={})
+    status = {s["name"]: s for s in report.input_status(inputs)}
+    assert status["claims"]["path"] == str(tmp_path / "my_claims.csv")
+    assert status["published_syntheses"] == {
+        "name": "published_syntheses", "path": str(tmp_path / "absent.csv"),
+        "state": "missing", "detail": "missing"}
+    assert status["registry_facts"]["path"] == "data/raw/registry_facts.csv"  # CONFIG's default
+    assert status["figures"]["path"] == str(tmp_path / "figs" / "*.png")
+    html = report.build_report(inputs)
+    assert f"<code>{tmp_path / 'absent.csv'}</code> is missing" in html

@@ -62,8 +62,9 @@ rule report:
         ke=KE,
         code=PACKAGE_CODE,
         sources=SOURCES,
-        syntheses=lambda wildcards, input: input.published_syntheses or "none",
-        registry_facts=lambda wildcards, input: input.registry_facts or "none",
+        # the configured path even when the sheet is absent: the report names it so
+        syntheses=f"{CURATED}/published_syntheses.csv",
+        registry_facts=f"{CURATED}/registry_facts.csv",
     log:
         f"{OUT}logs/report.log",
     conda:

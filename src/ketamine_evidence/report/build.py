@@ -105,6 +105,8 @@ def build_report(inputs: ReportInputs) -> str:
         "missing": _missing_section(inputs, analyses, claims,
                                     characteristics["groups"]["prevention"]),
         "status": status,
+        # the file of each input, as the sections name it when it is missing or empty
+        "paths": {s["name"]: s["path"] for s in status},
         # A missing file means a step did not run: warn. An empty table is a real answer
         # (e.g. no registry results in the snapshot yet): say so quietly.
         "incomplete": [s for s in status if s["state"] == "missing"

@@ -19,7 +19,7 @@ from ketamine_evidence.tables import read_optional_table, write_text
 
 from .build import build_report
 from .format import _num
-from .model import SOFTWARE, ReportInputs
+from .model import FIGURES_PATH, INPUT_DESCRIPTIONS, SOFTWARE, ReportInputs
 
 # --------------------------------------------------------------------------------------------
 # IO
@@ -142,8 +142,13 @@ def load_report_inputs(
     path (``config.yaml`` or the report step's settings file), a :class:`Settings` or a
     mapping (validated). ``analyses`` is the analyze step's ``analyses.json``: the Methods are
     written from the analysis settings it recorded. ``figures`` adds PNG files by path
-    to those found in ``figures_dir``.
+    to those found in ``figures_dir``. The report names each input by the path given here
+    (``ReportInputs.paths``); one given as ``None`` by where the config keeps it.
     """
+    given = locals()  # the paths above, by input name
+    paths = {name: str(given[name]) for name in INPUT_DESCRIPTIONS if given[name] is not None}
+    if figures_dir is not None:
+        paths["figures"] = str(Path(figures_dir) / Path(FIGURES_PATH).name)
     cfg = config if isinstance(config, Settings | Mapping) else read_settings(config)
     recorded = (read_recorded_settings(analyses)
                 if analyses is not None and Path(analyses).is_file() else None)
@@ -175,6 +180,7 @@ def load_report_inputs(
         versions=dict(versions) if versions is not None else software_versions(),
         figures=read_figures(figures_dir, figures),
         generated_on=generated_on,
+        paths=paths,
     )
 
 

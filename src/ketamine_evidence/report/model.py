@@ -50,6 +50,35 @@ INPUT_DESCRIPTIONS = {
     "manifest": "data/raw/snapshot/manifest.json",
     "changes": "results/changes.json",
 }
+#: Where the review's config places the folder of a default path above: the snapshot and the
+#: curated sheets under ``review.snapshot_dir`` and ``review.curated_dir``, the outputs under
+#: ``review.output_root``.
+_CONFIGURED_ROOTS = (
+    ("data/raw/snapshot/", "snapshot_dir"),
+    ("data/raw/", "curated_dir"),
+    ("", "output_root"),
+)
+FIGURES_PATH = "results/figures/*.png"
+
+
+def configured_input_path(name: str, settings: Settings | None) -> str:
+    """Where the review configured by ``settings`` keeps input ``name`` (``"figures"`` too).
+
+    The path of :data:`INPUT_DESCRIPTIONS` (:data:`FIGURES_PATH`) with its folder replaced by
+    the config's (``review.curated_dir`` for a curated sheet, ``review.snapshot_dir`` for the
+    manifest, ``review.output_root`` for a workflow output); the default path without
+    settings. The report names an input it was not given by this path, never by another
+    review's.
+    """
+    default = FIGURES_PATH if name == "figures" else INPUT_DESCRIPTIONS[name]
+    if settings is None or not settings.has("review"):
+        return default
+    prefix, key = next((p, k) for p, k in _CONFIGURED_ROOTS if default.startswith(p))
+    root = str(getattr(settings.review, key)).rstrip("/")
+    rest = default[len(prefix):]
+    return rest if root in ("", ".") else f"{root}/{rest}"
+
+
 TABLE_FIELDS = (
     "claims", "pooled", "study_effects", "sensitivity", "moderators", "studies", "screening",
     "characteristics", "risk_of_bias", "not_poolable", "registry_vs_publication", "within_arm",
@@ -113,11 +142,19 @@ class ReportInputs:
     figures: Mapping[str, bytes] = field(default_factory=dict)
     generated_on: str | None = None
     stamp: Mapping[str, Any] | None = None  # provenance.build_stamp of the inputs
+    # The file each input was read from (name of INPUT_DESCRIPTIONS, or "figures" for the
+    # figures' pattern); an input not named here is labelled with its configured path.
+    paths: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.config is not None and not isinstance(self.config, Settings):
             object.__setattr__(self, "config",
                                settings_from_mapping(self.config, source="report settings"))
+
+    def path_of(self, name: str) -> str:
+        """The file the report names for input ``name``: where it was read from, else where
+        the review's config keeps it (:func:`configured_input_path`)."""
+        return self.paths.get(name) or configured_input_path(name, self.settings)
 
     @property
     def settings(self) -> Settings | None:

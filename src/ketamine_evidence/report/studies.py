@@ -570,14 +570,15 @@ def _missing_section(inputs: ReportInputs, analyses: Sequence[Mapping[str, Any]]
 
 def input_status(inputs: ReportInputs) -> list[dict[str, str]]:
     status = []
-    for name, path in INPUT_DESCRIPTIONS.items():
+    for name in INPUT_DESCRIPTIONS:
         value = getattr(inputs, name)
         state = _state(value)
         detail = (f"{len(value)} rows" if isinstance(value, pd.DataFrame) and state == "loaded"
                   else state)
-        status.append({"name": name, "path": path, "state": state, "detail": detail})
+        status.append({"name": name, "path": inputs.path_of(name), "state": state,
+                       "detail": detail})
     n_fig = sum(1 for stem in inputs.figures if figure_uri(inputs.figures, stem))
-    status.append({"name": "figures", "path": "results/figures/*.png",
+    status.append({"name": "figures", "path": inputs.path_of("figures"),
                    "state": "loaded" if n_fig else "missing",
                    "detail": f"{n_fig} figures" if n_fig else "missing"})
     return status
