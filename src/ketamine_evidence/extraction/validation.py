@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -201,47 +202,61 @@ def _by_row(messages: list[str]) -> list[str]:
     return sorted(messages, key=key)
 
 
+@dataclass(frozen=True)
+class _Sheet:
+    """The codebook of one curated sheet, as its checks use it.
+
+    ``columns``: the codebook's columns in order; ``label_cols``: the cells that name a row in
+    a message; ``required``: columns that may not be empty; ``numeric``/``boolean``: text
+    cells parsed to numbers or true/false; ``optional``: columns an older sheet may lack.
+    """
+
+    columns: list[str]
+    label_cols: list[str]
+    required: list[str]
+    numeric: list[str] = field(default_factory=list)
+    boolean: list[str] = field(default_factory=list)
+    optional: list[str] = field(default_factory=list)
+
+
+_EXTRACTION = _Sheet(sx.EXTRACTION_COLUMNS, EXTRACTION_LABEL, sx.EXTRACTION_REQUIRED,
+                     numeric=sx.EXTRACTION_FLOAT, boolean=sx.EXTRACTION_BOOL,
+                     optional=sx.EXTRACTION_OPTIONAL)
+_CHARACTERISTICS = _Sheet(sx.CHARACTERISTICS_COLUMNS, CHARACTERISTICS_LABEL,
+                          sx.CHARACTERISTICS_REQUIRED, numeric=sx.CHARACTERISTICS_NUMERIC,
+                          optional=sx.CHARACTERISTICS_OPTIONAL)
+_ROB = _Sheet(sx.ROB_COLUMNS, ROB_LABEL, sx.ROB_REQUIRED)
+_THRESHOLDS = _Sheet(sx.THRESHOLDS_COLUMNS, THRESHOLDS_LABEL, sx.THRESHOLDS_REQUIRED,
+                     numeric=sx.THRESHOLDS_NUMERIC)
+_REGISTRY_FACTS = _Sheet(sx.REGISTRY_FACTS_COLUMNS, REGISTRY_FACTS_LABEL,
+                         sx.REGISTRY_FACTS_REQUIRED)
+
+
 def _validate_sheet(
     raw: pd.DataFrame,
     file: str,
     errors: list[str],
-    *,
-    columns: list[str],
-    label_cols: list[str],
-    required: list[str],
+    sheet: _Sheet,
     schema: pa.DataFrameSchema,
-    numeric: list[str] | None = None,
-    boolean: list[str] | None = None,
-    optional: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Check one curated sheet against its codebook columns and schema; collect messages."""
+    """Check one curated sheet against its codebook and schema; collect messages."""
     start = len(errors)
-    _header_errors(raw, file, columns, errors, optional=optional or ())
-    for c in columns:
+    _header_errors(raw, file, sheet.columns, errors, optional=sheet.optional)
+    for c in sheet.columns:
         if c not in raw:
             raw[c] = None
-    raw = raw[[c for c in raw.columns if c in columns]]
-    df = _coerce(raw, file, label_cols, numeric or [], boolean or [], errors)
-    _required_errors(df, file, label_cols, required, errors)
-    _pandera_errors(schema, df, raw, file, label_cols, required, errors)
+    raw = raw[[c for c in raw.columns if c in sheet.columns]]
+    df = _coerce(raw, file, sheet.label_cols, sheet.numeric, sheet.boolean, errors)
+    _required_errors(df, file, sheet.label_cols, sheet.required, errors)
+    _pandera_errors(schema, df, raw, file, sheet.label_cols, sheet.required, errors)
     errors[start:] = _by_row(errors[start:])
-    return df[columns]
+    return df[sheet.columns]
 
 
 def _validate_extraction(raw: pd.DataFrame, file: str, errors, study_ids=None,
                          outcomes=None) -> pd.DataFrame:
-    return _validate_sheet(
-        raw,
-        file,
-        errors,
-        columns=sx.EXTRACTION_COLUMNS,
-        label_cols=EXTRACTION_LABEL,
-        required=sx.EXTRACTION_REQUIRED,
-        schema=sx.extraction_schema(study_ids, outcomes),
-        numeric=sx.EXTRACTION_FLOAT,
-        boolean=sx.EXTRACTION_BOOL,
-        optional=sx.EXTRACTION_OPTIONAL,
-    )
+    return _validate_sheet(raw, file, errors, _EXTRACTION,
+                           sx.extraction_schema(study_ids, outcomes))
 
 
 def _validate_characteristics(raw: pd.DataFrame, file: str, errors, drugs=None,
@@ -251,17 +266,7 @@ def _validate_characteristics(raw: pd.DataFrame, file: str, errors, drugs=None,
     names = dict(sheet_columns or {})
     raw = raw.rename(columns={sheet: name for name, sheet in names.items()})
     start = len(errors)
-    df = _validate_sheet(
-        raw,
-        file,
-        errors,
-        columns=sx.CHARACTERISTICS_COLUMNS,
-        label_cols=CHARACTERISTICS_LABEL,
-        required=sx.CHARACTERISTICS_REQUIRED,
-        schema=sx.characteristics_schema(drugs),
-        numeric=sx.CHARACTERISTICS_NUMERIC,
-        optional=sx.CHARACTERISTICS_OPTIONAL,
-    )
+    df = _validate_sheet(raw, file, errors, _CHARACTERISTICS, sx.characteristics_schema(drugs))
     for i in range(start, len(errors)):
         for name, sheet in names.items():
             errors[i] = re.sub(rf"\b{name}\b", sheet, errors[i])
@@ -269,37 +274,13 @@ def _validate_characteristics(raw: pd.DataFrame, file: str, errors, drugs=None,
 
 
 def _validate_rob(raw: pd.DataFrame, file: str, errors, study_ids=None) -> pd.DataFrame:
-    return _validate_sheet(
-        raw,
-        file,
-        errors,
-        columns=sx.ROB_COLUMNS,
-        label_cols=ROB_LABEL,
-        required=sx.ROB_REQUIRED,
-        schema=sx.risk_of_bias_schema(study_ids),
-    )
+    return _validate_sheet(raw, file, errors, _ROB, sx.risk_of_bias_schema(study_ids))
 
 
 def _validate_thresholds(raw: pd.DataFrame, file: str, errors) -> pd.DataFrame:
-    return _validate_sheet(
-        raw,
-        file,
-        errors,
-        columns=sx.THRESHOLDS_COLUMNS,
-        label_cols=THRESHOLDS_LABEL,
-        required=sx.THRESHOLDS_REQUIRED,
-        schema=sx.thresholds_schema(),
-        numeric=sx.THRESHOLDS_NUMERIC,
-    )
+    return _validate_sheet(raw, file, errors, _THRESHOLDS, sx.thresholds_schema())
 
 
 def _validate_registry_facts(raw: pd.DataFrame, file: str, errors, study_ids=None):
-    return _validate_sheet(
-        raw,
-        file,
-        errors,
-        columns=sx.REGISTRY_FACTS_COLUMNS,
-        label_cols=REGISTRY_FACTS_LABEL,
-        required=sx.REGISTRY_FACTS_REQUIRED,
-        schema=sx.registry_facts_schema(study_ids),
-    )
+    return _validate_sheet(raw, file, errors, _REGISTRY_FACTS,
+                           sx.registry_facts_schema(study_ids))
