@@ -777,3 +777,18 @@ def test_inputs_are_named_by_the_paths_they_were_read_from(tmp_path: Path):
     assert status["figures"]["path"] == str(tmp_path / "figs" / "*.png")
     html = report.build_report(inputs)
     assert f"<code>{tmp_path / 'absent.csv'}</code> is missing" in html
+
+
+def test_an_absent_optional_sheet_is_not_a_step_that_failed():
+    # The report step accepts a review without published_syntheses.csv (cli OPTIONAL_INPUTS);
+    # the page says so in its section and does not warn of incomplete inputs for it.
+    from ketamine_evidence.cli.report import OPTIONAL_INPUTS as CLI_OPTIONAL
+
+    assert set(CLI_OPTIONAL) == set(report.OPTIONAL_INPUTS)
+    inputs = _full_inputs()
+    html = report.build_report(report.ReportInputs(
+        **{**inputs.__dict__, "published_syntheses": None, "registry_facts": None}))
+    warning = html.split("Incomplete inputs")[1].split("</p>")[0] \
+        if "Incomplete inputs" in html else ""
+    assert "published_syntheses" not in warning and "registry_facts" not in warning
+    assert "No published syntheses listed: <code>data/raw/published_syntheses.csv</code>" in html

@@ -25,7 +25,7 @@ INPUT_OPTIONS = tuple((option, option[2:].replace("-", "_"), *FILES[option]) for
     "--records", "--registry-facts", "--certainty", "--summary-of-findings", "--claim-studies",
     "--manifest", "--analyses", "--config", "--changes"))
 #: Inputs a review may legitimately lack (context only); every other input is required.
-OPTIONAL_INPUTS = ("published_syntheses", "registry_facts", "records", "changes")
+OPTIONAL_INPUTS = report.OPTIONAL_INPUTS
 
 
 def missing_inputs(args: argparse.Namespace) -> list[str]:

@@ -88,7 +88,7 @@ TABLE_FIELDS = (
 # Curated sheets a review may not have: their absence is stated where they would show, not
 # flagged as a step that failed to run.
 # The comparison with a previous version is optional too (a report built by hand).
-OPTIONAL_INPUTS = frozenset({"registry_facts", "records", "changes"})
+OPTIONAL_INPUTS = frozenset({"published_syntheses", "registry_facts", "records", "changes"})
 REGISTRY_FACT_LABELS = {
     "primary_outcome_changed": "Primary outcome changed",
     "timeframe_changed": "Primary time point differs",
