@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -190,14 +190,8 @@ def _claims_section(inputs: ReportInputs) -> list[dict[str, Any]]:
             "verdict_symbol": VERDICT_SYMBOLS.get(verdict, ""),
             "verdict_reason": _text(row.get("verdict_reason")),
             "claimed": fmt_claimed_range(row.get("claimed_low"), row.get("claimed_high"), metric),
-            "estimate": f(row.get("estimate")),
-            "ci": fmt_interval(row.get("ci_low"), row.get("ci_high"), f),
-            "pi": NOT_FOR_ONE if single else fmt_interval(row.get("pi_low"),
-                                                          row.get("pi_high"), f),
+            **pooled_cells(row, f),
             "pi_status": "" if single else PI_STATUS_TEXT.get(pi_status, pi_status),
-            "k": fmt_int(row.get("k")),
-            "n": fmt_int(row.get("n_participants")),
-            "i2": NOT_FOR_ONE if single else fmt_percent(row.get("i2")),
             "rob": _rob_summary(row),
             "reading": plain_reading(row, benchmarks, wording),
             "narrative_studies": _split_ids(row.get("narrative_studies")),
@@ -223,6 +217,25 @@ def _claims_section(inputs: ReportInputs) -> list[dict[str, Any]]:
 
 
 NOT_FOR_ONE = "not applicable (1 trial)"
+
+
+def pooled_cells(row: Mapping[str, Any], value: Callable[[Any], str]) -> dict[str, str]:
+    """The cells of one pooled result (a claim's or an analysis'): ``estimate``, ``ci``,
+    ``pi``, ``k``, ``n`` and ``i2``, numbers on the display scale formatted by ``value``.
+
+    With one trial there is no between-trial heterogeneity: the prediction interval and I^2
+    read :data:`NOT_FOR_ONE`, never a number such as "0%".
+    """
+    single = _num(row.get("k")) == 1
+    return {
+        "estimate": value(row.get("estimate")),
+        "ci": fmt_interval(row.get("ci_low"), row.get("ci_high"), value),
+        "pi": (NOT_FOR_ONE if single
+               else fmt_interval(row.get("pi_low"), row.get("pi_high"), value)),
+        "k": fmt_int(row.get("k")),
+        "n": fmt_int(row.get("n_participants")),
+        "i2": NOT_FOR_ONE if single else fmt_percent(row.get("i2")),
+    }
 
 
 def _certainty_domains(table: pd.DataFrame | None, claim_id: str,

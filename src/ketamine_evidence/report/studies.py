@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -22,7 +23,7 @@ from ketamine_evidence.wording import (
     SENSITIVITY_KINDS,
 )
 
-from .claims import NOT_FOR_ONE, _certainty_domains
+from .claims import NOT_FOR_ONE, _certainty_domains, pooled_cells
 from .format import (
     _filter,
     _flatten,
@@ -454,18 +455,13 @@ def _analysis_sections(inputs: ReportInputs) -> list[dict[str, Any]]:
             "measure": measure,
             "measure_label": MEASURE_LABELS.get(measure, measure),
             "ratio": ratio,
-            "k": fmt_int(k),
-            "n": fmt_int(row.get("n_participants")),
-            "estimate": fmt_effect(row.get("estimate"), measure),
-            "ci": fmt_effect_interval(row.get("ci_low"), row.get("ci_high"), measure),
-            "pi": fmt_effect_interval(row.get("pi_low"), row.get("pi_high"), measure),
+            **pooled_cells(row, partial(fmt_effect, measure=measure)),
             "percent": (fmt_percent(100 * (1 - math.exp(_num(row["estimate"]))))
                         if measure == "ROM" and _num(row.get("estimate")) is not None else None),
             "pvalue": fmt_p(row.get("pvalue")),
             "tau2": fmt_number(row.get("tau2"), 3),
             "tau2_ci": fmt_interval(row.get("tau2_ci_low"), row.get("tau2_ci_high"),
                                     lambda v: fmt_number(v, 3)),
-            "i2": fmt_percent(row.get("i2")),
             "h2": fmt_number(row.get("h2")),
             "q": fmt_number(row.get("q")),
             "q_df": fmt_int(row.get("q_df")),
@@ -487,8 +483,9 @@ def _analysis_sections(inputs: ReportInputs) -> list[dict[str, Any]]:
         if k == 1:
             # One trial: no heterogeneity exists (never "0%"), and the test is a z test,
             # as metafor falls back to it with k = 1.
-            out[-1].update({"pi": NOT_FOR_ONE, "tau2": NOT_FOR_ONE, "tau2_ci": "",
-                            "i2": NOT_FOR_ONE, "h2": "", "q": NOT_FOR_ONE, "q_df": "",
+            # (pooled_cells already says so for the prediction interval and I^2)
+            out[-1].update({"tau2": NOT_FOR_ONE, "tau2_ci": "",
+                            "h2": "", "q": NOT_FOR_ONE, "q_df": "",
                             "q_pvalue": "",
                             "test": "z (one trial: the estimate is the trial's own, tested "
                                     "with z as metafor does for k = 1)"})
