@@ -138,3 +138,30 @@ def test_a_file_has_one_option_and_one_default_in_every_subcommand():
             assert isinstance(action.default, Path), (name, option)
             seen += 1
     assert seen >= 30
+
+
+def test_review_folders_come_from_the_options_else_from_the_config(tmp_path):
+    from ketamine_evidence.cli.files import review_folders
+
+    # every folder given: the config is not read (it need not exist)
+    args = argparse.Namespace(config=tmp_path / "absent.yaml", snapshot_dir="snap",
+                              curated_dir=Path("cur"))
+    assert review_folders(args, "snapshot_dir", "curated_dir") == (Path("snap"), Path("cur"))
+    # a folder not given: the config's review.<name>
+    args = argparse.Namespace(config=Path(CONFIG), snapshot_dir=None, curated_dir=Path("cur"))
+    assert review_folders(args, "snapshot_dir", "curated_dir") == (
+        Path("data/raw/snapshot"), Path("cur"))
+    with pytest.raises(Exception, match="absent.yaml"):
+        review_folders(argparse.Namespace(config=tmp_path / "absent.yaml", curated_dir=None),
+                       "curated_dir")
+
+
+@pytest.mark.parametrize("command", ["effects", "registry-effects"])
+def test_a_registry_folder_that_does_not_exist_is_named(command, tmp_path, capsys):
+    outputs = (["--output-dir", str(tmp_path / "out")] if command == "effects" else
+               ["--output", str(tmp_path / "out"), "--screening", str(tmp_path / "s.csv")])
+    status = cli.main([command, "--config", CONFIG, "--registry-dir", str(tmp_path / "nope"),
+                       *outputs])
+    assert status != 0
+    assert f"registry snapshot folder not found: {tmp_path / 'nope'}" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from ketamine_evidence import registry_results as rr
-from ketamine_evidence.cli.files import file_option
+from ketamine_evidence.cli.files import file_option, review_folders
 from ketamine_evidence.config import VocabularySettings, load_settings
 from ketamine_evidence.extraction import derive_effects, load_curated
 from ketamine_evidence.tables import write_table
@@ -28,13 +28,16 @@ from ketamine_evidence.tables import write_table
 
 def _curated_dir(args: argparse.Namespace) -> Path:
     """``--curated-dir``, else ``review.curated_dir`` of ``--config``."""
-    if args.curated_dir is not None:
-        return args.curated_dir
-    return Path(load_settings(args.config).review.curated_dir)
+    return review_folders(args, "curated_dir")[0]
 
 
 def _registry_studies(folder: Path) -> tuple[list[dict], list[str]]:
-    """Study objects from a snapshot folder (hash-checked via its manifest) or a plain folder."""
+    """Study objects from a snapshot folder (hash-checked via its manifest) or a plain folder.
+
+    Raises ``OSError`` when ``folder`` is not a folder (``--registry-dir`` was mistyped).
+    """
+    if not folder.is_dir():
+        raise OSError(f"registry snapshot folder not found: {folder}")
     problems: list[str] = []
     if (folder / "manifest.json").is_file():
         from ketamine_evidence.sources.snapshot import load_snapshot
@@ -143,8 +146,6 @@ def effects_command(args: argparse.Namespace) -> int:
     problems: list[str] = []
     studies: list[dict] = []
     if args.registry_dir is not None:
-        if not args.registry_dir.is_dir():
-            raise OSError(f"registry snapshot folder not found: {args.registry_dir}")
         studies, problems = _registry_studies(args.registry_dir)
     reg_rows, reg_an, reg_cmp, _ = registry_tables(studies, sheets.characteristics,
                                                    sheets.extraction, vocabulary=vocabulary)
@@ -185,8 +186,6 @@ def registry_effects_command(args: argparse.Namespace) -> int:
 
     vocabulary = load_settings(args.config).vocabulary
     sheets = load_curated(_curated_dir(args), vocabulary=vocabulary, require_risk_of_bias=False)
-    if not args.registry_dir.is_dir():
-        raise OSError(f"registry snapshot folder not found: {args.registry_dir}")
     studies, problems = _registry_studies(args.registry_dir)
     screening = read_checked(args.screening, SCREENING_SCHEMA)
     arms, _, _, effects = registry_tables(studies, sheets.characteristics, sheets.extraction,

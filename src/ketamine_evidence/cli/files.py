@@ -72,3 +72,18 @@ def file_option(parser: argparse.ArgumentParser, option: str, *, default: Any = 
     return parser.add_argument(option, type=Path, default=value,
                                metavar=kwargs.pop("metavar", metavar),
                                help=help or what, **kwargs)
+
+
+def review_folders(args: argparse.Namespace, *names: str) -> tuple[Path, ...]:
+    """The review's folders ``names`` (e.g. ``"snapshot_dir"``, ``"curated_dir"``): each the
+    option of that name when given (``--snapshot-dir``), else ``review.<name>`` of ``--config``.
+
+    The config is read only when a folder was not given, so a step given every folder on the
+    command line needs no config.
+    """
+    from ketamine_evidence.config import load_settings
+
+    given = [getattr(args, name) for name in names]
+    review = None if all(given) else load_settings(args.config).review
+    return tuple(Path(value or getattr(review, name)) for value, name in zip(given, names,
+                                                                               strict=True))

@@ -19,7 +19,7 @@ from ..schemas.records import (
     write_table,
 )
 from ..tables import write_text
-from .files import file_option
+from .files import file_option, review_folders
 
 
 def _cmd_refresh(args) -> int:
@@ -58,13 +58,7 @@ def _cmd_init(args) -> int:
 def _cmd_records(args) -> int:
     from ketamine_evidence.screening.records import build_records
 
-    if args.snapshot_dir and args.curated_dir:
-        snapshot_dir, curated_dir = args.snapshot_dir, args.curated_dir
-    else:
-        review = load_settings(args.config).review
-        snapshot_dir = args.snapshot_dir or review.snapshot_dir
-        curated_dir = args.curated_dir or review.curated_dir
-    records, studies = build_records(snapshot_dir, curated_dir)
+    records, studies = build_records(*review_folders(args, "snapshot_dir", "curated_dir"))
     write_table(records, args.records, RECORDS_SCHEMA)
     write_table(studies, args.studies, STUDIES_SCHEMA)
     return 0
