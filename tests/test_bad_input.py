@@ -18,7 +18,8 @@ from test_extraction_fixtures import ext_row, write_sheets
 
 from ketamine_evidence import KetamineEvidenceError
 from ketamine_evidence.extraction import SheetValidationError, load_curated
-from ketamine_evidence.screening.records import RecordsError, read_known_reports
+from ketamine_evidence.screening.io import read_known_reports
+from ketamine_evidence.screening.records import RecordsError
 from ketamine_evidence.sources.pubmed import RawFile
 from ketamine_evidence.sources.snapshot import commit_retrieval, init_snapshot
 from ketamine_evidence.tables import TableError, read_csv_text

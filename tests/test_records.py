@@ -15,10 +15,10 @@ from ketamine_evidence.schemas.records import (
     read_table,
     write_table,
 )
+from ketamine_evidence.screening.io import build_records
 from ketamine_evidence.screening.records import (
     RECORD_COLUMNS,
     RecordsError,
-    build_records,
     parse_ctgov_json,
     parse_pubmed_xml,
 )

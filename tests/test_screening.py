@@ -9,7 +9,8 @@ import pytest
 
 from ketamine_evidence import KetamineEvidenceWarning
 from ketamine_evidence.config import load_settings
-from ketamine_evidence.screening.eligibility import Rules, ScreeningError, read_overrides, screen
+from ketamine_evidence.screening.eligibility import Rules, ScreeningError, screen
+from ketamine_evidence.screening.io import read_overrides
 from ketamine_evidence.screening.records import RECORD_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,7 +164,7 @@ def test_missing_overrides_file_means_no_overrides(tmp_path):
 def test_repository_config_and_curated_files_screen():
     if not (ROOT / "data" / "raw" / "known_reports.csv").exists():
         pytest.skip("known_reports.csv not written yet")
-    from ketamine_evidence.screening.records import build_records
+    from ketamine_evidence.screening.io import build_records
 
     eligibility = load_settings(ROOT / "config.yaml").eligibility
     records, studies = build_records(ROOT / "data" / "raw" / "snapshot", ROOT / "data" / "raw")

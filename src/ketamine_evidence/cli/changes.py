@@ -62,7 +62,7 @@ def load_version(folder: Path, snapshot_dir: Path | None = None, config: Path | 
     would belong to the previous build.
     """
     from ketamine_evidence.living.changes import Version
-    from ketamine_evidence.screening.records import snapshot_records
+    from ketamine_evidence.screening.io import snapshot_records
 
     from .. import provenance
     from ..tables import read_table

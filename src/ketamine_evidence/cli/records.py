@@ -56,7 +56,7 @@ def _cmd_init(args) -> int:
 
 
 def _cmd_records(args) -> int:
-    from ketamine_evidence.screening.records import build_records
+    from ketamine_evidence.screening.io import build_records
 
     records, studies = build_records(*review_folders(args, "snapshot_dir", "curated_dir"))
     write_table(records, args.records, RECORDS_SCHEMA)
@@ -65,7 +65,8 @@ def _cmd_records(args) -> int:
 
 
 def _cmd_screen(args) -> int:
-    from ketamine_evidence.screening.eligibility import read_overrides, screen
+    from ketamine_evidence.screening.eligibility import screen
+    from ketamine_evidence.screening.io import read_overrides
 
     eligibility = load_settings(args.config).eligibility
     records = read_table(args.records, RECORDS_SCHEMA)

@@ -24,14 +24,12 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Mapping
-from pathlib import Path
 
 import pandas as pd
 
 from ketamine_evidence import KetamineEvidenceError, KetamineEvidenceWarning
 from ketamine_evidence.config import EligibilitySettings
 from ketamine_evidence.schemas.records import REASON_CODES
-from ketamine_evidence.tables import read_csv_text
 
 OVERRIDE_COLUMNS = ["record_key", "stage", "decision", "reason_code", "reason_text",
                     "reviewer", "date"]
@@ -171,11 +169,18 @@ class Rules:
         return "exclude", "wrong_design", "no randomised/controlled design indicated"
 
 
-def read_overrides(path: Path | str | None) -> pd.DataFrame:
-    """Read ``screening_overrides.csv`` (CODEBOOK.md), checking every row."""
-    if path is None or not Path(path).is_file():
-        return pd.DataFrame(columns=OVERRIDE_COLUMNS, dtype=object)
-    frame = read_csv_text(path)
+def no_overrides() -> pd.DataFrame:
+    """An empty ``screening_overrides.csv`` (no reviewer overrode the rules)."""
+    return pd.DataFrame(columns=OVERRIDE_COLUMNS, dtype=object)
+
+
+def check_overrides(frame: pd.DataFrame, path: str = "screening_overrides.csv") -> pd.DataFrame:
+    """Check every row of ``screening_overrides.csv`` as read (CODEBOOK.md).
+
+    ``frame`` is the sheet as text (:func:`ketamine_evidence.tables.read_csv_text`, whose
+    ``attrs["lines"]`` give each row's line) and ``path`` the file the messages name.
+    Raises :class:`ScreeningError` at the first bad row, naming file, row, line and field.
+    """
     missing = set(OVERRIDE_COLUMNS) - set(frame.columns)
     if missing:
         raise ScreeningError(f"{path}: missing column(s) {sorted(missing)}")
@@ -219,17 +224,18 @@ def screen(records: pd.DataFrame, studies: pd.DataFrame | None,
     Parameters
     ----------
     records, studies : DataFrame
-        From :func:`ketamine_evidence.screening.records.build_records`.
+        From :func:`ketamine_evidence.screening.io.build_records`.
     eligibility : EligibilitySettings or mapping
         The ``eligibility`` section of the settings (a mapping is validated against the
         schema, which fills its defaults).
     overrides : DataFrame, optional
-        From :func:`read_overrides`; applied on top of the rules and shown as overridden.
+        From :func:`ketamine_evidence.screening.io.read_overrides`; applied on top of the
+        rules and shown as overridden.
     """
     from ketamine_evidence.schemas.records import SCREENING_SCHEMA
 
     rules = Rules(eligibility)
-    overrides = overrides if overrides is not None else read_overrides(None)
+    overrides = overrides if overrides is not None else no_overrides()
     recs = records.to_dict("records")
     publication_studies = {r["study_id"] for r in recs if r["record_type"] != "registration"}
     by_record: dict[str, dict[str, dict]] = {}

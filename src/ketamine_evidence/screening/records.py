@@ -1,7 +1,8 @@
 """Parse raw PubMed/CT.gov responses, link publications with registrations, deduplicate.
 
-Pure module: reads the verified snapshot bytes and the curated ``known_reports.csv``; no
-network. Public entry point :func:`build_records`.
+Pure module: it works on a loaded snapshot and the curated ``known_reports.csv`` as read;
+:mod:`ketamine_evidence.screening.io` reads them (its :func:`~.io.build_records` is the
+entry point).
 
 Two different groupings are kept apart:
 
@@ -23,7 +24,7 @@ import json
 import re
 import warnings
 from collections import defaultdict
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import defusedxml.ElementTree as safe_et
 import pandas as pd
@@ -31,8 +32,9 @@ from defusedxml import DefusedXmlException
 
 from ketamine_evidence import KetamineEvidenceError, KetamineEvidenceWarning
 from ketamine_evidence.schemas.records import REASON_CODES
-from ketamine_evidence.sources.snapshot import load_snapshot
-from ketamine_evidence.tables import read_csv_text
+
+if TYPE_CHECKING:
+    from ketamine_evidence.sources.snapshot import Snapshot
 
 NCT_IN_TEXT = re.compile(r"\bNCT\d{8}\b", re.IGNORECASE)
 NCT_ID = re.compile(r"^NCT\d{8}$")
@@ -336,8 +338,12 @@ def parse_ctgov_study(study: dict, name: str = "<CT.gov study>") -> dict:
 
 
 # ----------------------------------------------------------------------------- curated
-def read_known_reports(path: Path | str) -> pd.DataFrame:
-    """Read ``known_reports.csv`` (CODEBOOK.md), checking every row; missing file -> empty.
+def check_known_reports(frame: pd.DataFrame, name: str = KNOWN_REPORTS) -> pd.DataFrame:
+    """Check every row of ``known_reports.csv`` as read (CODEBOOK.md); return it completed.
+
+    ``frame`` is the sheet as text (:func:`ketamine_evidence.tables.read_csv_text`, whose
+    ``attrs["lines"]`` give each row's line in the file) and ``name`` the file the messages
+    name. Optional columns that are absent are added empty.
 
     Raises
     ------
@@ -347,25 +353,19 @@ def read_known_reports(path: Path | str) -> pd.DataFrame:
         ``reason_code`` or ``question``, a ``pmid`` or ``nct_id`` that is not one (it would
         otherwise be dropped silently and the report left unlinked).
     """
-    path = Path(path)
-    if not path.is_file():
-        warnings.warn(f"{path} not found: no records from other methods",
-                      KetamineEvidenceWarning, stacklevel=2)
-        return pd.DataFrame(columns=KNOWN_REPORT_COLUMNS, dtype=object)
-    frame = read_csv_text(path)
     missing = {"report_id", "record_type"} - set(frame.columns)
     if missing:
-        raise RecordsError(f"{path}: missing column(s) {sorted(missing)}")
+        raise RecordsError(f"{name}: missing column(s) {sorted(missing)}")
     for column in KNOWN_REPORT_COLUMNS:
         if column not in frame.columns:
             frame[column] = None
     problems = []
     seen: set[str] = set()
     for i, row in enumerate(frame.to_dict("records")):
-        where = f"{path} row {i + 1} (line {frame.attrs['lines'][i]}; {row['report_id']})"
+        where = f"{name} row {i + 1} (line {frame.attrs['lines'][i]}; {row['report_id']})"
         problems += [f"{where}: {p}" for p in _known_report_problems(row, seen)]
     if problems:
-        raise RecordsError("\n  ".join([f"{len(problems)} problem(s) in {path}:", *problems]))
+        raise RecordsError("\n  ".join([f"{len(problems)} problem(s) in {name}:", *problems]))
     return frame
 
 
@@ -575,10 +575,14 @@ def studies_table(records: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=STUDY_COLUMNS)
 
 
-# ----------------------------------------------------------------------------- entry point
-def snapshot_records(snapshot_dir: Path | str) -> list[dict]:
-    """Records parsed from the verified snapshot (PubMed EFetch files, CT.gov study files)."""
-    snapshot = load_snapshot(snapshot_dir)
+# ----------------------------------------------------------------------------- assembly
+def records_from_snapshot(snapshot: Snapshot) -> list[dict]:
+    """Records parsed from a loaded snapshot (PubMed EFetch files, CT.gov study files).
+
+    Each record gets its ``record_id`` (``PMID:<pmid>`` or the NCT ID; a repeat gets
+    ``~2``, ``~3``, ...) and the ``snapshot_file`` it was read from. A registration listed by
+    the search whose full record is absent keeps its search-page fields.
+    """
     records: list[dict] = []
     seen: dict[str, int] = defaultdict(int)
 
@@ -605,26 +609,25 @@ def snapshot_records(snapshot_dir: Path | str) -> list[dict]:
     return records
 
 
-def build_records(snapshot_dir: Path | str, curated_dir: Path | str,
-                  config: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Build ``records`` (one row per retrieved record) and ``studies`` (one row per study).
+def assemble_records(database_records: list[dict],
+                     known: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``records`` (one row per retrieved record) and ``studies`` (one row per study).
 
     Parameters
     ----------
-    snapshot_dir : path
-        The committed raw snapshot (``manifest.json``; hashes are verified).
-    curated_dir : path
-        Folder holding ``known_reports.csv`` (records identified from other methods).
-    config : dict, optional
-        The review config (unused today; accepted so the signature is stable).
+    database_records : list of dict
+        From :func:`records_from_snapshot`; the list is extended, not copied.
+    known : pandas.DataFrame
+        The checked ``known_reports.csv`` (:func:`check_known_reports`): records identified
+        from other methods.
 
     Returns
     -------
     records, studies : pandas.DataFrame
-        Columns :data:`RECORD_COLUMNS` and :data:`STUDY_COLUMNS`.
+        Columns :data:`RECORD_COLUMNS` and :data:`STUDY_COLUMNS`, validated against
+        :mod:`ketamine_evidence.schemas.records`.
     """
-    records = snapshot_records(snapshot_dir)
-    known = read_known_reports(Path(curated_dir) / KNOWN_REPORTS)
+    records = database_records
     taken = {r["record_id"] for r in records}
     for rec in known_report_records(known):
         if rec["record_id"] in taken:
