@@ -1,10 +1,12 @@
-"""The package's stages import only what their docstrings allow.
+"""The package's stages import only what their docstrings allow, and pure modules do no IO.
 
 Each subpackage (and each top-level module) belongs to one stage of the pipeline; the
 package docstring lists them in workflow order and each subpackage's docstring says what it
 may import. This test reads every module's imports (with ``ast``, without importing
 anything) and fails on an import that crosses the stages the wrong way, e.g. the pure
-statistics core reaching for the config, or the analysis stage importing the claims.
+statistics core reaching for the config, or the analysis stage importing the claims. A
+second check reads the modules that call themselves pure and fails on a call that touches
+files, programs or the network.
 """
 
 from __future__ import annotations
@@ -140,3 +142,84 @@ def test_the_checker_sees_a_wrong_import(where, source, target):
     fake = PACKAGE / where
     assert imported_modules(fake, source) == [(1, target)]
     assert stage_of(target) not in ALLOWED[stage_of(_module_name(fake))]
+
+#: Modules that call themselves pure: they get what they work on as arguments and return
+#: results; the stage's ``io`` module, the CLI or ``tables`` touch the files.
+PURE = [
+    "types.py", "scales.py", "effects.py", "conversions.py", "wording.py", "meta",
+    "screening/records.py", "screening/eligibility.py", "screening/prisma.py",
+    "extraction/validation.py", "extraction/derive.py",
+    "registry_results/parsing.py", "registry_results/arms.py", "registry_results/pairing.py",
+    "registry_results/compare.py",
+    "analysis/pooling.py", "analysis/posterior.py", "analysis/reproduce.py",
+    "synthesis", "living", "report/living.py", "report/model.py", "report/format.py",
+    "report/claims.py", "report/studies.py", "report/methods.py",
+]
+#: calls that read or write files, run programs or reach the network
+IO_CALLS = {"open", "read_text", "write_text", "read_bytes", "write_bytes", "mkdir", "unlink",
+            "rmdir", "touch", "read_csv", "to_csv", "read_json", "to_json", "load",
+            "dump", "savefig", "save", "loadtxt", "savetxt", "urlopen", "get", "post", "run",
+            "Popen", "check_output", "iterdir", "glob", "rglob", "is_file", "exists"}
+#: the package's own file and network helpers
+IO_IMPORTS = {"read_table", "write_table", "write_text", "read_csv_text", "read_json",
+              "load_snapshot", "atomic_write", "read_settings", "load_settings"}
+IO_MODULES = {"requests", "urllib", "subprocess", "shutil", "socket", "Bio"}
+
+
+def _pure_files() -> list[Path]:
+    files = []
+    for entry in PURE:
+        path = PACKAGE / entry
+        files += sorted(path.rglob("*.py")) if path.is_dir() else [path]
+    return files
+
+
+def io_uses(source: str) -> list[str]:
+    """What in ``source`` reads or writes files, runs programs or reaches the network."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else (
+                func.attr if isinstance(func, ast.Attribute) else "")
+            # dict.get and friends share names with IO calls: only flag .get/.load/.run/...
+            # on objects named like IO (requests, json, pickle, np, subprocess, os, path)
+            if name in {"get", "post", "load", "dump", "save", "run"}:
+                owner = func.value.id if isinstance(func, ast.Attribute) and isinstance(
+                    func.value, ast.Name) else ""
+                if owner not in {"requests", "json", "pickle", "np", "numpy", "subprocess",
+                                 "yaml", "session"}:
+                    continue
+            if name in IO_CALLS:
+                found.append(f"line {node.lineno}: {name}()")
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if module.split(".")[0] in IO_MODULES:
+                found.append(f"line {node.lineno}: from {module} import")
+            found += [f"line {node.lineno}: imports {a.name}" for a in node.names
+                      if a.name in IO_IMPORTS]
+        elif isinstance(node, ast.Import):
+            found += [f"line {node.lineno}: import {a.name}" for a in node.names
+                      if a.name.split(".")[0] in IO_MODULES]
+    return found
+
+
+@pytest.mark.parametrize("path", _pure_files(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_pure_modules_do_no_io(path):
+    uses = io_uses(path.read_text(encoding="utf-8"))
+    assert not uses, f"{path.relative_to(PACKAGE)} is listed as pure but does IO: {uses}"
+
+
+@pytest.mark.parametrize("source", [
+    "from pathlib import Path\nPath('x').read_text()\n",
+    "import json\njson.load(handle)\n",
+    "from ketamine_evidence.tables import read_table\n",
+    "import subprocess\n",
+    "with open('f') as handle:\n    pass\n",
+])
+def test_the_io_check_sees_io(source):
+    assert io_uses(source)
+
+
+def test_the_io_check_leaves_dict_get_alone():
+    assert not io_uses("row = {}\nrow.get('a', 1)\njson.loads('1')\n")
