@@ -177,28 +177,12 @@ def _interval(
     a = max(lo, xlim[0]) if math.isfinite(lo) else xlim[0]
     b = min(hi, xlim[1]) if math.isfinite(hi) else xlim[1]
     ax.plot([a, b], [y, y], color=color, lw=lw, solid_capstyle="butt", gid=gid, zorder=zorder)
-    if not math.isfinite(lo) or lo < xlim[0]:
-        ax.plot(
-            [xlim[0]],
-            [y],
-            marker="<",
-            ms=ARROW_SIZE,
-            color=color,
-            clip_on=False,
-            gid="clip_arrow",
-            zorder=zorder,
-        )
-    if not math.isfinite(hi) or hi > xlim[1]:
-        ax.plot(
-            [xlim[1]],
-            [y],
-            marker=">",
-            ms=ARROW_SIZE,
-            color=color,
-            clip_on=False,
-            gid="clip_arrow",
-            zorder=zorder,
-        )
+    runs_off = ((xlim[0], "<", not math.isfinite(lo) or lo < xlim[0]),
+                (xlim[1], ">", not math.isfinite(hi) or hi > xlim[1]))
+    for edge, marker, beyond in runs_off:  # left first, then right
+        if beyond:
+            ax.plot([edge], [y], marker=marker, ms=ARROW_SIZE, color=color, clip_on=False,
+                    gid="clip_arrow", zorder=zorder)
 
 
 def _diamond(
