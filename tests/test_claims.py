@@ -249,3 +249,16 @@ def test_claim_studies_lists_weights_participants_and_votes():
     assert table.loc["b2021", "direction"] == "favours_control"
     assert table.loc["e2024", "direction"] == "not_judged"
     assert table.loc["c2022", "evidence"] == "words (E1, E2)"
+
+
+@pytest.mark.parametrize(("claimed", "text"), [
+    ([60, 100], "60 to 100"), ([None, 0], "at most 0"), ([0.5, None], "at least 0.5"),
+    ([None, None], "any value"), ([-0.2, 0.2], "-0.2 to 0.2")])
+def test_a_claimed_range_is_worded_with_its_bounds_included(claimed, text):
+    """The bounds belong to the range (a CI ending exactly on one is inside), so an open range
+    reads "at most"/"at least", as in the report; "below 0" said otherwise."""
+    assert claims.format_range(claimed) == text
+    verdict = claims.judge("C", "smd", claimed, k=2, estimate=-0.5, ci_low=-0.9, ci_high=0.0)
+    assert f"({text})" in verdict.verdict_reason
+    if claimed == [None, 0]:
+        assert verdict.verdict == "supported"  # the CI ends on the bound: inside

@@ -16,6 +16,7 @@ reasons) takes its labels from here and never spells out a drug or a condition i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +117,21 @@ SYNTHETIC_NOTE = ("SYNTHETIC DATA: every study, number and claim here is made up
 
 #: keys of the ``eligibility`` settings that word the screening reasons (not rules)
 ELIGIBILITY_WORDING = ("population_label", "intervention_label")
+
+
+def claimed_range_text(low: float | None, high: float | None,
+                       number: Callable[[float], str] = "{:g}".format) -> str:
+    """A claimed range in words: ``'60 to 100'``, ``'at most 0'``, ``'at least 0.5'``.
+
+    ``None`` is an open end. The bounds belong to the range (a claim is supported when the
+    whole CI lies within them, ends included), hence "at most"/"at least", never
+    "below"/"above". ``number`` formats a bound (the report's, e.g. ``'60%'``, ``'−0.80'``).
+    """
+    if low is None:
+        return "any value" if high is None else f"at most {number(high)}"
+    if high is None:
+        return f"at least {number(low)}"
+    return f"{number(low)} to {number(high)}"
 
 
 # -- the words of the review's question ----------------------------------------------------

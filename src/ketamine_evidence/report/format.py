@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from ketamine_evidence.effects import RATIO_MEASURES
+from ketamine_evidence.wording import claimed_range_text
 
 from .model import DASH, MINUS, Link
 
@@ -87,15 +88,7 @@ def _metric_formatter(metric: str):
 
 def fmt_claimed_range(low: Any, high: Any, metric: str) -> str:
     """The claimed range in words, e.g. ``'60% to 100%'`` or ``'at most \u22120.80'``."""
-    f = _metric_formatter(metric)
-    lo, hi = _num(low), _num(high)
-    if lo is None and hi is None:
-        return "any value"
-    if lo is None:
-        return f"at most {f(hi)}"
-    if hi is None:
-        return f"at least {f(lo)}"
-    return f"{f(lo)} to {f(hi)}"
+    return claimed_range_text(_num(low), _num(high), _metric_formatter(metric))
 
 
 def _on_display_scale(value: Any, measure: str) -> float | None:

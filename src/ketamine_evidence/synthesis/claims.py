@@ -53,6 +53,7 @@ from ketamine_evidence.config import AnalysisSpec, ClaimSpec
 from ketamine_evidence.scales import interval_to_metric, to_metric
 from ketamine_evidence.synthesis import vote_counting
 from ketamine_evidence.types import PIStatus, Verdict
+from ketamine_evidence.wording import claimed_range_text
 
 
 def claim_bounds(claimed_range: Sequence[float | None]) -> tuple[float, float]:
@@ -78,15 +79,10 @@ def _position(low: float, high: float, range_low: float, range_high: float) -> P
 
 
 def format_range(claimed_range: Sequence[float | None]) -> str:
-    """Human-readable claimed range, e.g. ``'60 to 100'``, ``'below 0'``."""
+    """A claimed range in words, e.g. ``'60 to 100'``, ``'at most 0'`` (see
+    :func:`ketamine_evidence.wording.claimed_range_text`: the bounds belong to the range)."""
     lo, hi = claimed_range
-    if lo is None and hi is None:
-        return "any value"
-    if lo is None:
-        return f"below {hi:g}"
-    if hi is None:
-        return f"above {lo:g}"
-    return f"{lo:g} to {hi:g}"
+    return claimed_range_text(lo, hi)
 
 
 @dataclass(frozen=True)
