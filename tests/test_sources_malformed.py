@@ -156,9 +156,12 @@ def test_hidden_temporary_folders_of_a_killed_refresh_are_removed(tmp_path):
     stale = tmp_path / ".2026-11-26T100000Z-abc123"
     (stale / "pubmed").mkdir(parents=True)
     (stale / "pubmed" / "efetch_w01_b0001.xml").write_bytes(b"<partial")
-    stale_manifest = tmp_path / ".manifest-xyz.tmp"
+    stale_manifest = tmp_path / ".manifest-xyz.tmp"  # the name before tables.write_bytes
     stale_manifest.write_text("{")
+    stale_current = tmp_path / ".manifest.json.k2j4h.tmp"  # tables.write_bytes' name
+    stale_current.write_text("{")
     unrelated = tmp_path / ".keep-me"
     unrelated.mkdir()
     commit_retrieval(tmp_path, [raw("pubmed/efetch_w01_b0001.xml", b"<a/>")], {}, now=NOW)
     assert not stale.exists() and not stale_manifest.exists() and unrelated.exists()
+    assert not stale_current.exists()

@@ -156,17 +156,41 @@ def umask_mode(base: int = 0o666) -> int:
     return base & ~mask
 
 
-def _write_atomically(path: str | Path, write) -> Path:
-    """Call ``write(handle)`` on a temporary file beside ``path``, give it the umask's mode,
-    then rename it into place. A failure leaves ``path`` untouched."""
+def fsync_folder(path: Path) -> None:
+    """Flush a folder's entries (a rename into it) to disk, where the platform allows."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without folder file descriptors
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_bytes(data: bytes, path: str | Path, *, durable: bool = False) -> Path:
+    """Write ``data`` to ``path`` atomically: the one writer of every file the package makes.
+
+    The bytes go to a temporary file beside ``path`` (``.<name>.<random>.tmp``), which gets
+    the mode ``open()`` would give (the umask's) and is then renamed into place, so a reader
+    sees the old file or the new one, never half of one; a failure or an interrupt leaves
+    ``path`` untouched and removes the temporary file. With ``durable`` the file and the
+    rename are flushed to disk before returning (the snapshot's manifest, which must survive
+    a power cut).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            write(handle)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.chmod(tmp, umask_mode())
         os.replace(tmp, path)
+        if durable:
+            fsync_folder(path.parent)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -201,12 +225,11 @@ def csv_text(frame: pd.DataFrame) -> str:
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write ``frame`` as CSV atomically (see :func:`csv_text` for the number and boolean
-    conventions, :func:`_write_atomically` for the file mode). Every output table of the
+    conventions, :func:`write_bytes` for the atomic write and the file mode). Every output table of the
     package is written here."""
-    text = csv_text(frame)
-    return _write_atomically(path, lambda handle: handle.write(text))
+    return write_text(csv_text(frame), path)
 
 
-def write_text(text: str, path: str | Path) -> Path:
-    """Write ``text`` (UTF-8, ``\n`` line ends) atomically, like :func:`write_table`."""
-    return _write_atomically(path, lambda handle: handle.write(text))
+def write_text(text: str, path: str | Path, *, durable: bool = False) -> Path:
+    """Write ``text`` as UTF-8 atomically (:func:`write_bytes`); line ends are kept as given."""
+    return write_bytes(text.encode("utf-8"), path, durable=durable)

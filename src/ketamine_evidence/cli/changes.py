@@ -96,22 +96,18 @@ def load_version(folder: Path, snapshot_dir: Path | None = None, config: Path | 
 
 def _cmd_diff(args) -> int:
     from ketamine_evidence.living.changes import compare, to_markdown
+    from ketamine_evidence.tables import write_text
 
     new = load_version(args.new or Path("."), args.new_snapshot, args.new_config)
     old = None if args.old is None else load_version(args.old, args.old_snapshot)
     changes = compare(old, new)
     text = to_markdown(changes) + "\n"
     if args.json:
-        path = Path(args.json)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(changes, indent=2, ensure_ascii=False) + "\n",
-                        encoding="utf-8")
+        write_text(json.dumps(changes, indent=2, ensure_ascii=False) + "\n", args.json)
     if args.output in (None, "-"):
         sys.stdout.write(text)
     else:
-        path = Path(args.output)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        write_text(text, args.output)
     return EXIT_CHANGED if changes["changed"] else EXIT_SAME
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
 
 import matplotlib as mpl
 from matplotlib.figure import Figure
+
+from ketamine_evidence.tables import write_bytes
 
 
 def save_figure(
@@ -21,7 +24,9 @@ def save_figure(
 
     Parent folders are created. The bounding box is tightened around every artist (the forest
     plot's text columns lie outside its axes). Output is reproducible: no creation date in the
-    metadata and a fixed SVG id salt, so an unchanged figure gives an unchanged file.
+    metadata and a fixed SVG id salt, so an unchanged figure gives an unchanged file. Each file
+is written atomically (:func:`ketamine_evidence.tables.write_bytes`): an interrupted run
+leaves the previous figure, never half of one.
 
     Parameters
     ----------
@@ -41,9 +46,10 @@ def save_figure(
         fmt = fmt.lower().lstrip(".")
         out = base.with_name(f"{base.name}.{fmt}")
         metadata = {"png": {"Software": None}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
+        buffer = io.BytesIO()  # drawn in memory, then written atomically like every output
         with mpl.rc_context({"svg.hashsalt": "ketamine-evidence", "svg.fonttype": "path"}):
             fig.savefig(
-                out,
+                buffer,
                 format=fmt,
                 dpi=dpi,
                 bbox_inches="tight",
@@ -51,5 +57,5 @@ def save_figure(
                 facecolor="white",
                 metadata=metadata.get(fmt),
             )
-        written.append(out)
+        written.append(write_bytes(buffer.getvalue(), out))
     return written

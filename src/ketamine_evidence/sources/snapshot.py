@@ -36,7 +36,7 @@ from pathlib import Path
 
 from .. import KetamineEvidenceError
 from ..config import SearchSettings
-from ..tables import umask_mode
+from ..tables import fsync_folder, umask_mode, write_text
 from ._http import SourceError
 
 log = logging.getLogger(__name__)
@@ -115,17 +115,6 @@ def _check_no_secrets(obj, where="manifest") -> None:
             raise SnapshotError(f"refusing to write the value of {name} into {where}")
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_file(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as handle:
@@ -135,23 +124,11 @@ def _write_file(path: Path, data: bytes) -> None:
 
 
 def write_manifest(root: Path, manifest: dict) -> None:
-    """Replace ``root/manifest.json`` atomically."""
+    """Replace ``root/manifest.json`` atomically and durably (:func:`tables.write_bytes`)."""
     _check_no_secrets(manifest)
     text = json.dumps(manifest, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
     _check_no_secrets(text)
-    root.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".manifest-", suffix=".tmp", dir=root)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, umask_mode())  # mkstemp makes 0600 whatever the umask
-        os.replace(tmp, root / MANIFEST)
-        _fsync_dir(root)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text(text, Path(root) / MANIFEST, durable=True)
 
 
 def empty_manifest(as_of: dt.date, known_reports: str = "known_reports.csv") -> dict:
@@ -254,8 +231,10 @@ def _check_entry(entry, number: int, root: Path) -> None:
 
 
 #: Names of the temporary folders and manifests a refresh writes before renaming them into
-#: place (``tempfile.mkdtemp(prefix=".<folder>-")``, ``mkstemp(prefix=".manifest-")``).
-_STALE_TEMPORARY = re.compile(r"^\.(\d{4}-\d{2}-\d{2}T\d{6}Z-.+|manifest-.+\.tmp)$")
+#: place (``tempfile.mkdtemp(prefix=".<folder>-")``; ``.manifest.json.<random>.tmp`` from
+#: :func:`tables.write_bytes`, ``.manifest-<random>.tmp`` from versions before it).
+_STALE_TEMPORARY = re.compile(
+    r"^\.(\d{4}-\d{2}-\d{2}T\d{6}Z-.+|manifest-.+\.tmp|manifest\.json\..+\.tmp)$")
 
 
 def remove_stale_temporaries(root: Path | str) -> list[str]:
@@ -318,9 +297,9 @@ def commit_retrieval(root: Path | str, raw_files, sources_meta: dict,
                             "kind": raw.kind, "bytes": len(raw.content),
                             "sha256": sha256(raw.content), "params": raw.params})
         for sub in {p.parent for p in tmp.rglob("*") if p.is_file()} | {tmp}:
-            _fsync_dir(sub)
+            fsync_folder(sub)
         os.rename(tmp, final)
-        _fsync_dir(root)
+        fsync_folder(root)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
