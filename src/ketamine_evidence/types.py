@@ -92,9 +92,9 @@ NO_DIFFERENCE: Final = "no_clear_difference"
 #: A trial's vote on an outcome: a direction, ``mixed`` (its results point both ways) or
 #: ``not_judged`` (nobody curated a direction for a result reported only in words).
 Vote = Literal[Direction, "mixed", "not_judged"]
-VOTES: Final[tuple[Vote, ...]] = (*DIRECTIONS, "mixed", "not_judged")
 MIXED: Final = "mixed"
 NOT_JUDGED: Final = "not_judged"
+VOTES: Final[tuple[Vote, ...]] = (*DIRECTIONS, MIXED, NOT_JUDGED)
 
 # -- certainty of evidence (GRADE) and risk of bias (RoB 2) ------------------------------------
 

@@ -40,7 +40,6 @@ leaves the previous figure, never half of one.
         Resolution for raster formats.
     """
     base = Path(path_without_suffix)
-    base.parent.mkdir(parents=True, exist_ok=True)
     written = []
     for fmt in formats:
         fmt = fmt.lower().lstrip(".")

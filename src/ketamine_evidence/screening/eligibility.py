@@ -174,18 +174,18 @@ def no_overrides() -> pd.DataFrame:
     return pd.DataFrame(columns=OVERRIDE_COLUMNS, dtype=object)
 
 
-def check_overrides(frame: pd.DataFrame, path: str = "screening_overrides.csv") -> pd.DataFrame:
+def check_overrides(frame: pd.DataFrame, name: str = "screening_overrides.csv") -> pd.DataFrame:
     """Check every row of ``screening_overrides.csv`` as read (CODEBOOK.md).
 
     ``frame`` is the sheet as text (:func:`ketamine_evidence.tables.read_csv_text`, whose
-    ``attrs["lines"]`` give each row's line) and ``path`` the file the messages name.
+    ``attrs["lines"]`` give each row's line) and ``name`` the file the messages name.
     Raises :class:`ScreeningError` at the first bad row, naming file, row, line and field.
     """
     missing = set(OVERRIDE_COLUMNS) - set(frame.columns)
     if missing:
-        raise ScreeningError(f"{path}: missing column(s) {sorted(missing)}")
+        raise ScreeningError(f"{name}: missing column(s) {sorted(missing)}")
     for i, row in frame.iterrows():
-        where = f"{path} row {i + 1} (line {frame.attrs['lines'][i]}; {row['record_key']})"
+        where = f"{name} row {i + 1} (line {frame.attrs['lines'][i]}; {row['record_key']})"
         if _val(row["record_key"]) is None:
             raise ScreeningError(f"{where}: record_key is empty")
         if row["stage"] not in ("title_abstract", "full_text"):
@@ -199,7 +199,7 @@ def check_overrides(frame: pd.DataFrame, path: str = "screening_overrides.csv") 
                                  f"reason_code {row['reason_code']!r}")
     dup = frame[frame.duplicated(["record_key", "stage"], keep=False)]
     if len(dup):
-        raise ScreeningError(f"{path}: more than one override for "
+        raise ScreeningError(f"{name}: more than one override for "
                              f"{sorted(set(dup['record_key'] + ' @ ' + dup['stage']))}")
     return frame
 

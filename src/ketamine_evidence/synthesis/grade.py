@@ -28,7 +28,7 @@ from ketamine_evidence.synthesis.claims import (
     to_metric,
 )
 from ketamine_evidence.types import MEASURE_METRICS
-from ketamine_evidence.wording import GRADE_DOMAIN_TERMS, capitalised
+from ketamine_evidence.wording import GRADE_DOMAIN_LABELS, capitalised
 
 CERTAINTY_COLUMNS = ["claim_id", "analysis_id", "domain", "judgement", "levels", "reason"]
 CLAIM_COLUMNS = ["certainty", "certainty_reasons", "verdict_text", "any_effect",
@@ -455,6 +455,6 @@ def _footnotes(certainty_rows: pd.DataFrame | None, claim_id: str) -> str:
     notes = []
     for _, r in rows.iterrows():
         first = str(r["reason"]).split(";")[0].split(" (")[0].rstrip(".")
-        notes.append(f"{GRADE_DOMAIN_TERMS[r['domain']].capitalize()} -{int(r['levels'])}: "
+        notes.append(f"{GRADE_DOMAIN_LABELS[r['domain']]} -{int(r['levels'])}: "
                      f"{first}")
     return "; ".join(notes)
